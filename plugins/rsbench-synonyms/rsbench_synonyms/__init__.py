@@ -1,0 +1,1 @@
+"""rsbench plugin: synonym replacement for training captions."""

@@ -1,0 +1,79 @@
+"""The default plugin: registers rsbench's own components through the same hooks as any plugin.
+
+Factories are lazy ``"module:attr"`` strings so that listing components imports no torch.
+"""
+
+from __future__ import annotations
+
+from rsbench.data.synthrs.config import SynthRSConfig
+from rsbench.hooks.manager import hookimpl
+from rsbench.models.adapters.config import FrozenConfig, FullConfig, LinearProbeConfig
+from rsbench.models.backbones.config import BackboneConfig
+from rsbench.registry import Component, NoOptions, Registry
+from rsbench.retrieval.config import DualStreamConfig
+from rsbench.train.losses.config import InfoNCEConfig
+from rsbench.train.samplers.config import BatchConfig
+
+
+@hookimpl
+def register_backbones(register):
+    from rsbench.models.backbones import builtin_model_names
+
+    for name in builtin_model_names():
+        register(name, "rsbench.models.backbones:build_backbone", BackboneConfig,
+                 f"built-in tiny CLIP architecture ({name}.json)")
+
+
+@hookimpl
+def register_datasets(register):
+    from rsbench.data.config import BUILTIN_DATASETS
+
+    register("synthrs", "rsbench.data.synthrs.dataset:load_synthrs", SynthRSConfig,
+             "SynthRS: built-in procedural aerial scenes with grammar-made captions (synthetic)")
+    for entry in BUILTIN_DATASETS:
+        register(entry.name, entry.factory, entry.config, entry.description)
+
+
+@hookimpl
+def register_adapters(register):
+    register("full", "rsbench.models.adapters.full:build", FullConfig, "fine-tune every weight of both towers")
+    register("frozen", "rsbench.models.adapters.frozen:build", FrozenConfig, "zero-shot: nothing trains")
+    register("linear-probe", "rsbench.models.adapters.linear_probe:build", LinearProbeConfig,
+             "train only the visual and text projections")
+
+
+@hookimpl
+def register_samplers(register):
+    register("batch", "rsbench.train.samplers.batch:build", BatchConfig,
+             "in-batch negatives; captions of one image are never negatives of each other")
+
+
+@hookimpl
+def register_losses(register):
+    register("infonce", "rsbench.train.losses.infonce:build", InfoNCEConfig,
+             "symmetric InfoNCE over in-batch negatives (CMER Eq. 19-21)")
+
+
+@hookimpl
+def register_augmenters(register):
+    register("none", "rsbench.text.augmenters.none:build", NoOptions, "captions as annotated")
+
+
+@hookimpl
+def register_strategies(register):
+    register("dual-stream", "rsbench.retrieval.dual_stream:build", DualStreamConfig,
+             "cosine similarity of independently encoded images and captions")
+
+
+def install_fallbacks(registries: dict[str, Registry]) -> None:
+    """Backbones accept any open_clip architecture name (and hf-hub:/local-dir: ids) besides the registered ones."""
+    from rsbench.models.backbones import is_backbone_name, known_model_names
+
+    def open_clip_backbone(name: str) -> Component | None:
+        if not is_backbone_name(name):
+            return None
+        return Component("backbone", name, "rsbench.models.backbones:build_backbone", BackboneConfig,
+                         f"open_clip architecture {name}", "open_clip")
+
+    registries["backbone"].fallback = open_clip_backbone
+    registries["backbone"].fallback_names = known_model_names

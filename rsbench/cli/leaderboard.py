@@ -1,0 +1,46 @@
+"""`rsbench leaderboard`: group the result records by configuration and write the tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from rsbench.errors import RsbenchError
+
+
+def leaderboard_command(
+    results_dir: Path = typer.Option(
+        Path("leaderboard/results"), "--results-dir", help="Folder of result records (one JSON per run)."
+    ),
+    out_dir: Path = typer.Option(
+        Path("leaderboard"), "--out-dir", help="Where leaderboard.md, leaderboard.csv and leaderboard.tex go."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the grouped rows as JSON instead of a table."),
+) -> None:
+    """Mean ± std over seeds of every configuration's recalls and costs, from the result records."""
+    from rich.console import Console
+
+    from rsbench.results.leaderboard import leaderboard, leaderboard_rows, render_rich, write_tables
+    from rsbench.results.record import load_records
+
+    notes = Console(stderr=True)  # stdout stays clean for --json
+    problems: list[str] = []
+    records = load_records(results_dir, problems=problems)
+    for problem in problems:
+        notes.print(f"[yellow]warning:[/yellow] {problem}", markup=True, highlight=False)
+    if not records:
+        raise RsbenchError(
+            f"no result records in {results_dir}; run `rsbench run` first or point --results-dir at a folder of records"
+        )
+    df = leaderboard(records)
+    written = write_tables(df, out_dir)
+    if json_out:
+        typer.echo(json.dumps(leaderboard_rows(df), indent=2))
+    else:
+        render_rich(df, Console())
+    notes.print(
+        f"{len(records)} records, {len(df)} configurations; wrote " + ", ".join(str(p) for p in written),
+        highlight=False,
+    )

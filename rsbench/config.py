@@ -1,0 +1,304 @@
+"""The run configuration: defaults < YAML file < CLI flags < ``--set key=value``, validated.
+
+A config is a nested dict. Component sections (``dataset``, ``backbone``, ``adapter``, ...) hold a
+``name`` plus the options of that component's config dataclass; ``train`` and ``eval`` are fixed
+dataclasses below. Resolution checks every key and type and returns a :class:`RunConfig`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from rsbench.errors import ConfigError, RsbenchError
+
+COMPONENT_SECTIONS: tuple[str, ...] = ("dataset", "backbone", "adapter", "sampler", "augmenter", "strategy", "loss")
+TOP_LEVEL_KEYS: tuple[str, ...] = ("seed", "device", "results_dir")
+
+DEFAULT_COMPONENTS: dict[str, str] = {
+    "dataset": "synthrs",
+    "backbone": "rsbench-tiny",
+    "adapter": "full",
+    "sampler": "batch",
+    "augmenter": "none",
+    "strategy": "dual-stream",
+    "loss": "infonce",
+}
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation: AdamW with linear warm-up and cosine decay, best epoch chosen on val."""
+
+    epochs: int = field(default=6, metadata={"help": "training epochs (0 = evaluate only)"})
+    batch_size: int = field(default=64, metadata={"help": "image-caption pairs per step"})
+    lr: float = field(default=5e-4, metadata={"help": "peak learning rate (CMER §4.2 uses 5e-4)"})
+    weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay (not on biases/norms)"})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "fraction of steps spent warming up linearly"})
+    grad_clip: float = field(default=1.0, metadata={"help": "max gradient norm; 0 disables clipping"})
+    max_steps: int | None = field(default=None, metadata={"help": "stop after this many steps (smoke runs)"})
+    captions_per_epoch: Literal["one", "all"] = field(
+        default="one", metadata={"help": "each epoch pairs every image with one random caption, or with all"}
+    )
+    num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes"})
+    amp: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (ignored on CPU)"})
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 0, "train.epochs must be >= 0")
+        _check(self.batch_size >= 2, "train.batch_size must be >= 2 (contrastive losses need negatives)")
+        _check(self.lr > 0, "train.lr must be > 0")
+        _check(self.weight_decay >= 0, "train.weight_decay must be >= 0")
+        _check(0 <= self.warmup_ratio < 1, "train.warmup_ratio must be in [0, 1)")
+        _check(self.grad_clip >= 0, "train.grad_clip must be >= 0")
+        _check(self.max_steps is None or self.max_steps > 0, "train.max_steps must be > 0 or null")
+        _check(self.num_workers >= 0, "train.num_workers must be >= 0")
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation protocol: which split selects the checkpoint and which is reported."""
+
+    select_on: Literal["val", "test"] = field(
+        default="val", metadata={"help": "split that picks the best epoch; 'test' is recorded as such"}
+    )
+    report_on: Literal["test", "val"] = field(default="test", metadata={"help": "split whose metrics are reported"})
+    batch_size: int = field(default=256, metadata={"help": "images or captions per encoding batch"})
+
+    def __post_init__(self) -> None:
+        _check(self.batch_size >= 1, "eval.batch_size must be >= 1")
+
+
+FIXED_SECTIONS: dict[str, type] = {"train": TrainConfig, "eval": EvalConfig}
+
+
+@dataclass
+class RunConfig:
+    """A fully resolved and validated run configuration."""
+
+    components: dict[str, tuple[str, Any]]  # section -> (component name, config dataclass instance)
+    train: TrainConfig
+    eval: EvalConfig
+    seed: int = 0
+    device: str = "auto"
+    results_dir: str = "leaderboard/results"
+
+    def name(self, section: str) -> str:
+        return self.components[section][0]
+
+    def options(self, section: str) -> Any:
+        return self.components[section][1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data: stored in records, loadable again with ``--config``."""
+        out: dict[str, Any] = {}
+        for section, (name, options) in self.components.items():
+            out[section] = {"name": name, **{k: v for k, v in dataclasses.asdict(options).items() if k != "name"}}
+        out["train"] = dataclasses.asdict(self.train)
+        out["eval"] = dataclasses.asdict(self.eval)
+        out.update(seed=self.seed, device=self.device, results_dir=self.results_dir)
+        return out
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def default_config() -> dict[str, Any]:
+    """The embedded default as a raw config dict (``configs/quickstart.yaml`` spells it out)."""
+    raw: dict[str, Any] = {section: {"name": name} for section, name in DEFAULT_COMPONENTS.items()}
+    raw["train"] = {}
+    raw["eval"] = {}
+    raw.update(seed=0, device="auto", results_dir="leaderboard/results")
+    return raw
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """Overlay ``layer`` on ``base``. Choosing another component name drops the old one's options."""
+    out = copy.deepcopy(base)
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            if key in COMPONENT_SECTIONS and "name" in value and value["name"] != out[key].get("name"):
+                out[key] = copy.deepcopy(value)
+            else:
+                out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_set(assignments: list[str]) -> dict[str, Any]:
+    """Turn ``["train.lr=1e-4", "adapter.rank=16"]`` into a nested dict; values are parsed as YAML."""
+    layer: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE (e.g. train.lr=1e-4), got '{item}'")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item}: cannot parse value '{value}': {exc}") from exc
+        node = layer
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item}: '{part}' is set both as a value and as a section")
+        node[parts[-1]] = parsed
+    return layer
+
+
+def _unknown_key(key: str, valid: list[str], where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return ConfigError(f"unknown config key '{where}{key}'.{hint} Valid keys here: {', '.join(sorted(valid))}.")
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check ``value`` against a type annotation, converting only where no information is lost."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} matches none of {annotation}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where} must be one of {', '.join(map(repr, args))}; got {value!r}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where} must be a list; got {value!r}")
+        item_type = args[0] if args else Any
+        items = [_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a mapping; got {value!r}")
+        return dict(value)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where} must be true or false; got {value!r}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{where} must be an integer; got {value!r}")
+    if annotation is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads '1e-4' as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{where} must be a number; got {value!r}")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{where} must be a string; got {value!r}")
+    return value
+
+
+def build_dataclass(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Instantiate config dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{where.rstrip('.')}' must be a mapping of options; got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise _unknown_key(key, list(fields), where)
+        kwargs[key] = _coerce(value, hints[key], f"{where}{key}")
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{where.rstrip('.')}: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where.rstrip('.')}: {exc}") from exc
+
+
+def resolve(raw: dict[str, Any]) -> RunConfig:
+    """Validate a raw merged config dict against the registries and the fixed sections."""
+    from rsbench.hooks import get_registry
+
+    valid_top = [*COMPONENT_SECTIONS, *FIXED_SECTIONS, *TOP_LEVEL_KEYS]
+    for key in raw:
+        if key not in valid_top:
+            raise _unknown_key(key, valid_top, "")
+    components: dict[str, tuple[str, Any]] = {}
+    for section in COMPONENT_SECTIONS:
+        spec = raw.get(section) or {"name": DEFAULT_COMPONENTS[section]}
+        if isinstance(spec, str):
+            spec = {"name": spec}
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise ConfigError(f"'{section}' needs a 'name' (one of `rsbench list {section}`); got {spec!r}")
+        options = {k: v for k, v in spec.items() if k != "name"}
+        try:
+            component = get_registry(section).get(spec["name"])
+        except RsbenchError as exc:
+            raise ConfigError(f"{section}.name: {exc}") from exc
+        if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
+            options["name"] = spec["name"]  # a config that declares `name` receives the component's name
+        components[section] = (spec["name"], build_dataclass(component.config_cls, options, f"{section}."))
+    train = build_dataclass(TrainConfig, raw.get("train") or {}, "train.")
+    evaluation = build_dataclass(EvalConfig, raw.get("eval") or {}, "eval.")
+    seed = _coerce(raw.get("seed", 0), int, "seed")
+    device = _coerce(raw.get("device", "auto"), str, "device")
+    results_dir = _coerce(raw.get("results_dir", "leaderboard/results"), str, "results_dir")
+    return RunConfig(components, train, evaluation, seed=seed, device=device, results_dir=results_dir)
+
+
+def build_config(
+    config_file: str | Path | None = None,
+    flags: dict[str, Any] | None = None,
+    sets: list[str] | None = None,
+) -> RunConfig:
+    """defaults < YAML < flags < --set, then validate. ``flags`` is a raw nested dict like YAML."""
+    raw = default_config()
+    if config_file is not None:
+        raw = merge(raw, load_yaml(config_file))
+    if flags:
+        raw = merge(raw, flags)
+    if sets:
+        raw = merge(raw, parse_set(sets))
+    return resolve(raw)

@@ -1,0 +1,18 @@
+"""Datasets: records of (image, captions, scene, split) read from the public annotation formats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rsbench.data.record import Record, RetrievalDataset
+
+__all__ = ["Record", "RetrievalDataset", "load_dataset"]
+
+
+def load_dataset(name: str, options: dict[str, Any] | None = None) -> RetrievalDataset:
+    """Build a registered dataset by name with config options given as a dict (validated)."""
+    from rsbench.config import build_dataclass
+    from rsbench.hooks import get_registry
+
+    component = get_registry("dataset").get(name)
+    return component.build(build_dataclass(component.config_cls, options or {}, "dataset."))

@@ -1,0 +1,171 @@
+"""Options of the built-in dataset loaders, kept free of heavy imports so that `rsbench list` stays fast.
+
+``BUILTIN_DATASETS`` names each loader with its config class and lazy ``"module:attr"`` factory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from rsbench.errors import ConfigError
+
+ON_BAD_IMAGE = ("error", "skip")
+SCENE_RULES = ("prefix", "ucm", "sydney", "none")
+
+_ROOT_HELP = "folder holding the annotation file(s) and the images"
+_IMAGE_DIR_HELP = (
+    "folder of images, relative to data_root (or absolute); default: the dataset's usual folder "
+    "('images' and the like) when present, else data_root itself"
+)
+_ON_BAD_HELP = (
+    "what to do with missing or corrupt images: 'error' stops with a list of them, "
+    "'skip' drops them and records each in the dataset's problems"
+)
+_CHECK_HELP = "open every image once at load time to find corrupt files (missing files are always found)"
+_SCENE_HELP = (
+    "how to read the scene class from a file name: 'prefix' (<class>_<n>.<ext>), 'ucm' (UC Merced ids), "
+    "'sydney' (Sydney-captions ids) or 'none'"
+)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"dataset.{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+@dataclass
+class KarpathyConfig:
+    """Options of a dataset stored as one Karpathy-style JSON file (RSITMD, RSICD, UCM, Sydney)."""
+
+    data_root: str = field(default="", metadata={"help": _ROOT_HELP})
+    annotation: str | None = field(
+        default=None, metadata={"help": "annotation file name inside data_root; default: the dataset's usual name"}
+    )
+    image_dir: str | None = field(default=None, metadata={"help": _IMAGE_DIR_HELP})
+    on_bad_image: Literal["error", "skip"] = field(default="error", metadata={"help": _ON_BAD_HELP})
+    check_images: bool = field(default=True, metadata={"help": _CHECK_HELP})
+
+    def __post_init__(self) -> None:
+        _check_choice("on_bad_image", self.on_bad_image, ON_BAD_IMAGE)
+
+
+@dataclass
+class RsicdConfig(KarpathyConfig):
+    """RSICD options: a Karpathy file plus the per-class file lists that label its numeric file names."""
+
+    class_lists: str = field(
+        default="txtclasses_rsicd",
+        metadata={"help": "folder (inside data_root) of <Class>.txt files listing each class's image file names"},
+    )
+
+
+@dataclass
+class GenericKarpathyConfig(KarpathyConfig):
+    """Any Karpathy-style JSON: the annotation file must be named; the scene rule is chosen."""
+
+    scene_rule: Literal["prefix", "ucm", "sydney", "none"] = field(default="prefix", metadata={"help": _SCENE_HELP})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_choice("scene_rule", self.scene_rule, SCENE_RULES)
+
+
+@dataclass
+class PrecompConfig:
+    """Options of an AMFMN/GaLR "precomp" folder (``<split>_caps.txt`` + ``<split>_filename.txt``)."""
+
+    data_root: str = field(
+        default="", metadata={"help": "folder holding the <split>_caps.txt and <split>_filename.txt files"}
+    )
+    image_dir: str | None = field(default=None, metadata={"help": _IMAGE_DIR_HELP})
+    scene_rule: Literal["prefix", "ucm", "sydney", "none"] = field(default="prefix", metadata={"help": _SCENE_HELP})
+    on_bad_image: Literal["error", "skip"] = field(default="error", metadata={"help": _ON_BAD_HELP})
+    check_images: bool = field(default=True, metadata={"help": _CHECK_HELP})
+
+    def __post_init__(self) -> None:
+        _check_choice("on_bad_image", self.on_bad_image, ON_BAD_IMAGE)
+        _check_choice("scene_rule", self.scene_rule, SCENE_RULES)
+
+
+@dataclass
+class NwpuConfig:
+    """Options of NWPU-Captions: one JSON keyed by category, images in ``<category>/<filename>``."""
+
+    data_root: str = field(default="", metadata={"help": _ROOT_HELP})
+    annotation: str = field(default="dataset_nwpu.json", metadata={"help": "annotation file name inside data_root"})
+    image_dir: str | None = field(default=None, metadata={"help": _IMAGE_DIR_HELP})
+    on_bad_image: Literal["error", "skip"] = field(default="error", metadata={"help": _ON_BAD_HELP})
+    check_images: bool = field(default=True, metadata={"help": _CHECK_HELP})
+
+    def __post_init__(self) -> None:
+        _check_choice("on_bad_image", self.on_bad_image, ON_BAD_IMAGE)
+
+
+def require_data_root(config: object, dataset: str) -> Path:
+    """The config's data_root as an absolute path; a ConfigError when it was left empty.
+
+    Checked when the dataset is built rather than in ``__post_init__``, so a config with its
+    defaults can still be made (to list options, or to apply overrides one by one).
+    """
+    data_root = str(getattr(config, "data_root", "") or "").strip()
+    if not data_root:
+        raise ConfigError(
+            f"dataset.data_root is required for dataset '{dataset}': pass --data-root DIR "
+            f"(or --set dataset.data_root=DIR), the folder holding its annotation file and images"
+        )
+    return Path(data_root).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A built-in dataset for the registry: name, lazy factory, config class, one-line description."""
+
+    name: str
+    factory: str
+    config: type
+    description: str
+
+
+BUILTIN_DATASETS: tuple[DatasetEntry, ...] = (
+    DatasetEntry(
+        "rsitmd",
+        "rsbench.data.karpathy:load_rsitmd",
+        KarpathyConfig,
+        "RSITMD (dataset_RSITMD.json, 33 scene classes from <class>_<n> file names)",
+    ),
+    DatasetEntry(
+        "rsicd",
+        "rsbench.data.karpathy:load_rsicd",
+        RsicdConfig,
+        "RSICD (dataset_rsicd.json, 30 scene classes; numeric files labelled by txtclasses_rsicd/)",
+    ),
+    DatasetEntry(
+        "ucm", "rsbench.data.karpathy:load_ucm", KarpathyConfig, "UCM-captions (dataset.json, 21 classes by image id)"
+    ),
+    DatasetEntry(
+        "sydney",
+        "rsbench.data.karpathy:load_sydney",
+        KarpathyConfig,
+        "Sydney-captions (dataset.json, 7 classes by image id range)",
+    ),
+    DatasetEntry(
+        "karpathy",
+        "rsbench.data.karpathy:load_karpathy_dataset",
+        GenericKarpathyConfig,
+        "any Karpathy-style JSON (images[].filename/split/sentences[].raw)",
+    ),
+    DatasetEntry(
+        "precomp",
+        "rsbench.data.precomp:load_precomp",
+        PrecompConfig,
+        "AMFMN/GaLR precomp folder (<split>_caps.txt with <split>_filename.txt)",
+    ),
+    DatasetEntry(
+        "nwpu",
+        "rsbench.data.nwpu:load_nwpu",
+        NwpuConfig,
+        "NWPU-Captions (dataset_nwpu.json keyed by category, 45 classes)",
+    ),
+)

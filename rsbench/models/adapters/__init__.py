@@ -1,0 +1,1 @@
+"""Adapters decide which parameters of a backbone train and how embeddings are computed."""

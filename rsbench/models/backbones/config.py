@@ -1,0 +1,155 @@
+"""What a backbone is made of: an open_clip architecture name, its weights and its precision.
+
+Light on purpose (no torch or open_clip at import time) so that ``rsbench list`` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from rsbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rsbench.models.backbones.open_clip_backbone import Backbone
+
+MODEL_CONFIG_DIR = Path(__file__).parent / "model_configs"
+CHECKPOINT_SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".bin", ".safetensors")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+HF_HUB_PREFIX = "hf-hub:"
+LOCAL_DIR_PREFIX = "local-dir:"
+SCHEMA_PREFIXES: tuple[str, ...] = (HF_HUB_PREFIX, LOCAL_DIR_PREFIX)
+
+
+@dataclass
+class BackboneConfig:
+    """An open_clip CLIP: architecture, weights, precision.
+
+    QuickGELU (``force_quick_gelu=None``) is inferred, first rule that applies wins: a ``-quickgelu``
+    architecture name; open_clip's table for a pretrained tag (``openai`` and other OpenAI-style tags
+    are QuickGELU); a ``quick_gelu`` flag stored in the checkpoint (rsbench writes one); the OpenAI
+    checkpoint layout (TorchScript archive or ``input_resolution``/``context_length``/``vocab_size``
+    keys); a known release by file name (RemoteCLIP-*, GeoRSCLIP ``RS5M_ViT-B-32``: QuickGELU;
+    GeoRSCLIP ``RS5M_ViT-H-14``: GELU); otherwise the architecture's default (GELU).
+    """
+
+    name: str = field(
+        default="rsbench-tiny",
+        metadata={"help": "open_clip architecture (ViT-B-32, ViT-L-14, RN50, ...), hf-hub:org/repo, "
+                  "local-dir:/path, or a built-in tiny model (rsbench-tiny, rsbench-tiny-vit16)"},
+    )
+    pretrained: str | None = field(
+        default=None,
+        metadata={"help": "open_clip pretrained tag (openai, laion2b_s34b_b79k, ...) or a local checkpoint "
+                  "(.pt/.pth/.bin/.safetensors: RemoteCLIP, GeoRSCLIP, OpenAI, open_clip); null = random init"},
+    )
+    precision: Literal["fp32", "bf16", "fp16"] = field(
+        default="fp32", metadata={"help": "weight precision (open_clip's fp16/bf16 keep LayerNorm in fp32)"}
+    )
+    image_size: int | None = field(
+        default=None,
+        metadata={"help": "override the input resolution; pretrained position embeddings are interpolated"},
+    )
+    force_quick_gelu: bool | None = field(
+        default=None,
+        metadata={"help": "QuickGELU activations (OpenAI-derived weights need them); null = infer from "
+                  "the name, tag or checkpoint"},
+    )
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "where open_clip caches downloaded weights (default: its own cache)"}
+    )
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ConfigError(f"backbone name must be a non-empty string, got {self.name!r}")
+        self.name = self.name.strip()
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"backbone precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
+        if self.image_size is not None and (
+            isinstance(self.image_size, bool) or not isinstance(self.image_size, int) or self.image_size < 8
+        ):
+            raise ConfigError(f"backbone image_size must be an integer >= 8 or null; got {self.image_size!r}")
+        if self.force_quick_gelu is not None and not isinstance(self.force_quick_gelu, bool):
+            raise ConfigError(f"backbone force_quick_gelu must be true, false or null; got {self.force_quick_gelu!r}")
+        if self.cache_dir is not None and not isinstance(self.cache_dir, str):
+            raise ConfigError(f"backbone cache_dir must be a path string or null; got {self.cache_dir!r}")
+        if self.pretrained is None:
+            return
+        if not isinstance(self.pretrained, str) or not self.pretrained.strip():
+            raise ConfigError("backbone pretrained must be a tag, a file path, or null for random init")
+        self.pretrained = self.pretrained.strip()
+        if self.name.startswith(SCHEMA_PREFIXES):
+            raise ConfigError(
+                f"backbone '{self.name}' brings its own weights; drop pretrained={self.pretrained!r} "
+                f"(or name the architecture and pass the file as pretrained)"
+            )
+        suffix = Path(self.pretrained).suffix.lower()
+        if looks_like_path(self.pretrained) and suffix and suffix not in CHECKPOINT_SUFFIXES:
+            raise ConfigError(
+                f"backbone pretrained file {self.pretrained!r} has suffix '{suffix}'; rsbench reads "
+                f"{', '.join(CHECKPOINT_SUFFIXES)} (a folder with open_clip_config.json: use name=local-dir:PATH)"
+            )
+
+
+def looks_like_path(pretrained: str) -> bool:
+    """True when ``pretrained`` names a file rather than an open_clip tag (tags have no '/' or suffix)."""
+    return (
+        "/" in pretrained
+        or "\\" in pretrained
+        or pretrained.startswith(("~", "."))
+        or Path(pretrained).suffix.lower() in CHECKPOINT_SUFFIXES
+    )
+
+
+def builtin_model_names() -> list[str]:
+    """The tiny architectures that ship with rsbench (``model_configs/*.json``)."""
+    return sorted(p.stem for p in MODEL_CONFIG_DIR.glob("*.json"))
+
+
+def known_model_names() -> list[str]:
+    """Built-in names, then every architecture open_clip knows (imports open_clip: slow, call lazily)."""
+    import open_clip
+
+    names = builtin_model_names()
+    return names + [n for n in open_clip.list_models() if n not in names]
+
+
+def canonical_model_name(name: str) -> str:
+    """Papers write ViT-B/32; open_clip spells it ViT-B-32 (schema names are left alone)."""
+    return name if name.startswith(SCHEMA_PREFIXES) else name.replace("/", "-")
+
+
+def is_backbone_name(name: str) -> bool:
+    """Whether ``name`` can be built: a built-in or open_clip architecture, or an hf-hub:/local-dir: id."""
+    if name.startswith(SCHEMA_PREFIXES):
+        return len(name.split(":", 1)[1]) > 0
+    canonical = canonical_model_name(name)
+    return canonical in builtin_model_names() or canonical in known_model_names()
+
+
+def close_model_names(name: str, n: int = 5) -> list[str]:
+    """Known names closest to a misspelt one, ignoring case."""
+    names = known_model_names()
+    by_lower = {k.lower(): k for k in names}
+    close = difflib.get_close_matches(canonical_model_name(name).lower(), list(by_lower), n=n, cutoff=0.6)
+    return [by_lower[c] for c in close]
+
+
+def named_factory(name: str) -> Callable[[BackboneConfig], Backbone]:
+    """A registry factory bound to one backbone name.
+
+    The run config keeps a section's ``name`` beside its options, so the config the factory receives
+    carries the default name; this puts the registered name in before building.
+    """
+
+    def factory(cfg: BackboneConfig | None = None) -> Backbone:
+        from rsbench.models.backbones.open_clip_backbone import build_backbone
+
+        return build_backbone(dataclasses.replace(cfg or BackboneConfig(), name=name))
+
+    factory.__doc__ = f"open_clip backbone '{name}'"
+    return factory

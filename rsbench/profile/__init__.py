@@ -1,0 +1,1 @@
+"""Training cost: parameter counts, bytes saved for backward, peak memory and throughput."""

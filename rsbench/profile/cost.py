@@ -1,0 +1,74 @@
+"""Device-independent and device-specific measures of what training an adapter costs."""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import sys
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+
+def count_parameters(module: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts, each shared tensor counted once."""
+    seen: dict[int, nn.Parameter] = {}
+    for p in module.parameters():
+        seen.setdefault(id(p), p)
+    total = sum(p.numel() for p in seen.values())
+    trainable = sum(p.numel() for p in seen.values() if p.requires_grad)
+    return trainable, total
+
+
+def saved_for_backward_bytes(module: nn.Module, forward: Callable[[], torch.Tensor]) -> int:
+    """Bytes autograd keeps for backward during ``forward()``: activation memory, device-independent.
+
+    Every tensor packed by autograd is counted once per underlying storage
+    (``untyped_storage().nbytes()``); parameters are excluded because they exist anyway. The math
+    attention kernel is pinned so the count does not depend on which fused kernel a device has.
+    """
+    param_storages = {p.untyped_storage().data_ptr() for p in module.parameters()}
+    seen: set[int] = set()
+    total = 0
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        nonlocal total
+        storage = tensor.untyped_storage()
+        ptr = storage.data_ptr()
+        if ptr not in seen and ptr not in param_storages:
+            seen.add(ptr)
+            total += storage.nbytes()
+        return tensor
+
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with sdpa_kernel([SDPBackend.MATH]), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = forward()
+    del out
+    return total
+
+
+def _rss_peak_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+
+
+@contextlib.contextmanager
+def peak_memory(device: torch.device) -> Iterator[dict[str, int]]:
+    """Peak memory inside the block: ``torch.cuda.max_memory_allocated`` on CUDA, peak RSS growth on CPU.
+
+    The CPU figure is the growth of the process's high-water mark, so it undercounts when an
+    earlier phase already reached a higher peak; it is a lower bound, named as such in the docs.
+    """
+    result = {"peak_memory_bytes": 0}
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        yield result
+        torch.cuda.synchronize(device)
+        result["peak_memory_bytes"] = int(torch.cuda.max_memory_allocated(device))
+    else:
+        before = _rss_peak_bytes()
+        yield result
+        result["peak_memory_bytes"] = max(0, _rss_peak_bytes() - before)

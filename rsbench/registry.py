@@ -1,0 +1,128 @@
+"""Registries: for each component kind, a map from name to (config dataclass, factory).
+
+Plugins (built-in ones included) fill them through the ``register_<kind>s`` hooks; the rest of
+rsbench looks components up here by the names users type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rsbench.errors import RsbenchError, UnknownComponentError
+
+KINDS: tuple[str, ...] = ("backbone", "adapter", "sampler", "augmenter", "strategy", "dataset", "loss")
+
+
+@dataclass
+class NoOptions:
+    """Config for a component that has no options."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """One registered component: how to configure it and how to build it."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any] | str
+    config_cls: type = NoOptions
+    description: str = ""
+    source: str = "?"
+
+    def build(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the factory, importing it first when it was registered as ``"module:attr"``."""
+        return self.load_factory()(*args, **kwargs)
+
+    def load_factory(self) -> Callable[..., Any]:
+        if callable(self.factory):
+            return self.factory
+        module_name, _, attr = str(self.factory).partition(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)
+
+    def config_fields(self) -> list[dict[str, Any]]:
+        """Each config field's name, type, default and help text (from ``metadata['help']``)."""
+        rows = []
+        for f in dataclasses.fields(self.config_cls):
+            if f.default is not dataclasses.MISSING:
+                default = f.default
+            elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+                default = f.default_factory()  # type: ignore[misc]
+            else:
+                default = None
+            type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+            rows.append({"name": f.name, "type": type_name, "default": default, "help": f.metadata.get("help", "")})
+        return rows
+
+
+@dataclass
+class Registry:
+    """Name -> Component for one kind. Refuses duplicates; suggests close names for typos.
+
+    ``fallback`` lets a kind accept names it cannot enumerate cheaply (any open_clip model name
+    for backbones): it returns a Component for a name or None.
+    """
+
+    kind: str
+    entries: dict[str, Component] = field(default_factory=dict)
+    fallback: Callable[[str], Component | None] | None = None
+    fallback_names: Callable[[], list[str]] | None = None
+
+    def register(
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type = NoOptions,
+        description: str | None = None,
+        source: str = "?",
+    ) -> Component:
+        if not dataclasses.is_dataclass(config):
+            raise RsbenchError(f"{self.kind} '{name}' from {source}: config must be a dataclass, got {config!r}")
+        if name in self.entries:
+            other = self.entries[name]
+            raise RsbenchError(
+                f"{self.kind} '{name}' is registered twice: by {other.source} and by {source}. "
+                f"Rename one, or disable a plugin with RSBENCH_DISABLE_PLUGINS=1."
+            )
+        if isinstance(factory, str) and ":" not in factory:
+            raise RsbenchError(f"{self.kind} '{name}' from {source}: a lazy factory must read 'module:attr'")
+        if description is None:
+            doc = (getattr(factory, "__doc__", None) or "").strip() if callable(factory) else ""
+            description = doc.splitlines()[0] if doc else ""
+        component = Component(self.kind, name, factory, config, description, source)
+        self.entries[name] = component
+        return component
+
+    def get(self, name: str) -> Component:
+        if name in self.entries:
+            return self.entries[name]
+        if self.fallback is not None:
+            found = self.fallback(name)
+            if found is not None:
+                return found
+        candidates = list(self.entries)
+        if self.fallback_names is not None:
+            candidates += self.fallback_names()
+        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        known = ", ".join(sorted(self.entries))
+        raise UnknownComponentError(
+            f"unknown {self.kind} '{name}'.{hint} Registered {self.kind}s: {known}. "
+            f"`rsbench list {self.kind}` shows them with their options."
+        )
+
+    def list(self, pattern: str = "*") -> list[Component]:
+        """Registered components whose name matches a shell-style wildcard, sorted by name."""
+        return [c for n, c in sorted(self.entries.items()) if fnmatch.fnmatchcase(n, pattern)]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.entries
+
+    def names(self) -> list[str]:
+        return sorted(self.entries)

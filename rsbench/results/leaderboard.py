@@ -1,0 +1,330 @@
+"""The leaderboard: result records grouped by configuration, mean ± std over seeds, with costs.
+
+Rendered as a rich table, Markdown, CSV and LaTeX; always from the records, never edited by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rsbench.errors import RsbenchError
+from rsbench.results.record import COST_KEYS, METRIC_KEYS, component_name, method_label, write_text_atomically
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How to read one leaderboard figure: its label, its unit and which direction is better."""
+
+    label: str
+    higher_is_better: bool
+    unit: str  # "%", "params", "bytes", "pairs/s" or "s"; decides the display format
+
+
+# Every figure of the leaderboard, accuracy first; the one place that says which way is better.
+METRICS: dict[str, MetricInfo] = {
+    "i2t_r1": MetricInfo("i2t R@1", True, "%"),
+    "i2t_r5": MetricInfo("i2t R@5", True, "%"),
+    "i2t_r10": MetricInfo("i2t R@10", True, "%"),
+    "t2i_r1": MetricInfo("t2i R@1", True, "%"),
+    "t2i_r5": MetricInfo("t2i R@5", True, "%"),
+    "t2i_r10": MetricInfo("t2i R@10", True, "%"),
+    "mR": MetricInfo("mR", True, "%"),
+    "trainable_params": MetricInfo("Trainable params", False, "params"),
+    "total_params": MetricInfo("Total params", False, "params"),
+    "saved_activation_bytes": MetricInfo("Saved activations", False, "bytes"),
+    "peak_memory_bytes": MetricInfo("Peak memory", False, "bytes"),
+    "throughput_pairs_per_s": MetricInfo("Throughput (pairs/s)", True, "pairs/s"),
+    "train_seconds": MetricInfo("Train time", False, "s"),
+}
+
+# Config keys that do not change what is measured: runs differing only in these are seeds of
+# one configuration. Dropped at any depth; the dataset's location is replaced by its content hash.
+NON_IDENTIFYING_KEYS: frozenset[str] = frozenset(
+    {"seed", "device", "results_dir", "output_dir", "out_dir", "checkpoint_dir", "cache_dir", "data_root"}
+)
+DATASET_LOCATION_KEYS: frozenset[str] = frozenset({"root", "data_root", "path"})
+
+ID_COLUMNS: tuple[str, ...] = (
+    "config_id",
+    "method",
+    "dataset",
+    "synthetic",
+    "backbone",
+    "selected_on",
+    "n",
+    "seeds",
+)
+COLUMNS: tuple[str, ...] = (
+    ID_COLUMNS
+    + tuple(f"{k}_{stat}" for k in METRIC_KEYS for stat in ("mean", "std"))
+    + tuple(f"{k}_mean" for k in COST_KEYS)
+    + ("pareto", "run_ids")
+)
+# The columns the human-readable tables show, in order.
+SHOWN_FIGURES: tuple[str, ...] = METRIC_KEYS + ("trainable_params", "peak_memory_bytes")
+PARETO_MARK = "★"
+
+
+def config_identity(config: dict) -> dict:
+    """The part of a resolved config that defines a configuration (seed, device, paths removed)."""
+
+    def strip(value: Any, parent: str | None) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: strip(v, k)
+                for k, v in value.items()
+                if k not in NON_IDENTIFYING_KEYS and not (parent == "dataset" and k in DATASET_LOCATION_KEYS)
+            }
+        if isinstance(value, list | tuple):
+            return [strip(v, None) for v in value]
+        return value
+
+    return strip(config, None)
+
+
+def group_key(record: dict) -> str:
+    """Hex digest identifying a record's configuration: config identity, dataset content, selection split."""
+    identity = {
+        "config": config_identity(record["config"]),
+        "dataset_hash": record["dataset"].get("content_hash"),
+        "selected_on": record["selected_on"],
+    }
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def backbone_label(backbone: dict) -> str:
+    name = component_name(backbone) or "?"
+    pretrained = backbone.get("pretrained")
+    return f"{name} ({pretrained})" if pretrained else name
+
+
+def leaderboard(records: list[dict]) -> pd.DataFrame:
+    """One row per configuration: n seeds, mean and sample std (ddof 1; NaN for n = 1) of every
+    metric, mean of every cost, and whether the row is on its dataset's mR / trainable-params
+    Pareto front. Sorted by dataset, then mR (best first).
+    """
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        groups.setdefault(group_key(record), []).append(record)
+
+    rows = []
+    for key, members in groups.items():
+        first = members[0]
+        row: dict[str, Any] = {
+            "config_id": key[:10],
+            "method": method_label(first["config"]),
+            "dataset": str(first["dataset"].get("name")),
+            "synthetic": bool(first["dataset"].get("synthetic")),
+            "backbone": backbone_label(first["backbone"]),
+            "selected_on": first["selected_on"],
+            "n": len(members),
+            "seeds": ",".join(str(s) for s in sorted(r["seed"] for r in members)),
+            "run_ids": ",".join(r["run_id"] for r in members),
+        }
+        for k in METRIC_KEYS:
+            values = [float(r["metrics"][k]) for r in members]
+            row[f"{k}_mean"] = statistics.fmean(values)
+            row[f"{k}_std"] = statistics.stdev(values) if len(values) > 1 else math.nan
+        for k in COST_KEYS:
+            values = [float(v) for r in members if (v := r["cost"].get(k)) is not None]
+            row[f"{k}_mean"] = statistics.fmean(values) if values else math.nan
+        rows.append(row)
+
+    df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "pareto"])
+    if df.empty:
+        return pd.DataFrame(columns=list(COLUMNS))
+    df = df.sort_values(["dataset", "mR_mean"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    df.insert(len(df.columns) - 1, "pareto", df.index.isin(pareto_front(df).index))
+    return df
+
+
+def pareto_front(
+    df: pd.DataFrame, accuracy: str = "mR", cost: str = "trainable_params", by: tuple[str, ...] = ("dataset",)
+) -> pd.DataFrame:
+    """The rows no other row (in the same ``by`` group) beats on both ``accuracy`` and ``cost``.
+
+    Directions come from METRICS (mR: higher is better; trainable params: lower). A row with a
+    missing value in either is never on the front. Equal rows do not dominate each other.
+    """
+    acc_col, cost_col = _figure_column(df, accuracy), _figure_column(df, cost)
+    acc_sign = 1.0 if METRICS[accuracy].higher_is_better else -1.0
+    cost_sign = 1.0 if METRICS[cost].higher_is_better else -1.0
+    front: list[Any] = []
+    groups = df.groupby(list(by), sort=False, dropna=False) if by else [(None, df)]
+    for _, group in groups:
+        # Turn both figures into "bigger is better" scores, then keep rows nobody dominates.
+        points = [
+            (idx, acc_sign * float(a), cost_sign * float(c))
+            for idx, a, c in zip(group.index, group[acc_col], group[cost_col], strict=True)
+            if not (math.isnan(float(a)) or math.isnan(float(c)))
+        ]
+        for idx, a, c in points:
+            dominated = any(a2 >= a and c2 >= c and (a2 > a or c2 > c) for _, a2, c2 in points)
+            if not dominated:
+                front.append(idx)
+    return df.loc[[i for i in df.index if i in set(front)]]
+
+
+def leaderboard_rows(df: pd.DataFrame) -> list[dict]:
+    """The rows as plain JSON-ready dicts (NaN → None), for ``--json``."""
+    rows = []
+    for row in df.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if hasattr(value, "item"):  # numpy scalar
+                value = value.item()
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            clean[key] = value
+        rows.append(clean)
+    return rows
+
+
+def format_figure(key: str, mean: float, std: float = math.nan) -> str:
+    """``mean ± std`` with 2 decimals in the figure's unit; just the mean when std is unknown."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    unit = METRICS[key].unit
+    scale, suffix = 1.0, ""
+    if unit == "params":
+        scale, suffix = 1e6, " M"
+    elif unit == "bytes":
+        scale, suffix = (2**30, " GiB") if mean >= 2**30 else (2**20, " MiB")
+    elif unit == "s":
+        suffix = " s"
+    text = f"{mean / scale:.2f}"
+    if std is not None and not math.isnan(std):
+        text += f" ± {std / scale:.2f}"
+    return text + suffix
+
+
+def _figure_column(df: pd.DataFrame, key: str) -> str:
+    if key not in METRICS:
+        raise RsbenchError(f"unknown leaderboard figure {key!r}; known: {', '.join(METRICS)}")
+    return f"{key}_mean"
+
+
+def _cell(row: Any, key: str) -> str:
+    std = row[f"{key}_std"] if key in METRIC_KEYS else math.nan
+    return format_figure(key, row[f"{key}_mean"], std)
+
+
+def _dataset_label(row: Any) -> str:
+    return f"{row['dataset']} (synthetic)" if row["synthetic"] else str(row["dataset"])
+
+
+def render_rich(df: pd.DataFrame, console: Any) -> None:
+    """Print the leaderboard as a rich table: mean ± std (2 decimals) and n for every configuration."""
+    from rich.table import Table
+
+    table = Table(title="rsbench leaderboard (mean ± std over n seeds; ★ = mR / trainable-params Pareto front)")
+    table.add_column("Method", overflow="fold", min_width=12)
+    for header in ("Dataset", "Backbone", "n"):
+        table.add_column(header, overflow="fold")
+    for key in SHOWN_FIGURES:  # "60.00 ± 1.23" must stay on one line to be read
+        table.add_column(METRICS[key].label, justify="right", no_wrap=True)
+    table.add_column("Selected on")
+    for _, row in df.iterrows():
+        method = f"{row['method']} {PARETO_MARK}" if row["pareto"] else str(row["method"])
+        table.add_row(
+            method,
+            _dataset_label(row),
+            str(row["backbone"]),
+            str(row["n"]),
+            *(_cell(row, key) for key in SHOWN_FIGURES),
+            str(row["selected_on"]),
+        )
+    console.print(table)
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A Markdown page with one table per dataset; synthetic datasets say so in their heading."""
+    lines = [
+        "# rsbench leaderboard",
+        "",
+        f"Rendered by `rsbench leaderboard` from {int(df['n'].sum()) if len(df) else 0} result records; "
+        "do not edit by hand. Figures are mean ± sample std over n seeds (recalls in %, 2 decimals). "
+        f"{PARETO_MARK} marks the Pareto front of mR against trainable parameters within a dataset.",
+    ]
+    headers = ["Method", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES), "Selected on", "Pareto", "Config"]
+    for (dataset, synthetic), group in df.groupby(["dataset", "synthetic"], sort=True):
+        heading = f"## {dataset}"
+        if synthetic:
+            heading += " (synthetic data: a smoke test, not comparable to published results)"
+        lines += ["", heading, "", "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        for _, row in group.iterrows():
+            cells = [
+                str(row["method"]),
+                str(row["backbone"]),
+                str(row["n"]),
+                *(_cell(row, k) for k in SHOWN_FIGURES),
+                str(row["selected_on"]),
+                PARETO_MARK if row["pareto"] else "",
+                f"`{row['config_id']}`",
+            ]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+def to_latex(df: pd.DataFrame) -> str:
+    """A LaTeX ``tabular`` (booktabs rules) of the shown figures; ± becomes ``$\\pm$``."""
+    headers = ["Method", "Dataset", "Backbone", "$n$", *(_latex_escape(METRICS[k].label) for k in SHOWN_FIGURES)]
+    lines = [
+        "% Rendered by `rsbench leaderboard`; needs \\usepackage{booktabs}.",
+        "% $^\\star$: on the Pareto front of mR against trainable parameters within a dataset.",
+        "\\begin{tabular}{lll" + "r" * (1 + len(SHOWN_FIGURES)) + "}",
+        "\\toprule",
+        " & ".join(headers) + " \\\\",
+        "\\midrule",
+    ]
+    for _, row in df.iterrows():
+        method = _latex_escape(str(row["method"])) + ("$^\\star$" if row["pareto"] else "")
+        figures = [_latex_escape(_cell(row, k)).replace("±", "$\\pm$") for k in SHOWN_FIGURES]
+        cells = [method, _latex_escape(_dataset_label(row)), _latex_escape(str(row["backbone"])), str(row["n"])]
+        lines.append(" & ".join(cells + figures) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(df: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write leaderboard.md, leaderboard.csv (every column, full precision) and leaderboard.tex."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RsbenchError(f"cannot create output directory {out_dir}: {exc}") from exc
+    outputs = {
+        out_dir / "leaderboard.md": to_markdown(df),
+        out_dir / "leaderboard.csv": df.to_csv(index=False),
+        out_dir / "leaderboard.tex": to_latex(df),
+    }
+    for path, text in outputs.items():
+        write_text_atomically(path, text, overwrite=True)
+    return list(outputs)

@@ -1,0 +1,337 @@
+"""The result record: one JSON file per run and seed, written once and atomically, never edited.
+
+Every leaderboard table is rendered from these files (schema: DESIGN.md, "The result record").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import tempfile
+import uuid
+import warnings
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import rsbench
+from rsbench.errors import RsbenchError
+
+METRIC_KEYS: tuple[str, ...] = ("i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "mR")
+COST_KEYS: tuple[str, ...] = (
+    "trainable_params",
+    "total_params",
+    "saved_activation_bytes",
+    "peak_memory_bytes",
+    "throughput_pairs_per_s",
+    "train_seconds",
+)
+DATASET_KEYS: tuple[str, ...] = ("name", "synthetic", "content_hash", "split_sizes", "scene_at_eval")
+BACKBONE_KEYS: tuple[str, ...] = ("name", "pretrained")
+SELECTED_ON: tuple[str, ...] = ("val", "test")
+# Keys a record must have for the leaderboard to use it.
+RECORD_KEYS: tuple[str, ...] = (
+    "run_id",
+    "created_at",
+    "rsbench_version",
+    "git_sha",
+    "seed",
+    "selected_on",
+    "config",
+    "dataset",
+    "backbone",
+    "metrics",
+    "cost",
+    "env",
+)
+# A strategy other than this one is shown in the method label.
+DEFAULT_STRATEGIES: frozenset[str] = frozenset({"dual_stream", "dual-stream"})
+
+
+class SkippedRecordWarning(UserWarning):
+    """A file in a results directory could not be read as a result record and was skipped."""
+
+
+def make_record(
+    *,
+    config: dict,
+    seed: int,
+    selected_on: str,
+    dataset: dict,
+    backbone: dict,
+    metrics: dict,
+    cost: dict,
+    extra: dict | None = None,
+    env: dict | None = None,
+) -> dict:
+    """A complete result record: the caller's parts plus run id, time, versions and git commit.
+
+    ``env`` adds to (and overrides) the detected package versions, e.g. ``{"device": "cuda:0"}``.
+    Paths, dataclasses and numpy scalars in the parts are turned into JSON values; the returned
+    dict is exactly what ``write_record`` writes and ``load_records`` reads back.
+    """
+    if not isinstance(config, dict):
+        raise RsbenchError(f"a result record needs the resolved config as a dict, got {type(config).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise RsbenchError(f"seed must be an int, got {seed!r}")
+    if selected_on not in SELECTED_ON:
+        raise RsbenchError(f"selected_on must be one of {SELECTED_ON} (the split that chose the checkpoint), "
+                           f"got {selected_on!r}")
+    _require_keys("dataset", dataset, DATASET_KEYS)
+    _require_keys("backbone", backbone, BACKBONE_KEYS)
+    _require_keys("metrics", metrics, METRIC_KEYS)
+    _require_keys("cost", cost, COST_KEYS)
+    if not isinstance(dataset["synthetic"], bool):
+        raise RsbenchError(f"dataset.synthetic must be true or false, got {dataset['synthetic']!r}")
+    clean_metrics = {}
+    for key in METRIC_KEYS:
+        value = metrics[key]
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and 0.0 <= number <= 100.0):
+            raise RsbenchError(f"metric {key} must be a percentage between 0 and 100, got {value!r}")
+        clean_metrics[key] = number
+
+    created = datetime.now(timezone.utc)
+    record = {
+        "run_id": uuid.uuid4().hex,
+        "created_at": created.isoformat(timespec="microseconds"),
+        "rsbench_version": rsbench.__version__,
+        "git_sha": git_sha(),
+        "seed": seed,
+        "selected_on": selected_on,
+        "config": config,
+        "dataset": dataset,
+        "backbone": backbone,
+        "metrics": clean_metrics | {k: v for k, v in metrics.items() if k not in METRIC_KEYS},
+        "cost": cost,
+        "env": package_versions() | (env or {}),
+        "extra": extra or {},
+    }
+    try:
+        return json.loads(json.dumps(record, default=_to_json_value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise RsbenchError(
+            f"the result record cannot be written as JSON: {exc} (use None for a value that was not measured)"
+        ) from exc
+
+
+def git_sha(cwd: Path | None = None) -> str | None:
+    """The commit checked out in the repository around ``cwd`` (default: the working directory), or None."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = out.stdout.strip()
+    return sha if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
+
+
+def package_versions() -> dict[str, str | None]:
+    """Versions of python, torch and open_clip, read from package metadata (no heavy imports)."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for key, dist in (("torch", "torch"), ("open_clip", "open_clip_torch")):
+        try:
+            versions[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[key] = None
+    return versions
+
+
+def component_name(value: Any) -> str | None:
+    """The name of a component as a config holds it: a bare string or a section with a ``name``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        name = value.get("name")
+        return str(name) if name is not None else None
+    return None
+
+
+def method_label(config: dict) -> str:
+    """The training method in a config: ``adapter/sampler/augmenter``, plus ``+strategy`` if not the default."""
+    parts = [component_name(config.get(kind)) or "?" for kind in ("adapter", "sampler", "augmenter")]
+    label = "/".join(parts)
+    strategy = component_name(config.get("strategy"))
+    if strategy and strategy not in DEFAULT_STRATEGIES:
+        label += f"+{strategy}"
+    return label
+
+
+def config_label(config: dict) -> str:
+    """A short human label for a config, e.g. ``"full/batch/none · rsbench-tiny · synthrs"``."""
+    backbone = component_name(config.get("backbone")) or "?"
+    dataset = component_name(config.get("dataset")) or "?"
+    return f"{method_label(config)} · {backbone} · {dataset}"
+
+
+def record_filename(record: dict) -> str:
+    """``<created_at compact>_<config label>_<seed>_<run_id[:8]>.json``, safe on every filesystem."""
+    try:
+        created = datetime.fromisoformat(record["created_at"]).astimezone(timezone.utc)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RsbenchError(f"record has no valid created_at timestamp: {exc}") from exc
+    label = re.sub(r"[^A-Za-z0-9.+-]+", "-", config_label(record["config"])).strip("-")[:60]
+    return f"{created:%Y%m%dT%H%M%S}Z_{label}_{record['seed']}_{str(record['run_id'])[:8]}.json"
+
+
+def write_record(record: dict, results_dir: Path) -> Path:
+    """Write ``record`` as a new JSON file in ``results_dir`` and return its path.
+
+    The file appears whole or not at all (temporary file in the same directory, fsync, rename)
+    and an existing file is never replaced: a clash raises RsbenchError.
+    """
+    missing = [k for k in RECORD_KEYS if k not in record]
+    if missing:
+        raise RsbenchError(f"not a complete result record (missing {', '.join(missing)}); build it with make_record")
+    results_dir = Path(results_dir)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RsbenchError(f"cannot create results directory {results_dir}: {exc}") from exc
+    path = results_dir / record_filename(record)
+    text = json.dumps(record, indent=2, allow_nan=False, default=_to_json_value) + "\n"
+    write_text_atomically(path, text, overwrite=False)
+    return path
+
+
+def write_text_atomically(path: Path, text: str, *, overwrite: bool = True) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the whole new one, never a part.
+
+    With ``overwrite=False`` an existing ``path`` is an error and is left untouched.
+    """
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise RsbenchError(f"{path} already exists; result records are never overwritten")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _link_without_replacing(tmp, path)
+    except FileExistsError as exc:
+        raise RsbenchError(f"{path} already exists; result records are never overwritten") from exc
+    except OSError as exc:
+        raise RsbenchError(f"cannot write {path}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
+
+
+def load_records(results_dir: Path, *, problems: list[str] | None = None) -> list[dict]:
+    """All result records (``*.json``) directly in ``results_dir``, oldest first.
+
+    A file that is not valid JSON, or not a complete record, or repeats a run id is skipped; the
+    reason goes to ``problems`` when a list is given, else it is issued as a SkippedRecordWarning.
+    A missing directory is an RsbenchError; an empty one gives an empty list.
+    """
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise RsbenchError(f"results directory {results_dir} does not exist; run `rsbench run` to create records")
+
+    def skip(path: Path, reason: str) -> None:
+        message = f"skipped {path.name}: {reason}"
+        if problems is not None:
+            problems.append(message)
+        else:
+            warnings.warn(message, SkippedRecordWarning, stacklevel=3)
+
+    records: list[dict] = []
+    seen: dict[str, str] = {}
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            skip(path, f"not readable JSON ({exc}); a partial write or a hand edit?")
+            continue
+        reason = _record_problem(record)
+        if reason:
+            skip(path, reason)
+            continue
+        if record["run_id"] in seen:
+            skip(path, f"run_id {record['run_id']} already read from {seen[record['run_id']]}")
+            continue
+        seen[record["run_id"]] = path.name
+        records.append(record)
+    records.sort(key=lambda r: str(r["created_at"]))
+    return records
+
+
+def _record_problem(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return f"expected a JSON object, found {type(record).__name__}"
+    missing = [k for k in RECORD_KEYS if k not in record]
+    if missing:
+        return f"missing key(s) {', '.join(missing)}"
+    for section in ("config", "dataset", "backbone", "metrics", "cost"):
+        if not isinstance(record[section], dict):
+            return f"{section} is not an object"
+    missing_metrics = [k for k in METRIC_KEYS if not isinstance(record["metrics"].get(k), int | float)]
+    if missing_metrics:
+        return f"metrics {', '.join(missing_metrics)} missing or not numbers"
+    return None
+
+
+def _require_keys(section: str, value: Any, keys: tuple[str, ...]) -> None:
+    if not isinstance(value, dict):
+        raise RsbenchError(f"record section {section!r} must be a dict with keys {', '.join(keys)}")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise RsbenchError(f"record section {section!r} is missing {', '.join(missing)} (needs {', '.join(keys)})")
+
+
+def _to_json_value(value: Any) -> Any:
+    """JSON stand-ins for the non-JSON values a resolved config or a cost dict tends to hold."""
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} value {value!r} is not JSON-serializable")
+
+
+def _link_without_replacing(source: Path, target: Path) -> None:
+    """Give ``source`` the name ``target`` unless ``target`` exists (atomic where hard links work)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        # Filesystems without hard links: check-then-rename leaves a tiny race, acceptable for
+        # names that hold a random run id.
+        if target.exists():
+            raise FileExistsError(str(target)) from None
+        os.replace(source, target)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable; not every platform can open a directory, so best effort."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

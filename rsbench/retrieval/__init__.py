@@ -1,0 +1,1 @@
+"""Retrieval strategies: how a trained model turns queries and a gallery into a similarity matrix."""

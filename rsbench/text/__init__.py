@@ -1,0 +1,1 @@
+"""Text-side components: caption augmenters (and later captioners and text encoders)."""

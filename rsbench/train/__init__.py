@@ -1,0 +1,1 @@
+"""Training: samplers (where negatives come from), losses, and the training loop."""

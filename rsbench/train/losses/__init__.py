@@ -1,0 +1,1 @@
+"""Contrastive losses over image and text embeddings."""

@@ -1,0 +1,97 @@
+"""Torch datasets over records: training pairs, evaluation images and evaluation captions."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from rsbench.data.record import Record
+from rsbench.errors import DataError
+
+
+def load_image(record: Record) -> Image.Image:
+    try:
+        with Image.open(record.image) as img:
+            return img.convert("RGB")
+    except (OSError, UnidentifiedImageError) as exc:
+        raise DataError(f"cannot read image {record.image_id} ({record.image}): {exc}") from exc
+
+
+class TrainPairs(Dataset):
+    """(image, caption) pairs for one epoch: each image once with a random caption, or all captions."""
+
+    def __init__(
+        self,
+        records: Sequence[Record],
+        transform: Callable,
+        augment: Callable[[str, Record, random.Random], str],
+        scenes: Sequence[str],
+        captions_per_epoch: str = "one",
+        seed: int = 0,
+    ) -> None:
+        self.records = list(records)
+        self.transform = transform
+        self.augment = augment
+        self.scene_index = {s: i for i, s in enumerate(scenes)}
+        self.captions_per_epoch = captions_per_epoch
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        rng = random.Random(f"{self.seed}-{epoch}")
+        if self.captions_per_epoch == "all":
+            self.pairs = [(i, j) for i, r in enumerate(self.records) for j in range(len(r.captions))]
+        else:
+            self.pairs = [(i, rng.randrange(len(r.captions))) for i, r in enumerate(self.records)]
+        self.rng_seed = f"{self.seed}-{epoch}"
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, int, int]:
+        i, j = self.pairs[index]
+        record = self.records[i]
+        caption = self.augment(record.captions[j], record, random.Random(f"{self.rng_seed}-{index}"))
+        scene = self.scene_index.get(record.scene, -1) if record.scene is not None else -1
+        return self.transform(load_image(record)), caption, i, scene
+
+
+class EvalImages(Dataset):
+    def __init__(self, records: Sequence[Record], transform: Callable) -> None:
+        self.records = list(records)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.transform(load_image(self.records[index]))
+
+
+def eval_captions(
+    records: Sequence[Record], at_query: Callable[[str, Record], str]
+) -> tuple[list[str], list[int]]:
+    """Every caption of the split as a query, with the index of its image (the protocol's layout)."""
+    captions, caption_to_image = [], []
+    for i, record in enumerate(records):
+        for caption in record.captions:
+            captions.append(at_query(caption, record))
+            caption_to_image.append(i)
+    return captions, caption_to_image
+
+
+def collate_pairs(tokenizer: Callable[[list[str]], torch.Tensor]):
+    def collate(batch):
+        images, captions, image_ids, scene_ids = zip(*batch, strict=True)
+        return (
+            torch.stack(images),
+            tokenizer(list(captions)),
+            torch.tensor(image_ids),
+            torch.tensor(scene_ids),
+        )
+
+    return collate

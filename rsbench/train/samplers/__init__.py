@@ -1,0 +1,1 @@
+"""Samplers: which negatives each training step's loss sees."""

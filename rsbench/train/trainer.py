@@ -1,0 +1,141 @@
+"""The training loop: AdamW, warm-up + cosine, bf16 autocast on CUDA, best epoch chosen on a split."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch.utils.data import DataLoader
+
+from rsbench.config import TrainConfig
+from rsbench.errors import TrainingError
+from rsbench.train.pairs import TrainPairs, collate_pairs
+from rsbench.train.schedule import adamw, warmup_cosine
+
+
+@dataclass
+class TrainOutcome:
+    best_epoch: int | None
+    best_score: float | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    steps: int = 0
+    train_seconds: float = 0.0
+    throughput_pairs_per_s: float | None = None
+
+
+def autocast_for(device: torch.device, enabled: bool) -> Callable[[], contextlib.AbstractContextManager]:
+    if device.type == "cuda" and enabled:
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def trainable_state(adapter: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of every trainable tensor: enough to restore the best epoch."""
+    names = {n for n, p in adapter.named_parameters() if p.requires_grad}
+    return {k: v.detach().to("cpu", copy=True) for k, v in adapter.state_dict().items() if k in names}
+
+
+def train(
+    adapter,
+    sampler,
+    pairs: TrainPairs,
+    tokenizer,
+    config: TrainConfig,
+    device: torch.device,
+    validate: Callable[[], dict[str, float]],
+    console: Console,
+    seed: int,
+    select_metric: str = "mR",
+) -> tuple[TrainOutcome, dict[str, torch.Tensor] | None, dict[str, Any] | None]:
+    """Train, validating after each epoch; return the outcome and the best epoch's weights and sampler state."""
+    params = adapter.trainable_parameters()
+    if not params:
+        raise TrainingError("the adapter has no trainable parameters; use adapter 'frozen' for zero-shot evaluation")
+    generator = torch.Generator().manual_seed(seed)
+    loader = DataLoader(
+        pairs,
+        batch_size=config.batch_size,
+        shuffle=True,
+        drop_last=len(pairs) > config.batch_size,
+        num_workers=config.num_workers,
+        collate_fn=collate_pairs(tokenizer),
+        generator=generator,
+    )
+    steps_per_epoch = len(loader)
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+    optimizer = adamw(params, config.lr, config.weight_decay)
+    scheduler = warmup_cosine(optimizer, total_steps, config.warmup_ratio)
+    autocast = autocast_for(device, config.amp)
+
+    outcome = TrainOutcome(best_epoch=None, best_score=None)
+    best_state: dict[str, torch.Tensor] | None = None
+    best_sampler: dict[str, Any] | None = None
+    timed_pairs, timed_seconds = 0, 0.0
+    warmup_steps = min(2, max(0, total_steps - 1))  # the first steps pay for allocation and caches
+    start = time.perf_counter()
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[rate]} pairs/s"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("train", total=total_steps, loss="-", rate="-")
+        step = 0
+        for epoch in range(1, config.epochs + 1):
+            pairs.set_epoch(epoch)
+            adapter.train()
+            for images, tokens, image_ids, scene_ids in loader:
+                t0 = time.perf_counter()
+                images, tokens = images.to(device, non_blocking=True), tokens.to(device, non_blocking=True)
+                with autocast():
+                    image_emb = adapter.encode_image(images)
+                    text_emb = adapter.encode_text(tokens)
+                    loss, logs = sampler(image_emb, text_emb, adapter.logit_scale, image_ids.to(device),
+                                         scene_ids.to(device))
+                if not torch.isfinite(loss):
+                    raise TrainingError(
+                        f"the loss became {float(loss)} at epoch {epoch}, step {step + 1}; training stopped and no "
+                        f"record was written. Lower train.lr (now {config.lr}) or keep train.grad_clip > 0."
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                step += 1
+                if step > warmup_steps:
+                    timed_pairs += len(images)
+                    timed_seconds += time.perf_counter() - t0
+                rate = f"{timed_pairs / timed_seconds:.0f}" if timed_seconds > 0 else "-"
+                progress.update(task, advance=1, loss=f"{logs['loss']:.4f}", rate=rate)
+                if step >= total_steps:
+                    break
+            scores = validate()
+            score = scores[select_metric]
+            outcome.history.append({"epoch": epoch, "step": step, **scores})
+            if math.isfinite(score) and (outcome.best_score is None or score > outcome.best_score):
+                outcome.best_epoch, outcome.best_score = epoch, score
+                best_state = trainable_state(adapter)
+                best_sampler = sampler.state_dict()
+            progress.console.log(f"epoch {epoch}: val {select_metric} {score:.2f}")
+            if step >= total_steps:
+                break
+    outcome.steps = step
+    outcome.train_seconds = time.perf_counter() - start
+    outcome.throughput_pairs_per_s = timed_pairs / timed_seconds if timed_seconds > 0 else None
+    return outcome, best_state, best_sampler

@@ -1,0 +1,220 @@
+"""Leaderboard: grouping by configuration, mean ± std over seeds, Pareto front, rendered tables."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from rsbench.errors import RsbenchError
+from rsbench.results.leaderboard import (
+    COLUMNS,
+    METRICS,
+    format_figure,
+    leaderboard,
+    leaderboard_rows,
+    pareto_front,
+    render_rich,
+    write_tables,
+)
+from rsbench.results.record import COST_KEYS, METRIC_KEYS
+
+
+def recalls(mR: float, **changes: float) -> dict:
+    return dict.fromkeys(METRIC_KEYS, mR) | changes
+
+
+def test_metric_metadata_covers_every_figure_with_a_direction():
+    assert tuple(METRICS)[: len(METRIC_KEYS)] == METRIC_KEYS
+    assert set(COST_KEYS) <= set(METRICS)
+    assert all(METRICS[k].higher_is_better for k in METRIC_KEYS)
+    assert not METRICS["trainable_params"].higher_is_better
+    assert not METRICS["peak_memory_bytes"].higher_is_better
+    assert METRICS["throughput_pairs_per_s"].higher_is_better
+
+
+def test_three_seeds_make_one_row_with_mean_and_sample_std(build_record):
+    records = [
+        build_record(seed=0, metrics=recalls(50.0, i2t_r1=10.0), trainable_params=1000),
+        build_record(seed=1, metrics=recalls(60.0, i2t_r1=20.0), trainable_params=2000),
+        build_record(seed=2, metrics=recalls(70.0, i2t_r1=60.0), trainable_params=3000),
+    ]
+    df = leaderboard(records)
+    assert list(df.columns) == list(COLUMNS)
+    assert len(df) == 1
+    row = df.iloc[0]
+    assert row["n"] == 3 and row["seeds"] == "0,1,2"
+    # mR: 50, 60, 70 → mean 60, deviations ±10 → sample std sqrt((100 + 0 + 100) / 2) = 10
+    assert row["mR_mean"] == pytest.approx(60.0) and row["mR_std"] == pytest.approx(10.0)
+    # i2t R@1: 10, 20, 60 → mean 30, deviations -20, -10, 30 → sqrt((400 + 100 + 900) / 2) = sqrt(700)
+    assert row["i2t_r1_mean"] == pytest.approx(30.0) and row["i2t_r1_std"] == pytest.approx(math.sqrt(700))
+    assert row["trainable_params_mean"] == pytest.approx(2000.0)
+    assert math.isnan(row["peak_memory_bytes_mean"])  # never measured in any seed
+    assert row["method"] == "full/batch/none" and row["dataset"] == "synthrs" and bool(row["synthetic"])
+    assert row["backbone"] == "rsbench-tiny" and row["selected_on"] == "val"
+    assert set(row["run_ids"].split(",")) == {r["run_id"] for r in records}
+
+
+def test_one_seed_has_no_std(build_record):
+    row = leaderboard([build_record(mR=42.0)]).iloc[0]
+    assert row["n"] == 1 and row["mR_mean"] == 42.0 and math.isnan(row["mR_std"])
+
+
+def test_device_paths_and_seed_do_not_split_a_configuration(build_record):
+    records = [
+        build_record(seed=0),
+        build_record(seed=1, config_changes={"device": "cuda", "results_dir": "/elsewhere"}),
+        build_record(seed=2, config_changes={"dataset": {"name": "synthrs", "root": "/mnt/other/copy"}}),
+    ]
+    df = leaderboard(records)
+    assert len(df) == 1 and df.iloc[0]["n"] == 3
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            {"config_changes": {"train": {"lr": 1e-4, "epochs": 2}}},
+            {"config_changes": {"train": {"lr": 1e-3, "epochs": 2}}},
+        ),
+        ({"config_changes": {"adapter": {"name": "full"}}}, {"config_changes": {"adapter": {"name": "focus"}}}),
+        ({"selected_on": "val"}, {"selected_on": "test"}),
+        ({"dataset_name": "synthrs"}, {"dataset_name": "rsitmd", "synthetic": False}),
+    ],
+    ids=["train.lr", "adapter", "selected_on", "dataset"],
+)
+def test_different_configurations_are_different_rows(build_record, first, second):
+    df = leaderboard([build_record(seed=0, **first), build_record(seed=1, **first), build_record(seed=0, **second)])
+    assert sorted(df["n"]) == [1, 2]
+    assert df["config_id"].nunique() == 2
+
+
+def test_rows_sorted_by_dataset_then_best_mr(build_record):
+    df = leaderboard(
+        [
+            build_record(dataset_name="b", mR=10.0),
+            build_record(dataset_name="a", mR=20.0, config_changes={"adapter": "x"}),
+            build_record(dataset_name="a", mR=30.0, config_changes={"adapter": "y"}),
+        ]
+    )
+    assert list(zip(df["dataset"], df["mR_mean"], strict=True)) == [("a", 30.0), ("a", 20.0), ("b", 10.0)]
+
+
+def frame(rows: list[tuple[str, str, float, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"method": m, "dataset": d, "mR_mean": a, "trainable_params_mean": c, "throughput_pairs_per_s_mean": t}
+         for m, d, a, c, t in rows]
+    )
+
+
+def test_pareto_front_by_hand():
+    df = frame(
+        [
+            ("A", "x", 60.0, 1000, 5.0),
+            ("B", "x", 70.0, 5000, 1.0),
+            ("C", "x", 55.0, 2000, 9.0),  # A has more mR for fewer params: dominated
+            ("D", "x", 60.0, 1000, 2.0),  # equal to A: neither dominates
+            ("E", "x", math.nan, 10, 1.0),  # unmeasured: never on the front
+            ("F", "y", 10.0, 9999, 1.0),  # alone in its dataset
+        ]
+    )
+    assert list(pareto_front(df)["method"]) == ["A", "B", "D", "F"]
+    assert list(pareto_front(df, by=())["method"]) == ["A", "B", "D"]  # F is beaten by A across datasets
+    # throughput is higher-is-better: C (55, 9/s) is no longer dominated, A beats D now
+    assert list(pareto_front(df, cost="throughput_pairs_per_s")["method"]) == ["A", "B", "C", "F"]
+    with pytest.raises(RsbenchError, match="unknown leaderboard figure"):
+        pareto_front(df, cost="flops")
+
+
+def test_leaderboard_marks_pareto_rows(build_record):
+    df = leaderboard(
+        [
+            build_record(mR=60.0, trainable_params=1000, config_changes={"adapter": "cheap"}),
+            build_record(mR=50.0, trainable_params=2000, config_changes={"adapter": "worse"}),
+        ]
+    )
+    assert dict(zip(df["method"], df["pareto"], strict=True)) == {"cheap/batch/none": True, "worse/batch/none": False}
+
+
+@pytest.mark.parametrize(
+    ("key", "mean", "std", "expected"),
+    [
+        ("mR", 60.0, 10.0, "60.00 ± 10.00"),
+        ("mR", 12.345, math.nan, "12.35"),
+        ("trainable_params", 3_930_000.0, math.nan, "3.93 M"),
+        ("peak_memory_bytes", 3 * 2**30, math.nan, "3.00 GiB"),
+        ("saved_activation_bytes", 2**20, math.nan, "1.00 MiB"),
+        ("train_seconds", 3.0, math.nan, "3.00 s"),
+        ("mR", math.nan, math.nan, "–"),
+    ],
+)
+def test_format_figure(key, mean, std, expected):
+    assert format_figure(key, mean, std) == expected
+
+
+@pytest.fixture
+def two_datasets(build_record):
+    return leaderboard(
+        [
+            build_record(seed=0, mR=50.0, config_changes={"adapter": "clip_lora"}),
+            build_record(seed=1, mR=70.0, config_changes={"adapter": "clip_lora"}),
+            build_record(seed=0, mR=33.333, dataset_name="rsitmd", synthetic=False),
+        ]
+    )
+
+
+def test_write_tables_writes_markdown_csv_latex(tmp_path, two_datasets):
+    paths = write_tables(two_datasets, tmp_path / "board")
+    assert [p.name for p in paths] == ["leaderboard.md", "leaderboard.csv", "leaderboard.tex"]
+    assert sorted(os.listdir(tmp_path / "board")) == sorted(p.name for p in paths)  # no temp files left
+
+    markdown = paths[0].read_text()
+    assert "## rsitmd\n" in markdown
+    assert "## synthrs (synthetic data" in markdown
+    assert "| clip_lora/batch/none | rsbench-tiny | 2 | 60.00 ± 14.14 |" in markdown  # std sqrt(200) = 14.14
+    assert "| 33.33 |" in markdown and "★" in markdown
+
+    csv = pd.read_csv(paths[1])
+    assert len(csv) == 2
+    assert sorted(csv["mR_mean"]) == pytest.approx([33.333, 60.0])
+    assert sorted(csv["n"]) == [1, 2]
+
+    latex = paths[2].read_text()
+    assert "\\begin{tabular}" in latex and "\\end{tabular}" in latex
+    assert "clip\\_lora/batch/none" in latex  # underscore escaped
+    assert "60.00 $\\pm$ 14.14" in latex
+    assert "synthrs (synthetic)" in latex
+
+
+def test_write_tables_replaces_previous_tables(tmp_path, two_datasets, build_record):
+    write_tables(two_datasets, tmp_path)
+    write_tables(leaderboard([build_record(mR=12.0)]), tmp_path)
+    markdown = (tmp_path / "leaderboard.md").read_text()
+    assert "12.00" in markdown and "60.00" not in markdown
+    assert len(os.listdir(tmp_path)) == 3
+
+
+def test_render_rich_shows_mean_std_and_n(two_datasets):
+    console = Console(file=io.StringIO(), width=300, color_system=None)
+    render_rich(two_datasets, console)
+    text = console.file.getvalue()
+    assert "60.00 ± 14.14" in text
+    assert "synthrs (synthetic)" in text
+    assert "rsitmd" in text and "33.33" in text
+
+
+def test_leaderboard_rows_are_json_ready(two_datasets):
+    rows = leaderboard_rows(two_datasets)
+    assert json.loads(json.dumps(rows, allow_nan=False)) == rows
+    one_seed = next(r for r in rows if r["n"] == 1)
+    assert one_seed["mR_std"] is None and one_seed["mR_mean"] == pytest.approx(33.333)
+
+
+def test_empty_leaderboard_has_the_columns():
+    df = leaderboard([])
+    assert df.empty and list(df.columns) == list(COLUMNS)
