@@ -104,7 +104,7 @@ def _state() -> _State:
     by_name = {info.name: info for info in infos}
     for kind, hook_name in HOOK_OF_KIND.items():
         # Call each implementation directly so every registration knows which plugin made it.
-        for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():  # registration order: built-ins first
             register = functools.partial(regs[kind].register, source=impl.plugin_name)
             impl.function(register=register)
             if impl.plugin_name in by_name:

@@ -106,7 +106,7 @@ def train(
                                          scene_ids.to(device))
                 if not torch.isfinite(loss):
                     raise TrainingError(
-                        f"the loss became {float(loss)} at epoch {epoch}, step {step + 1}; training stopped and no "
+                        f"the loss became {loss.item()} at epoch {epoch}, step {step + 1}; training stopped and no "
                         f"record was written. Lower train.lr (now {config.lr}) or keep train.grad_clip > 0."
                     )
                 optimizer.zero_grad(set_to_none=True)

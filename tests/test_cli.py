@@ -1,0 +1,103 @@
+"""The CLI as a user meets it: exit codes, one-line errors, JSON output, the run -> leaderboard path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rsbench.cli import main
+
+
+def invoke(capsys, *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--adapter", "fulll"], "unknown adapter 'fulll'. Did you mean: full"),
+        (["run", "--sampler", "bach"], "unknown sampler 'bach'. Did you mean: batch"),
+        (["run", "--set", "train.lrr=1"], "unknown config key 'train.lrr'. Did you mean: lr?"),
+        (["run", "--dataset", "rsitmd"], "dataset.data_root is required"),
+        (["run", "--backbone", "ViT-B-322"], "ViT-B-32"),
+        (["list", "adapters"], "unknown component kind 'adapters'. Did you mean: adapter"),
+        (["leaderboard", "--results-dir", "/nonexistent/rsbench"], "/nonexistent/rsbench"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(capsys, argv, message):
+    code, out, err = invoke(capsys, *argv)
+    assert code == 2
+    assert message in " ".join(err.split())
+    assert "Traceback" not in err
+    assert err.strip().startswith("error:")
+
+
+def test_malformed_annotation_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "dataset_RSITMD.json").write_text('{"images": [{"filename": "a_1.tif"')
+    code, _, err = invoke(capsys, "run", "--dataset", "rsitmd", "--data-root", str(tmp_path))
+    assert code == 2
+    assert "dataset_RSITMD.json" in err and "Traceback" not in err
+
+
+def test_print_config_shows_the_resolved_config(capsys):
+    import yaml
+
+    code, out, _ = invoke(capsys, "run", "--adapter", "linear-probe", "--set", "train.lr=1e-4", "--print-config")
+    assert code == 0
+    resolved = yaml.safe_load(out)
+    assert resolved["adapter"]["name"] == "linear-probe"
+    assert resolved["train"]["lr"] == pytest.approx(1e-4)
+
+
+def test_list_and_plugins_as_json(capsys):
+    code, out, _ = invoke(capsys, "list", "--json")
+    rows = json.loads(out)
+    assert {"kind", "name", "description", "source", "options"} <= set(rows[0])
+    assert ("adapter", "full") in {(r["kind"], r["name"]) for r in rows}
+    code, out, _ = invoke(capsys, "list", "adapter", "--pattern", "f*", "--json")
+    assert {r["name"] for r in json.loads(out)} == {"frozen", "full"}
+    code, out, _ = invoke(capsys, "plugins", "--json")
+    plugins = json.loads(out)
+    builtin = next(p for p in plugins if p["name"] == "rsbench.builtin")
+    assert "register_adapters" in builtin["hooks"]
+
+
+def test_run_then_leaderboard(tmp_path, capsys, small_run):
+    sets = [arg for s in small_run for arg in ("--set", s)]
+    code, out, _ = invoke(capsys, "run", *sets, "--seed", "0", "--seed", "1", "--json")
+    assert code == 0
+    runs = json.loads(out)
+    assert len(runs) == 2 and all(0 <= r["metrics"]["mR"] <= 100 for r in runs)
+    code, out, _ = invoke(capsys, "leaderboard", "--results-dir", str(tmp_path / "results"), "--out-dir",
+                          str(tmp_path / "tables"), "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) == 1 and rows[0]["n"] == 2
+    assert (tmp_path / "tables" / "leaderboard.md").is_file()
+    assert (tmp_path / "tables" / "leaderboard.csv").is_file()
+
+
+def test_quickstart_yaml_is_the_embedded_default():
+    from pathlib import Path
+
+    from rsbench.config import build_config
+
+    quickstart = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
+    assert build_config(quickstart).to_dict() == build_config().to_dict()
+
+
+def test_help_is_fast_to_import():
+    """`rsbench --help` and listings must not import torch or open_clip."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from rsbench.cli import app; from rsbench.hooks import registries; registries(); "
+        "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules, sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,95 @@
+"""End-to-end runs on a tiny SynthRS: every registered combination trains briefly and writes a record."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from rsbench.config import build_config
+from rsbench.engine import run_experiment
+from rsbench.errors import TrainingError
+from rsbench.hooks import get_registry
+from rsbench.results.record import METRIC_KEYS, load_records
+
+COMBINATIONS = list(
+    itertools.product(
+        get_registry("adapter").names(),
+        get_registry("sampler").names(),
+        get_registry("augmenter").names(),
+        get_registry("loss").names(),
+        get_registry("strategy").names(),
+    )
+)
+
+
+@pytest.fixture
+def small_config(small_run):
+    def make(*sets: str, **names: str):
+        flags = {section: {"name": name} for section, name in names.items()}
+        return build_config(flags=flags, sets=[*small_run, *sets])
+
+    return make
+
+
+@pytest.mark.parametrize(("adapter", "sampler", "augmenter", "loss", "strategy"), COMBINATIONS)
+def test_every_combination_trains_and_writes_a_record(
+    tmp_path, small_config, quiet_console, adapter, sampler, augmenter, loss, strategy
+):
+    cfg = small_config(adapter=adapter, sampler=sampler, augmenter=augmenter, loss=loss, strategy=strategy)
+    record, path = run_experiment(cfg, quiet_console)
+    assert path is not None and path.is_file()
+    assert json.loads(path.read_text()) == record
+    assert set(record["metrics"]) == set(METRIC_KEYS)
+    assert all(0.0 <= v <= 100.0 for v in record["metrics"].values())
+    assert record["dataset"]["synthetic"] is True
+    assert record["config"]["adapter"]["name"] == adapter
+    cost = record["cost"]
+    assert 0 <= cost["trainable_params"] <= cost["total_params"]
+    training = record["extra"]["training"]
+    if cost["trainable_params"] > 0:
+        assert training["steps"] == 2
+        assert cost["saved_activation_bytes"] > 0
+        assert cost["throughput_pairs_per_s"] is None or cost["throughput_pairs_per_s"] > 0
+    else:
+        assert training["steps"] == 0
+        assert cost["saved_activation_bytes"] == 0
+
+
+def test_frozen_trains_nothing_and_full_trains_everything(tmp_path, small_config, quiet_console):
+    frozen, _ = run_experiment(small_config(adapter="frozen"), quiet_console, write=False)
+    full, _ = run_experiment(small_config(adapter="full"), quiet_console, write=False)
+    assert frozen["cost"]["trainable_params"] == 0
+    assert frozen["extra"]["training"]["best_epoch"] is None
+    # logit_scale is the one parameter `full` leaves to train_logit_scale (True by default)
+    assert full["cost"]["trainable_params"] == full["cost"]["total_params"]
+    probe, _ = run_experiment(small_config(adapter="linear-probe"), quiet_console, write=False)
+    assert 0 < probe["cost"]["trainable_params"] < full["cost"]["trainable_params"]
+
+
+def test_same_seed_same_metrics_and_best_epoch_on_val(tmp_path, small_config, quiet_console):
+    sets = ["train.epochs=2", "train.max_steps=4", "train.batch_size=16"]
+    first, _ = run_experiment(small_config(*sets), quiet_console, write=False)
+    second, _ = run_experiment(small_config(*sets), quiet_console, write=False)
+    assert first["metrics"] == second["metrics"]
+    history = first["extra"]["training"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    best = max(history, key=lambda h: h["mR"])
+    assert first["extra"]["training"]["best_epoch"] == best["epoch"]
+    assert first["selected_on"] == "val"
+
+
+def test_nan_loss_stops_with_a_clear_error_and_writes_nothing(tmp_path, small_config, quiet_console, monkeypatch):
+    from rsbench.train.losses import infonce
+
+    monkeypatch.setattr(infonce.InfoNCE, "__call__", lambda self, *a, **k: a[0].sum() * float("nan"))
+    with pytest.raises(TrainingError, match=r"loss became nan .* no record was written"):
+        run_experiment(small_config(), quiet_console)
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
+
+
+def test_selection_on_test_is_recorded(tmp_path, small_config, quiet_console):
+    record, path = run_experiment(small_config("eval.select_on=test"), quiet_console)
+    assert record["selected_on"] == "test"
+    assert load_records(path.parent)[0]["selected_on"] == "test"
