@@ -61,8 +61,6 @@ class Experiment:
     """The built components of one run, and the evaluation they share."""
 
     def __init__(self, cfg: RunConfig, console: Console) -> None:
-        import torch
-
         self.cfg, self.console = cfg, console
         seed_everything(cfg.seed)
         self.device = resolve_device(cfg.device)
@@ -81,7 +79,6 @@ class Experiment:
         from rsbench.train.trainer import autocast_for
 
         self.autocast = autocast_for(self.device, cfg.train.amp)
-        self.torch = torch
 
     def evaluate(self, split: str) -> dict[str, float]:
         from torch.utils.data import DataLoader

@@ -9,8 +9,6 @@ from typing import Any
 import typer
 from rich.console import Console
 
-OPTIONAL = typer.Option
-
 
 def flags_to_config(**flags: Any) -> dict[str, Any]:
     """Map the CLI's shortcut flags onto the nested config layout."""
@@ -41,25 +39,25 @@ def flags_to_config(**flags: Any) -> dict[str, Any]:
 
 
 def run_command(
-    config: Path | None = OPTIONAL(None, "--config", "-c", help="YAML experiment file"),
-    adapter: str | None = OPTIONAL(None, help="adapter name (`rsbench list adapter`)"),
-    sampler: str | None = OPTIONAL(None, help="sampler name"),
-    aug: str | None = OPTIONAL(None, "--aug", help="caption augmenter name"),
-    dataset: str | None = OPTIONAL(None, help="dataset name"),
-    data_root: str | None = OPTIONAL(None, "--data-root", help="dataset folder"),
-    backbone: str | None = OPTIONAL(None, help="open_clip model name or built-in tiny model"),
-    pretrained: str | None = OPTIONAL(None, help="pretrained tag, or a local .pt/.safetensors file"),
-    strategy: str | None = OPTIONAL(None, help="retrieval strategy"),
-    loss: str | None = OPTIONAL(None, help="loss name"),
-    epochs: int | None = OPTIONAL(None, help="training epochs"),
-    batch_size: int | None = OPTIONAL(None, "--batch-size", help="pairs per step"),
-    lr: float | None = OPTIONAL(None, help="peak learning rate"),
-    seed: list[int] = OPTIONAL(None, "--seed", help="seed; repeat for several runs (--seed 0 --seed 1)"),
-    device: str | None = OPTIONAL(None, help="auto, cpu, cuda, cuda:N"),
-    results_dir: str | None = OPTIONAL(None, "--results-dir", help="where result records go"),
-    set_: list[str] = OPTIONAL(None, "--set", help="override any field: --set train.lr=1e-4"),
-    print_config: bool = OPTIONAL(False, "--print-config", help="print the resolved config and exit"),
-    json_out: bool = OPTIONAL(False, "--json", help="print the records' figures as JSON"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML experiment file"),
+    adapter: str | None = typer.Option(None, help="adapter name (`rsbench list adapter`)"),
+    sampler: str | None = typer.Option(None, help="sampler name"),
+    aug: str | None = typer.Option(None, "--aug", help="caption augmenter name"),
+    dataset: str | None = typer.Option(None, help="dataset name"),
+    data_root: str | None = typer.Option(None, "--data-root", help="dataset folder"),
+    backbone: str | None = typer.Option(None, help="open_clip model name or built-in tiny model"),
+    pretrained: str | None = typer.Option(None, help="pretrained tag, or a local .pt/.safetensors file"),
+    strategy: str | None = typer.Option(None, help="retrieval strategy"),
+    loss: str | None = typer.Option(None, help="loss name"),
+    epochs: int | None = typer.Option(None, help="training epochs"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="pairs per step"),
+    lr: float | None = typer.Option(None, help="peak learning rate"),
+    seed: list[int] = typer.Option(None, "--seed", help="seed; repeat for several runs (--seed 0 --seed 1)"),
+    device: str | None = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
+    results_dir: str | None = typer.Option(None, "--results-dir", help="where result records go"),
+    set_: list[str] = typer.Option(None, "--set", help="override any field: --set train.lr=1e-4"),
+    print_config: bool = typer.Option(False, "--print-config", help="print the resolved config and exit"),
+    json_out: bool = typer.Option(False, "--json", help="print the records' figures as JSON"),
 ) -> None:
     """Train and evaluate a configuration; with no flags, the embedded default on synthetic data."""
     from rsbench.config import build_config, merge
