@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rsbench.data.synthrs.config import SynthRSConfig
 from rsbench.hooks.manager import hookimpl
+from rsbench.models.adapters.baseline_config import BitFitConfig, ClipAdapterConfig
 from rsbench.models.adapters.config import FrozenConfig, FullConfig, LinearProbeConfig
 from rsbench.models.backbones.config import BackboneConfig
 from rsbench.registry import Component, NoOptions, Registry
@@ -40,6 +41,10 @@ def register_adapters(register):
     register("frozen", "rsbench.models.adapters.frozen:build", FrozenConfig, "zero-shot: nothing trains")
     register("linear-probe", "rsbench.models.adapters.linear_probe:build", LinearProbeConfig,
              "train only the visual and text projections")
+    register("clip-bitfit", "rsbench.models.adapters.bitfit:build", BitFitConfig,
+             "BitFit: train only the biases of both towers (Zaken et al. 2021; CMER baseline)")
+    register("clip-adapter", "rsbench.models.adapters.clip_adapter:build", ClipAdapterConfig,
+             "CLIP-Adapter: residual bottleneck MLPs on a frozen CLIP's final embeddings (Gao et al. 2021)")
 
 
 @hookimpl

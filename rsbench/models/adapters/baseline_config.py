@@ -47,7 +47,7 @@ class ClipAdapterConfig:
     backprop_through_backbone: bool = field(
         default=False,
         metadata={
-            "help": "comparison variant: record the frozen backbone's forward for autograd, as an implementation "
+            "help": "comparison variant: record each adapted tower's frozen forward for autograd, as an implementation "
             "that backpropagates through it does (the memory CMER Table 3 reports for CLIP-Adapter); "
             "false runs the backbone under no_grad, which gives the same gradients"
         },
