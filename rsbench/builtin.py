@@ -12,8 +12,11 @@ from rsbench.models.adapters.config import FrozenConfig, FullConfig, LinearProbe
 from rsbench.models.backbones.config import BackboneConfig
 from rsbench.registry import Component, NoOptions, Registry
 from rsbench.retrieval.config import DualStreamConfig
+from rsbench.text.augmenters.scene_config import SceneConfig
 from rsbench.train.losses.config import InfoNCEConfig
+from rsbench.train.losses.hinge_config import HingeConfig
 from rsbench.train.samplers.config import BatchConfig
+from rsbench.train.samplers.queue_config import QueueConfig
 
 
 @hookimpl
@@ -51,17 +54,23 @@ def register_adapters(register):
 def register_samplers(register):
     register("batch", "rsbench.train.samplers.batch:build", BatchConfig,
              "in-batch negatives; captions of one image are never negatives of each other")
+    register("queue", "rsbench.train.samplers.queue:build", QueueConfig,
+             "CMER negative recycling: batch loss + difficulty-weighted hinge against FIFO queues of earlier steps")
 
 
 @hookimpl
 def register_losses(register):
     register("infonce", "rsbench.train.losses.infonce:build", InfoNCEConfig,
              "symmetric InfoNCE over in-batch negatives (CMER Eq. 19-21)")
+    register("dw-hinge", "rsbench.train.losses.hinge:build", HingeConfig,
+             "difficulty-weighted hinge over in-batch negatives (HVSA; CMER Eq. 16-18)")
 
 
 @hookimpl
 def register_augmenters(register):
     register("none", "rsbench.text.augmenters.none:build", NoOptions, "captions as annotated")
+    register("scene", "rsbench.text.augmenters.scene:build", SceneConfig,
+             "CMER scene-label prompt: the scene class before each caption; queries oracle, predicted or none")
 
 
 @hookimpl

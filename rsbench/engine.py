@@ -87,14 +87,26 @@ class Experiment:
         from rsbench.train.pairs import EvalImages, eval_captions
 
         records = self.dataset.split(split)
+        self.adapter.eval()
+        self.augmenter.prepare_queries(records, self.encode_texts)
         captions, caption_to_image = eval_captions(records, self.augmenter.at_query)
         bs = self.cfg.eval.batch_size
         images = DataLoader(EvalImages(records, self.backbone.preprocess_eval), batch_size=bs,
                             num_workers=self.cfg.train.num_workers)
         tokens = (self.backbone.tokenizer(captions[i : i + bs]) for i in range(0, len(captions), bs))
-        self.adapter.eval()
         similarity = self.strategy.similarity(self.adapter, images, tokens, self.device, self.autocast)
         return retrieval_metrics(similarity, caption_to_image)
+
+    def encode_texts(self, texts: list[str]):
+        """Text embeddings of the current model, in evaluation batches (for augmenters that need them)."""
+        import torch
+
+        bs, out = self.cfg.eval.batch_size, []
+        with torch.no_grad(), self.autocast():
+            for i in range(0, len(texts), bs):
+                tokens = self.backbone.tokenizer(texts[i : i + bs]).to(self.device)
+                out.append(self.adapter.encode_text(tokens).float())
+        return torch.cat(out)
 
     def saved_activation_bytes(self, pairs) -> int:
         """Bytes saved for backward by one training forward on a batch of the run's size."""
@@ -113,7 +125,11 @@ class Experiment:
 
         if not self.adapter.trainable_parameters():
             return 0
-        return saved_for_backward_bytes(self.adapter, forward)
+        state = self.sampler.state_dict()  # the profiling forward must not feed a stateful sampler (queues)
+        try:
+            return saved_for_backward_bytes(self.adapter, forward)
+        finally:
+            self.sampler.load_state_dict(state)
 
 
 def run_experiment(cfg: RunConfig, console: Console, write: bool = True) -> tuple[dict[str, Any], Path | None]:
@@ -178,7 +194,10 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True) -> tupl
             "open_clip": open_clip.__version__,
             "python": platform.python_version(),
         },
-        extra={"training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history}},
+        extra={
+            "eval": exp.augmenter.describe_eval(),
+            "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history},
+        },
     )
     path = write_record(record, Path(cfg.results_dir)) if write else None
     return record, path

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rsbench.data.record import Record
 
@@ -19,6 +21,9 @@ class Augmenter:
 
     def at_query(self, caption: str, record: Record) -> str:
         return caption
+
+    def prepare_queries(self, records: Sequence[Record], encode_text: Callable[[list[str]], Any]) -> None:
+        """Called before each evaluation with the current model's text encoder (e.g. to predict scenes)."""
 
     def describe_eval(self) -> dict:
         """What a result record should know about how queries were changed at evaluation."""

@@ -184,7 +184,8 @@ class QueueSampler:
         self.queue.push(F.normalize(image_emb.detach().float(), dim=-1), F.normalize(text_emb.detach().float(), dim=-1),
                         image_ids, scene_ids)
         # One device-to-host copy for all logged numbers.
-        values = torch.stack([loss.detach(), loss_batch.detach(), loss_queue.detach(), negatives]).float().tolist()
+        parts = (loss, loss_batch, loss_queue, negatives)
+        values = torch.stack([t.detach().float().to(loss.device) for t in parts]).tolist()
         logs = dict(zip(("loss", "loss_batch", "loss_queue", "queue_negatives"), values, strict=True))
         logs["queue_fill"] = float(fill)
         return loss, logs
