@@ -9,6 +9,8 @@ from rsbench.data.synthrs.config import SynthRSConfig
 from rsbench.hooks.manager import hookimpl
 from rsbench.models.adapters.baseline_config import BitFitConfig, ClipAdapterConfig
 from rsbench.models.adapters.config import FrozenConfig, FullConfig, LinearProbeConfig
+from rsbench.models.adapters.focus.config import FocusConfig, FocusVisualConfig
+from rsbench.models.adapters.lora.config import LoraConfig, TextLoraConfig
 from rsbench.models.backbones.config import BackboneConfig
 from rsbench.registry import Component, NoOptions, Registry
 from rsbench.retrieval.config import DualStreamConfig
@@ -44,6 +46,14 @@ def register_adapters(register):
     register("frozen", "rsbench.models.adapters.frozen:build", FrozenConfig, "zero-shot: nothing trains")
     register("linear-probe", "rsbench.models.adapters.linear_probe:build", LinearProbeConfig,
              "train only the visual and text projections")
+    register("clip-lora", "rsbench.models.adapters.lora.model:build", LoraConfig,
+             "CMER's CLIP-LoRA baseline: LoRA r 16 on in_proj/out_proj/c_fc/c_proj of both towers (3.93 M on ViT-B/32)")
+    register("lora", "rsbench.models.adapters.lora.model:build", TextLoraConfig,
+             "LoRA on the text tower only, image tower frozen (CMER Table 4's v1); rank/targets/towers configurable")
+    register("focus", "rsbench.models.adapters.focus.model:build", FocusConfig,
+             "CMER: Focus-Adapter side branch (region attention) on the frozen image tower + text-tower LoRA r16")
+    register("focus-visual", "rsbench.models.adapters.focus.model:build", FocusVisualConfig,
+             "Focus-Adapter side branch on the frozen image tower; text tower frozen")
     register("clip-bitfit", "rsbench.models.adapters.bitfit:build", BitFitConfig,
              "BitFit: train only the biases of both towers (Zaken et al. 2021; CMER baseline)")
     register("clip-adapter", "rsbench.models.adapters.clip_adapter:build", ClipAdapterConfig,
