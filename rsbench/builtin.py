@@ -6,6 +6,7 @@ Factories are lazy ``"module:attr"`` strings so that listing components imports 
 from __future__ import annotations
 
 from rsbench.data.synthrs.config import SynthRSConfig
+from rsbench.data.synthshapes.config import SynthShapesConfig
 from rsbench.hooks.manager import hookimpl
 from rsbench.models.adapters.baseline_config import BitFitConfig, ClipAdapterConfig
 from rsbench.models.adapters.config import FrozenConfig, FullConfig, LinearProbeConfig
@@ -36,6 +37,8 @@ def register_datasets(register):
 
     register("synthrs", "rsbench.data.synthrs.dataset:load_synthrs", SynthRSConfig,
              "SynthRS: built-in procedural aerial scenes with grammar-made captions (synthetic)")
+    register("synthshapes", "rsbench.data.synthshapes.dataset:load_synthshapes", SynthShapesConfig,
+             "SynthShapes: procedural still-life shapes and objects, no scene labels; pretraining corpus (synthetic)")
     for entry in BUILTIN_DATASETS:
         register(entry.name, entry.factory, entry.config, entry.description)
 

@@ -21,17 +21,21 @@ import yaml
 from rsbench.errors import ConfigError, RsbenchError
 
 COMPONENT_SECTIONS: tuple[str, ...] = ("dataset", "backbone", "adapter", "sampler", "augmenter", "strategy", "loss")
-TOP_LEVEL_KEYS: tuple[str, ...] = ("seed", "device", "results_dir")
+TOP_LEVEL_KEYS: tuple[str, ...] = ("seed", "device", "results_dir", "checkpoint_dir")
 
 DEFAULT_COMPONENTS: dict[str, str] = {
     "dataset": "synthrs",
     "backbone": "rsbench-tiny",
-    "adapter": "full",
-    "sampler": "batch",
-    "augmenter": "none",
+    "adapter": "focus",  # CMER (arXiv 2501.10638): Focus-Adapter + text LoRA,
+    "sampler": "queue",  # negative sample recycling,
+    "augmenter": "scene",  # and scene prompts
     "strategy": "dual-stream",
     "loss": "infonce",
 }
+
+
+# The shipped pretrained weights of the default backbone (`rsbench pretrain` reproduces them).
+DEFAULT_BACKBONE_WEIGHTS = "synthetic"
 
 
 @dataclass
@@ -50,6 +54,11 @@ class TrainConfig:
     )
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes"})
     amp: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (ignored on CPU)"})
+    keep_checkpoint: bool = field(
+        default=False,
+        metadata={"help": "keep the checkpoint (weights, optimiser, sampler queue) after the record is written; "
+                  "by default it is deleted once the run has finished"},
+    )
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 0, "train.epochs must be >= 0")
@@ -89,12 +98,25 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     results_dir: str = "leaderboard/results"
+    checkpoint_dir: str = "checkpoints"
 
     def name(self, section: str) -> str:
         return self.components[section][0]
 
     def options(self, section: str) -> Any:
         return self.components[section][1]
+
+    def run_key(self) -> str:
+        """Names this run's checkpoint: method, seed and a digest of everything that shapes training."""
+        import hashlib
+        import json
+        import re
+
+        ident = {k: v for k, v in self.to_dict().items() if k not in ("results_dir", "checkpoint_dir", "device")}
+        ident["train"] = {k: v for k, v in ident["train"].items() if k not in ("keep_checkpoint", "num_workers")}
+        digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        label = re.sub(r"[^A-Za-z0-9.+-]+", "-", "-".join(self.name(k) for k in ("adapter", "sampler", "augmenter")))
+        return f"{label}-seed{self.seed}-{digest}"
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data: stored in records, loadable again with ``--config``."""
@@ -103,7 +125,8 @@ class RunConfig:
             out[section] = {"name": name, **{k: v for k, v in dataclasses.asdict(options).items() if k != "name"}}
         out["train"] = dataclasses.asdict(self.train)
         out["eval"] = dataclasses.asdict(self.eval)
-        out.update(seed=self.seed, device=self.device, results_dir=self.results_dir)
+        out.update(seed=self.seed, device=self.device, results_dir=self.results_dir,
+                   checkpoint_dir=self.checkpoint_dir)
         return out
 
 
@@ -115,9 +138,10 @@ def _check(ok: bool, message: str) -> None:
 def default_config() -> dict[str, Any]:
     """The embedded default as a raw config dict (``configs/quickstart.yaml`` spells it out)."""
     raw: dict[str, Any] = {section: {"name": name} for section, name in DEFAULT_COMPONENTS.items()}
+    raw["backbone"]["pretrained"] = DEFAULT_BACKBONE_WEIGHTS  # dropped when another backbone is named
     raw["train"] = {}
     raw["eval"] = {}
-    raw.update(seed=0, device="auto", results_dir="leaderboard/results")
+    raw.update(seed=0, device="auto", results_dir="leaderboard/results", checkpoint_dir="checkpoints")
     return raw
 
 
@@ -285,7 +309,9 @@ def resolve(raw: dict[str, Any]) -> RunConfig:
     seed = _coerce(raw.get("seed", 0), int, "seed")
     device = _coerce(raw.get("device", "auto"), str, "device")
     results_dir = _coerce(raw.get("results_dir", "leaderboard/results"), str, "results_dir")
-    return RunConfig(components, train, evaluation, seed=seed, device=device, results_dir=results_dir)
+    checkpoint_dir = _coerce(raw.get("checkpoint_dir", "checkpoints"), str, "checkpoint_dir")
+    return RunConfig(components, train, evaluation, seed=seed, device=device, results_dir=results_dir,
+                     checkpoint_dir=checkpoint_dir)
 
 
 def build_config(

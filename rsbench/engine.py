@@ -80,7 +80,9 @@ class Experiment:
 
         self.autocast = autocast_for(self.device, cfg.train.amp)
 
-    def evaluate(self, split: str) -> dict[str, float]:
+    def evaluate(self, split: str, groups: bool = False) -> dict[str, Any]:
+        """Retrieval metrics on ``split``; with ``groups``, also R@K per query group the dataset
+        defines (SynthRS: ``by_object_size`` = small / large / mixed objects described)."""
         from torch.utils.data import DataLoader
 
         from rsbench.metrics import retrieval_metrics
@@ -95,7 +97,15 @@ class Experiment:
                             num_workers=self.cfg.train.num_workers)
         tokens = (self.backbone.tokenizer(captions[i : i + bs]) for i in range(0, len(captions), bs))
         similarity = self.strategy.similarity(self.adapter, images, tokens, self.device, self.autocast)
-        return retrieval_metrics(similarity, caption_to_image)
+        metrics: dict[str, Any] = retrieval_metrics(similarity, caption_to_image)
+        if groups:
+            from rsbench.metrics import grouped_recalls, majority_label
+
+            for family, labels in self.dataset.caption_groups.items():
+                per_caption = [label for r in records for label in labels[r.image_id]]
+                per_image = [majority_label(labels[r.image_id]) for r in records]
+                metrics[f"by_{family}"] = grouped_recalls(similarity, caption_to_image, per_caption, per_image)
+        return metrics
 
     def encode_texts(self, texts: list[str]):
         """Text embeddings of the current model, in evaluation batches (for augmenters that need them)."""
@@ -110,30 +120,42 @@ class Experiment:
 
     def saved_activation_bytes(self, pairs) -> int:
         """Bytes saved for backward by one training forward on a batch of the run's size."""
-        from rsbench.profile.cost import saved_for_backward_bytes
+        from rsbench.profile.profiler import training_saved_bytes
         from rsbench.train.pairs import collate_pairs
 
         n = min(self.cfg.train.batch_size, len(pairs))
-        images, tokens, image_ids, scene_ids = collate_pairs(self.backbone.tokenizer)([pairs[i] for i in range(n)])
-        images, tokens = images.to(self.device), tokens.to(self.device)
-        self.adapter.train()
-
-        def forward():
-            with self.autocast():
-                return self.sampler(self.adapter.encode_image(images), self.adapter.encode_text(tokens),
-                                    self.adapter.logit_scale, image_ids.to(self.device), scene_ids.to(self.device))[0]
-
-        if not self.adapter.trainable_parameters():
-            return 0
-        state = self.sampler.state_dict()  # the profiling forward must not feed a stateful sampler (queues)
-        try:
-            return saved_for_backward_bytes(self.adapter, forward)
-        finally:
-            self.sampler.load_state_dict(state)
+        batch = collate_pairs(self.backbone.tokenizer)([pairs[i] for i in range(n)])
+        return training_saved_bytes(self.adapter, self.sampler, batch, self.device, self.autocast)
 
 
-def run_experiment(cfg: RunConfig, console: Console, write: bool = True) -> tuple[dict[str, Any], Path | None]:
-    """Train and evaluate as ``cfg`` says; return the result record and where it was written."""
+def checkpoint_path(cfg: RunConfig) -> Path:
+    """Where a run's training checkpoint lives: ``<checkpoint_dir>/<run key>.pt``."""
+    return Path(cfg.checkpoint_dir) / f"{cfg.run_key()}.pt"
+
+
+def resume_state(cfg: RunConfig, console: Console, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint to continue from, if ``resume`` and one exists; a warning if one is being ignored."""
+    from rsbench.train.checkpoint import load_checkpoint
+
+    path = checkpoint_path(cfg)
+    if not path.exists():
+        if resume:
+            console.log(f"no checkpoint at {path}: starting from the beginning")
+        return None
+    if not resume:
+        console.log(f"[yellow]an interrupted run of this configuration left {path}; starting over and replacing "
+                    f"it after the first epoch (pass --resume to continue from it instead)[/]")
+        return None
+    return load_checkpoint(path, cfg.run_key())
+
+
+def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
+                   resume: bool = False) -> tuple[dict[str, Any], Path | None]:
+    """Train and evaluate as ``cfg`` says; return the result record and where it was written.
+
+    Training saves a checkpoint after every epoch; ``resume=True`` continues from it. Once the
+    record is written the checkpoint is deleted unless ``train.keep_checkpoint``.
+    """
     import open_clip
     import torch
 
@@ -155,16 +177,19 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True) -> tupl
                        cfg.train.captions_per_epoch, seed=cfg.seed)
     saved_bytes = exp.saved_activation_bytes(pairs)
     outcome = TrainOutcome(best_epoch=None, best_score=None)
+    trains = exp.adapter.trains and cfg.train.epochs > 0
+    checkpoint = checkpoint_path(cfg) if trains else None
     with peak_memory(exp.device) as peak:
-        if exp.adapter.trains and cfg.train.epochs > 0:
+        if trains:
             outcome, best_state, best_sampler = train(
                 exp.adapter, exp.sampler, pairs, exp.backbone.tokenizer, cfg.train, exp.device,
                 lambda: exp.evaluate(cfg.eval.select_on), console, seed=cfg.seed,
+                checkpoint=checkpoint, run_key=cfg.run_key(), resume=resume_state(cfg, console, resume),
             )
             if best_state is not None:
                 exp.adapter.load_state_dict(best_state, strict=False)
                 exp.sampler.load_state_dict(best_sampler or {})
-    metrics = exp.evaluate(cfg.eval.report_on)
+    metrics = exp.evaluate(cfg.eval.report_on, groups=True)
     device_name = torch.cuda.get_device_name(exp.device) if exp.device.type == "cuda" else cpu_name()
     record = make_record(
         config=cfg.to_dict(),
@@ -197,7 +222,10 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True) -> tupl
         extra={
             "eval": exp.augmenter.describe_eval(),
             "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history},
+            "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,
         },
     )
     path = write_record(record, Path(cfg.results_dir)) if write else None
+    if checkpoint is not None and not cfg.train.keep_checkpoint and (path is not None or not write):
+        checkpoint.unlink(missing_ok=True)  # the record is safe; the checkpoint has served its purpose
     return record, path

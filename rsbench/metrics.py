@@ -6,6 +6,7 @@ image may have several captions (usually 5; duplicates allowed).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -159,3 +160,43 @@ def _validated(similarity: Any, caption_to_image: Any) -> tuple[torch.Tensor, to
                 "check the embeddings for a non-finite value (e.g. a zero vector normalised)"
             )
     return sim, targets
+
+
+def grouped_recalls(
+    similarity: torch.Tensor | np.ndarray,
+    caption_to_image: Sequence[int] | np.ndarray | torch.Tensor,
+    caption_labels: Sequence[str | None],
+    image_labels: Sequence[str | None],
+    ks: Sequence[int] = DEFAULT_KS,
+) -> dict[str, dict[str, float | int]]:
+    """Recall@K within groups of queries, ranked against the whole gallery as usual.
+
+    Text→image recall of group g averages over the captions labelled g; image→text recall over the
+    images labelled g (each still searching all captions). Unlabelled (None) queries count in no
+    group. Returns ``{label: {"t2i_r1": ..., "i2t_r1": ..., "n_captions": n, "n_images": m}}``.
+    """
+    if len(caption_labels) != len(caption_to_image):
+        raise RsbenchError(f"{len(caption_labels)} caption labels for {len(caption_to_image)} captions")
+    i2t, t2i = ranks(similarity, caption_to_image)
+    if len(image_labels) != len(i2t):
+        raise RsbenchError(f"{len(image_labels)} image labels for {len(i2t)} images")
+    out: dict[str, dict[str, float | int]] = {}
+    for label in sorted({x for x in (*caption_labels, *image_labels) if x is not None}):
+        captions = [i for i, x in enumerate(caption_labels) if x == label]
+        images = [i for i, x in enumerate(image_labels) if x == label and i2t[i] >= 0]
+        entry: dict[str, float | int] = {"n_captions": len(captions), "n_images": len(images)}
+        if captions:
+            entry |= {f"t2i_r{k}": v for k, v in recalls_from_ranks(t2i[captions], ks).items()}
+        if images:
+            entry |= {f"i2t_r{k}": v for k, v in recalls_from_ranks(i2t[images], ks).items()}
+        out[label] = entry
+    return out
+
+
+def majority_label(caption_labels: Sequence[str | None], tie: str = "mixed") -> str | None:
+    """The label most of an image's labelled captions share; ``tie`` on a tie, None when none is labelled."""
+    counts = Counter(label for label in caption_labels if label is not None)
+    if not counts:
+        return None
+    (first, n), *rest = counts.most_common()
+    return tie if rest and rest[0][1] == n else first

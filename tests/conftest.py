@@ -36,5 +36,5 @@ def quiet_console() -> Console:
 
 @pytest.fixture
 def small_run(tmp_path) -> list[str]:
-    """``--set`` overrides for a seconds-long run writing records under tmp_path/results."""
-    return [*SMALL_RUN, f"results_dir={tmp_path / 'results'}"]
+    """``--set`` overrides for a seconds-long run writing records (and checkpoints) under tmp_path."""
+    return [*SMALL_RUN, f"results_dir={tmp_path / 'results'}", f"checkpoint_dir={tmp_path / 'checkpoints'}"]

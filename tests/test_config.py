@@ -11,7 +11,9 @@ from rsbench.errors import ConfigError
 def test_defaults_resolve_to_the_embedded_default():
     cfg = build_config()
     assert cfg.name("dataset") == "synthrs"
-    assert cfg.name("adapter") == "full"
+    # CMER (Focus-Adapter + recycled negatives + scene prompts) on the shipped pretrained tiny CLIP
+    assert (cfg.name("adapter"), cfg.name("sampler"), cfg.name("augmenter")) == ("focus", "queue", "scene")
+    assert (cfg.name("backbone"), cfg.options("backbone").pretrained) == ("rsbench-tiny", "synthetic")
     assert cfg.train == TrainConfig()
 
 

@@ -255,3 +255,29 @@ def test_benchmark_rsicd_sized(benchmark):
     sim = torch.randn(5465, 1093)
     targets = torch.arange(1093).repeat_interleave(5)
     benchmark(retrieval_metrics, sim, targets)
+
+
+def test_grouped_recalls_rank_against_the_whole_gallery():
+    from rsbench.metrics import grouped_recalls, majority_label
+
+    # 3 images, 2 captions each; caption c belongs to image c // 2.
+    sim = torch.tensor([
+        [0.9, 0.1, 0.0],  # caption 0 -> image 0 ranked 1st
+        [0.1, 0.9, 0.0],  # caption 1 -> image 0 ranked 2nd
+        [0.0, 0.9, 0.1],  # caption 2 -> image 1 ranked 1st
+        [0.0, 0.5, 0.8],  # caption 3 -> image 1 ranked 2nd
+        [0.0, 0.0, 0.9],  # caption 4 -> image 2 ranked 1st
+        [0.9, 0.0, 0.1],  # caption 5 -> image 2 ranked 2nd
+    ])
+    targets = [0, 0, 1, 1, 2, 2]
+    labels = ["small", "large", "small", "large", None, "small"]
+    images = [majority_label(labels[0:2]), majority_label(labels[2:4]), majority_label(labels[4:6])]
+    assert images == ["mixed", "mixed", "small"]
+    groups = grouped_recalls(sim, targets, labels, images, ks=(1,))
+    assert groups["small"]["n_captions"] == 3 and groups["small"]["t2i_r1"] == pytest.approx(200 / 3)
+    assert groups["large"]["n_captions"] == 2 and groups["large"]["t2i_r1"] == 0.0
+    assert "i2t_r1" not in groups["large"] and groups["large"]["n_images"] == 0
+    assert groups["small"]["n_images"] == 1 and groups["small"]["i2t_r1"] == 100.0  # image 2: caption 4 first
+    assert groups["mixed"]["n_images"] == 2 and "t2i_r1" not in groups["mixed"]
+    with pytest.raises(RsbenchError):
+        grouped_recalls(sim, targets, labels[:-1], images)

@@ -19,9 +19,11 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from rsbench.cli import data, leaderboard, listing, plugins, run
+    from rsbench.cli import data, leaderboard, listing, plugins, pretrain, profile, run
 
     app.command("run")(run.run_command)
+    app.command("profile")(profile.profile_command)
+    app.command("pretrain")(pretrain.pretrain_command)
     app.command("list")(listing.list_command)
     app.command("plugins")(plugins.plugins_command)
     app.command("leaderboard")(leaderboard.leaderboard_command)
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> None:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("[bold yellow]interrupted:[/] no result record was written for the unfinished run")
+        err.print("[bold yellow]interrupted:[/] no result record was written for the unfinished run; "
+                  "its last finished epoch is in checkpoint_dir, and the same command with --resume continues it")
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

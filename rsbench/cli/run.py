@@ -56,6 +56,7 @@ def run_command(
     device: str | None = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
     results_dir: str | None = typer.Option(None, "--results-dir", help="where result records go"),
     set_: list[str] = typer.Option(None, "--set", help="override any field: --set train.lr=1e-4"),
+    resume: bool = typer.Option(False, "--resume", help="continue an interrupted run from its checkpoint"),
     print_config: bool = typer.Option(False, "--print-config", help="print the resolved config and exit"),
     json_out: bool = typer.Option(False, "--json", help="print the records' figures as JSON"),
 ) -> None:
@@ -85,7 +86,7 @@ def run_command(
 
     outputs = []
     for cfg in configs:
-        record, path = run_experiment(cfg, console)
+        record, path = run_experiment(cfg, console, resume=resume)
         render_metrics(record, console)
         console.print(f"record: {path}")
         outputs.append({"record": str(path), "metrics": record["metrics"], "cost": record["cost"]})

@@ -35,6 +35,9 @@ class RetrievalDataset:
     records: list[Record]
     synthetic: bool = False
     problems: list[str] = field(default_factory=list)
+    # Optional query groups for split metrics: family -> image_id -> one label (or None) per caption,
+    # e.g. SynthRS's {"object_size": {...}} (small / large / mixed objects described).
+    caption_groups: dict[str, dict[str, tuple[str | None, ...]]] = field(default_factory=dict)
 
     def split(self, name: str) -> list[Record]:
         return [r for r in self.records if r.split == name]

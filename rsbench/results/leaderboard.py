@@ -62,9 +62,14 @@ ID_COLUMNS: tuple[str, ...] = (
     "n",
     "seeds",
 )
+# Recall within the size groups a dataset defines (SynthRS: objects described small or large).
+SIZE_GROUPS: tuple[str, ...] = ("small", "large")
+SIZE_RECALLS: tuple[str, ...] = ("i2t_r1", "i2t_r10", "t2i_r1", "t2i_r10")
+SIZE_COLUMNS: tuple[str, ...] = tuple(f"{g}_{k}" for g in SIZE_GROUPS for k in SIZE_RECALLS)
 COLUMNS: tuple[str, ...] = (
     ID_COLUMNS
     + tuple(f"{k}_{stat}" for k in METRIC_KEYS for stat in ("mean", "std"))
+    + tuple(f"{k}_{stat}" for k in SIZE_COLUMNS for stat in ("mean", "std"))
     + tuple(f"{k}_mean" for k in COST_KEYS)
     + ("pareto", "run_ids")
 )
@@ -134,6 +139,12 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
             values = [float(r["metrics"][k]) for r in members]
             row[f"{k}_mean"] = statistics.fmean(values)
             row[f"{k}_std"] = statistics.stdev(values) if len(values) > 1 else math.nan
+        for group in SIZE_GROUPS:
+            for k in SIZE_RECALLS:
+                values = [float(v) for r in members
+                          if (v := r["metrics"].get("by_object_size", {}).get(group, {}).get(k)) is not None]
+                row[f"{group}_{k}_mean"] = statistics.fmean(values) if values else math.nan
+                row[f"{group}_{k}_std"] = statistics.stdev(values) if len(values) > 1 else math.nan
         for k in COST_KEYS:
             values = [float(v) for r in members if (v := r["cost"].get(k)) is not None]
             row[f"{k}_mean"] = statistics.fmean(values) if values else math.nan
@@ -272,7 +283,28 @@ def to_markdown(df: pd.DataFrame) -> str:
                 f"`{row['config_id']}`",
             ]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += _size_tables(df)
     return "\n".join(lines) + "\n"
+
+
+def _size_tables(df: pd.DataFrame) -> list[str]:
+    """Recall of each configuration within the small- and large-object query groups, where records have them."""
+    columns = [f"{k}_mean" for k in SIZE_COLUMNS]
+    sized = df[df[columns].notna().any(axis=1)] if len(df) else df
+    if sized.empty:
+        return []
+    labels = [f"{k.split('_')[0]} R@{k.split('_r')[1]} {g}" for g in SIZE_GROUPS for k in SIZE_RECALLS]
+    headers = ["Method", "Dataset", "n", *labels]
+    lines = ["", "## Recall by the size of the objects a query describes", "",
+             "Queries (captions for text→image, images for image→text) grouped by the objects they describe: "
+             "small when every one covers under 2 % of the image, large when every one covers at least 2 %; "
+             "each still searches the whole test gallery. Mean ± std over the same seeds as above.", "",
+             "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for _, row in sized.iterrows():
+        cells = [str(row["method"]), str(row["dataset"]), str(row["n"]),
+                 *(format_figure("mR", row[f"{k}_mean"], row[f"{k}_std"]) for k in SIZE_COLUMNS)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 _LATEX_ESCAPES = {

@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -16,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from rsbench.config import TrainConfig
 from rsbench.errors import TrainingError
+from rsbench.train.checkpoint import save_checkpoint
 from rsbench.train.pairs import TrainPairs, collate_pairs
 from rsbench.train.schedule import adamw, warmup_cosine
 
@@ -28,6 +30,7 @@ class TrainOutcome:
     steps: int = 0
     train_seconds: float = 0.0
     throughput_pairs_per_s: float | None = None
+    final_loss: float | None = None  # the loss of the last training step
 
 
 def autocast_for(device: torch.device, enabled: bool) -> Callable[[], contextlib.AbstractContextManager]:
@@ -42,6 +45,34 @@ def trainable_state(adapter: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in adapter.state_dict().items() if k in names}
 
 
+def train_step(adapter, sampler, optimizer, params, batch, device: torch.device, autocast, grad_clip: float,
+               where: str = "", lr: float | None = None) -> dict[str, float]:
+    """One optimisation step on ``batch = (images, tokens, image_ids, scene_ids)``; returns the sampler's logs.
+
+    Shared by ``train`` and the profiler, so a profiled step is exactly a training step. A
+    non-finite loss raises TrainingError before any weight changes.
+    """
+    images, tokens, image_ids, scene_ids = batch
+    images, tokens = images.to(device, non_blocking=True), tokens.to(device, non_blocking=True)
+    with autocast():
+        image_emb = adapter.encode_image(images)
+        text_emb = adapter.encode_text(tokens)
+        loss, logs = sampler(image_emb, text_emb, adapter.logit_scale, image_ids.to(device), scene_ids.to(device))
+    if not torch.isfinite(loss):
+        hint = f"Lower train.lr (now {lr}) or keep train.grad_clip > 0." if lr is not None else ""
+        raise TrainingError(
+            f"the loss became {loss.item()} {where}; training stopped and no record was written. {hint}".strip()
+        )
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return logs
+
+
 def train(
     adapter,
     sampler,
@@ -53,8 +84,15 @@ def train(
     console: Console,
     seed: int,
     select_metric: str = "mR",
+    checkpoint: Path | None = None,
+    run_key: str = "",
+    resume: dict[str, Any] | None = None,
 ) -> tuple[TrainOutcome, dict[str, torch.Tensor] | None, dict[str, Any] | None]:
-    """Train, validating after each epoch; return the outcome and the best epoch's weights and sampler state."""
+    """Train, validating after each epoch; return the outcome and the best epoch's weights and sampler state.
+
+    With ``checkpoint``, the state after every epoch is saved there (see ``checkpoint.py``);
+    ``resume`` is such a state, and training continues after its epoch as if never interrupted.
+    """
     params = adapter.trainable_parameters()
     if not params:
         raise TrainingError("the adapter has no trainable parameters; use adapter 'frozen' for zero-shot evaluation")
@@ -81,7 +119,23 @@ def train(
     best_sampler: dict[str, Any] | None = None
     timed_pairs, timed_seconds = 0, 0.0
     warmup_steps = min(2, max(0, total_steps - 1))  # the first steps pay for allocation and caches
-    start = time.perf_counter()
+    first_epoch, step, elapsed = 1, 0, 0.0
+    if resume is not None:
+        adapter.load_state_dict(resume["adapter"], strict=False)
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        sampler.load_state_dict(resume["sampler"])
+        generator.set_state(resume["generator"])
+        torch.set_rng_state(resume["torch_rng"])
+        first_epoch, step = int(resume["epoch"]) + 1, int(resume["step"])
+        done = resume["outcome"]
+        outcome.best_epoch, outcome.best_score = done["best_epoch"], done["best_score"]
+        outcome.history = list(done["history"])
+        outcome.final_loss = done["final_loss"]
+        timed_pairs, timed_seconds, elapsed = done["timed_pairs"], done["timed_seconds"], done["elapsed"]
+        best_state, best_sampler = resume["best_state"], resume["best_sampler"]
+        console.log(f"resumed from {checkpoint} after epoch {first_epoch - 1} (step {step})")
+    start = time.perf_counter() - elapsed
     columns = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -91,33 +145,20 @@ def train(
         TimeElapsedColumn(),
     ]
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("train", total=total_steps, loss="-", rate="-")
-        step = 0
-        for epoch in range(1, config.epochs + 1):
+        task = progress.add_task("train", total=total_steps, completed=step, loss="-", rate="-")
+        for epoch in range(first_epoch, config.epochs + 1):
+            if step >= total_steps:
+                break
             pairs.set_epoch(epoch)
             adapter.train()
             for images, tokens, image_ids, scene_ids in loader:
                 t0 = time.perf_counter()
-                images, tokens = images.to(device, non_blocking=True), tokens.to(device, non_blocking=True)
-                with autocast():
-                    image_emb = adapter.encode_image(images)
-                    text_emb = adapter.encode_text(tokens)
-                    loss, logs = sampler(image_emb, text_emb, adapter.logit_scale, image_ids.to(device),
-                                         scene_ids.to(device))
-                if not torch.isfinite(loss):
-                    raise TrainingError(
-                        f"the loss became {loss.item()} at epoch {epoch}, step {step + 1}; training stopped and no "
-                        f"record was written. Lower train.lr (now {config.lr}) or keep train.grad_clip > 0."
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-                optimizer.step()
+                logs = train_step(adapter, sampler, optimizer, params, (images, tokens, image_ids, scene_ids),
+                                  device, autocast, config.grad_clip,
+                                  where=f"at epoch {epoch}, step {step + 1}", lr=config.lr)
                 scheduler.step()
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
                 step += 1
+                outcome.final_loss = float(logs["loss"])
                 if step > warmup_steps:
                     timed_pairs += len(images)
                     timed_seconds += time.perf_counter() - t0
@@ -133,6 +174,24 @@ def train(
                 best_state = trainable_state(adapter)
                 best_sampler = sampler.state_dict()
             progress.console.log(f"epoch {epoch}: val {select_metric} {score:.2f}")
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, {
+                    "run_key": run_key,
+                    "epoch": epoch,
+                    "step": step,
+                    "adapter": trainable_state(adapter),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "sampler": sampler.state_dict(),  # CMER's recycling queue lives here
+                    "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "outcome": {"best_epoch": outcome.best_epoch, "best_score": outcome.best_score,
+                                "history": outcome.history, "final_loss": outcome.final_loss,
+                                "timed_pairs": timed_pairs,
+                                "timed_seconds": timed_seconds, "elapsed": time.perf_counter() - start},
+                    "best_state": best_state,
+                    "best_sampler": best_sampler,
+                })
             if step >= total_steps:
                 break
     outcome.steps = step

@@ -197,6 +197,18 @@ def synthrs_case(w: Writers) -> Case:
     return Case(options, scene_rule=synthrs_scene_ok)
 
 
+def synthshapes_case(w: Writers) -> Case:
+    # Six images, one each in val and test; the corpus has no scene classes, so every scene is None.
+    options = {
+        "num_images": 6,
+        "image_size": 32,
+        "val_fraction": 0.2,
+        "test_fraction": 0.2,
+        "data_root": str(w.tmp_path / "synthshapes"),
+    }
+    return Case(options, scene_rule=lambda image_id, scene: scene is None)
+
+
 CASES: dict[str, Callable[[Writers], Case]] = {
     "rsitmd": rsitmd_case,
     "rsicd": rsicd_case,
@@ -206,7 +218,10 @@ CASES: dict[str, Callable[[Writers], Case]] = {
     "precomp": precomp_case,
     "nwpu": nwpu_case,
     "synthrs": synthrs_case,
+    "synthshapes": synthshapes_case,
 }
+
+SYNTHETIC = {"synthrs", "synthshapes"}
 
 
 def has_option(name: str, option: str) -> bool:
@@ -234,7 +249,7 @@ def test_registered_dataset_loads_its_fixture(name: str, writers: Writers) -> No
 
     assert ds.name == name
     assert ds.records, f"{name}: no records"
-    assert ds.synthetic == (name == "synthrs")
+    assert ds.synthetic == (name in SYNTHETIC)
     assert ds.problems == [], f"{name}: a clean fixture should have no problems"
     sizes = ds.split_sizes()
     for split in SPLITS:

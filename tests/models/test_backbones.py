@@ -98,7 +98,7 @@ def test_tiny_encodes_with_expected_shapes(tiny):
     from PIL import Image
 
     assert (tiny.name, tiny.image_size, tiny.embed_dim, tiny.context_length) == ("rsbench-tiny", 64, 128, 32)
-    assert (tiny.width_visual, tiny.width_text, len(tiny.visual_blocks), len(tiny.text_blocks)) == (128, 128, 4, 4)
+    assert (tiny.width_visual, tiny.width_text, len(tiny.visual_blocks), len(tiny.text_blocks)) == (128, 64, 4, 4)
     assert tiny.visual_blocks[0] is tiny.model.visual.transformer.resblocks[0]
     assert tiny.text_blocks[-1] is tiny.model.transformer.resblocks[-1]
     photo = Image.new("RGB", (120, 90), (40, 120, 60))
@@ -120,7 +120,7 @@ def test_capture_blocks_returns_block_outputs_and_removes_hooks(tiny):
         tiny.model.encode_text(tokens)
     assert sorted(visual) == [-1, 0] and sorted(text) == [0, 1, 2, 3]
     assert all(v.shape == (2, 1 + TINY_GRID**2, 128) for v in visual.values())
-    assert all(t.shape == (3, 32, 128) for t in text.values())
+    assert all(t.shape == (3, 32, 64) for t in text.values())
     # the last block's CLS token, through ln_post and proj, is the image embedding
     visual_tower = tiny.model.visual
     with torch.no_grad():

@@ -218,3 +218,21 @@ def test_leaderboard_rows_are_json_ready(two_datasets):
 def test_empty_leaderboard_has_the_columns():
     df = leaderboard([])
     assert df.empty and list(df.columns) == list(COLUMNS)
+
+
+def test_size_split_recalls_are_averaged_and_rendered(build_record):
+    from rsbench.results.leaderboard import to_markdown
+
+    def sized(small_t2i: float, large_t2i: float) -> dict:
+        groups = {"small": {"t2i_r1": small_t2i, "t2i_r10": small_t2i, "i2t_r1": 5.0, "i2t_r10": 9.0},
+                  "large": {"t2i_r1": large_t2i, "t2i_r10": large_t2i, "i2t_r1": 7.0, "i2t_r10": 11.0}}
+        return recalls(50.0) | {"by_object_size": groups}
+
+    df = leaderboard([build_record(seed=0, metrics=sized(10.0, 30.0)), build_record(seed=1, metrics=sized(20.0, 40.0))])
+    row = df.iloc[0]
+    assert row["small_t2i_r1_mean"] == pytest.approx(15.0) and row["large_t2i_r1_mean"] == pytest.approx(35.0)
+    assert row["small_t2i_r1_std"] == pytest.approx(math.sqrt(50.0))
+    page = to_markdown(df)
+    assert "Recall by the size of the objects" in page and "15.00 ± 7.07" in page
+    plain = leaderboard([build_record(seed=0)])
+    assert "Recall by the size" not in to_markdown(plain)

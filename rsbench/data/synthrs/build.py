@@ -8,15 +8,8 @@ written to a temporary sibling folder and renamed into place, so a folder that e
 from __future__ import annotations
 
 import dataclasses
-import errno
-import hashlib
-import json
-import os
 import random
-import shutil
-import uuid
 import zlib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +17,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from rsbench.data.synthrs.captions import captions_for, tokens
+from rsbench.data import procedural
+from rsbench.data.synthrs.captions import captions_for
 from rsbench.data.synthrs.config import SCENE_CLASSES, SPLIT_FRACTIONS, SynthRSConfig
 from rsbench.data.synthrs.scenes import paint
-from rsbench.errors import DataError
 
 # Bump whenever painters, grammar or layout change what a config produces: it is part of the cache key.
 GENERATOR_VERSION = "1"
@@ -35,7 +28,6 @@ CAPTIONS_PER_IMAGE = 5
 SMALL_AREA_FRACTION = 0.02  # objects below 2 % of the image count as small, for size-split metrics
 MARKER = "synthrs_build.json"
 META = "synthrs_meta.json"
-CACHE_ENV = "RSBENCH_CACHE"
 
 
 @dataclass(frozen=True)
@@ -55,18 +47,17 @@ class ImageSpec:
 def cache_key(cfg: SynthRSConfig) -> str:
     """What identifies a build: generator version plus every option that changes the files (not where they go)."""
     payload = {"version": GENERATOR_VERSION, "seed": cfg.seed, "num_images": cfg.num_images, "size": cfg.image_size}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    return procedural.cache_key(payload)
 
 
 def cache_base() -> Path:
     """``$RSBENCH_CACHE/synthrs``, or ``~/.cache/rsbench/synthrs``."""
-    base = os.environ.get(CACHE_ENV)
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "rsbench") / "synthrs"
+    return procedural.cache_base("synthrs")
 
 
 def dataset_root(cfg: SynthRSConfig) -> Path:
     """Where ``build_synthrs(cfg)`` puts (or finds) the dataset."""
-    return Path(cfg.data_root).expanduser() if cfg.data_root else cache_base() / cache_key(cfg)
+    return procedural.dataset_root(cfg.data_root, "synthrs", cache_key(cfg))
 
 
 def plan(cfg: SynthRSConfig) -> list[ImageSpec]:
@@ -103,88 +94,17 @@ def render(spec: ImageSpec, cfg: SynthRSConfig) -> tuple[Image.Image, dict[str, 
     return image, scene.to_json(), captions
 
 
-def _render_chunk(args: tuple[list[ImageSpec], SynthRSConfig, str]) -> list[tuple[int, dict[str, Any], list[str]]]:
-    specs, cfg, images_dir = args
-    out = []
-    for spec in specs:
-        image, meta, captions = render(spec, cfg)
-        image.save(Path(images_dir) / spec.filename, format="PNG")
-        out.append((spec.imgid, meta, captions))
-    return out
-
-
 def write_dataset(cfg: SynthRSConfig, root: Path, workers: int = 1) -> None:
     """Paint every image into ``root/images`` and write ``dataset.json`` and the metadata sidecar."""
     specs = plan(cfg)
     images_dir = root / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
-    chunks = [specs[i :: max(1, workers) * 4] for i in range(max(1, workers) * 4)]
-    jobs = [(chunk, cfg, str(images_dir)) for chunk in chunks if chunk]
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = [row for rows in pool.map(_render_chunk, jobs) for row in rows]
-    else:
-        results = [row for job in jobs for row in _render_chunk(job)]
-    by_id = {imgid: (meta, captions) for imgid, meta, captions in results}
-    images, meta_by_file = [], {}
-    for spec in specs:
-        meta, captions = by_id[spec.imgid]
-        sentids = [spec.imgid * CAPTIONS_PER_IMAGE + j for j in range(len(captions))]
-        sentences = [
-            {"raw": raw, "tokens": tokens(raw), "imgid": spec.imgid, "sentid": sentid}
-            for raw, sentid in zip(captions, sentids, strict=True)
-        ]
-        images.append(
-            {
-                "filename": spec.filename,
-                "imgid": spec.imgid,
-                "split": spec.split,
-                "sentids": sentids,
-                "sentences": sentences,
-            }
-        )
-        meta_by_file[spec.filename] = meta
-    _write_json(root / "dataset.json", {"images": images, "dataset": "synthrs"})
-    _write_json(
+    painted = procedural.paint_images(specs, render, cfg, images_dir, workers)
+    meta_by_file = procedural.write_karpathy(root, "synthrs", specs, painted, CAPTIONS_PER_IMAGE)
+    procedural.write_json(
         root / META,
         {"generator_version": GENERATOR_VERSION, "small_area_fraction": SMALL_AREA_FRACTION, "images": meta_by_file},
     )
-
-
-def _write_json(path: Path, payload: Any) -> None:
-    path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-
-
-def is_complete(root: Path, key: str) -> bool:
-    """Whether ``root`` holds a finished build for ``key`` (the marker is written last, before the rename)."""
-    try:
-        marker = json.loads((root / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return marker.get("key") == key and (root / "dataset.json").is_file()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True  # exists but not ours, or unknowable: leave its folder alone
-    return True
-
-
-def _remove_stale_temps(root: Path) -> None:
-    """Delete temporary folders of builds of ``root`` whose process is gone (an interrupted build)."""
-    prefix = f".{root.name}.tmp-"
-    if not root.parent.is_dir():
-        return
-    for entry in root.parent.iterdir():
-        if not entry.name.startswith(prefix):
-            continue
-        pid_text = entry.name[len(prefix) :].split("-", 1)[0]
-        if not pid_text.isdigit() or not _pid_alive(int(pid_text)):
-            shutil.rmtree(entry, ignore_errors=True)
 
 
 def build_synthrs(cfg: SynthRSConfig | None = None, workers: int | None = None) -> Path:
@@ -194,33 +114,12 @@ def build_synthrs(cfg: SynthRSConfig | None = None, workers: int | None = None) 
     once. ``workers`` > 1 paints in that many processes (the default, 1, needs no process pool).
     """
     cfg = cfg if cfg is not None else SynthRSConfig()
-    key = cache_key(cfg)
-    root = dataset_root(cfg)
-    if is_complete(root, key):
-        return root
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise DataError(
-            f"{root} exists but is not a complete SynthRS build for this config (key {key}). "
-            "Point synthrs.data_root at an empty or new folder, or delete this one to rebuild."
-        )
-    root.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(root)
-    temp = root.parent / f".{root.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        temp.mkdir()
-        write_dataset(cfg, temp, workers=workers or 1)
-        marker = {"key": key, "generator_version": GENERATOR_VERSION, "config": dataclasses.asdict(cfg)}
-        _write_json(temp / MARKER, marker)
-        try:
-            if root.is_dir():
-                root.rmdir()  # an empty folder the user made for us
-            os.rename(temp, root)
-        except OSError as error:
-            # another process finished the same build first: use theirs
-            if error.errno in (errno.EEXIST, errno.ENOTEMPTY) and is_complete(root, key):
-                return root
-            raise
-    finally:
-        if temp.exists():
-            shutil.rmtree(temp, ignore_errors=True)
-    return root
+    return procedural.build_once(
+        dataset_root(cfg),
+        cache_key(cfg),
+        marker=MARKER,
+        marker_fields={"generator_version": GENERATOR_VERSION, "config": dataclasses.asdict(cfg)},
+        write=lambda temp: write_dataset(cfg, temp, workers=workers or 1),
+        title="SynthRS",
+        option="synthrs.data_root",
+    )

@@ -8,9 +8,14 @@ airport"), as in RSITMD and RSICD, whose captions mix both kinds.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 
+from rsbench.data.caption_grammar import (
+    WHERE,
+    article,
+    capital,
+    tokens,  # noqa: F401  (re-exported: the grammar's tokenizer)
+)
 from rsbench.data.synthrs.objects import ObjectGroup, Relation, Scene
 
 # Caption words for each object kind: (singular, plural).
@@ -117,18 +122,6 @@ OBVIOUS_COUNTS: dict[str, dict[str, float]] = {
 }
 
 SIDES = {"left": "on the left", "right": "on the right", "top": "at the top", "bottom": "at the bottom"}
-
-WHERE: dict[str, tuple[str, ...]] = {
-    "center": ("in the center", "in the middle of the image", "at the center of the image"),
-    "top": ("at the top", "in the upper part of the image", "at the top of the image"),
-    "bottom": ("at the bottom", "in the lower part of the image", "at the bottom of the image"),
-    "left": ("on the left", "on the left side", "on the left of the image"),
-    "right": ("on the right", "on the right side", "on the right of the image"),
-    "top left": ("in the top left corner", "at the upper left", "in the upper left corner"),
-    "top right": ("in the top right corner", "at the upper right", "in the upper right corner"),
-    "bottom left": ("in the bottom left corner", "at the lower left", "in the lower left corner"),
-    "bottom right": ("in the bottom right corner", "at the lower right", "in the lower right corner"),
-}
 
 # Relation templates. {S}: subject with count and colour; {Sd}: definite subject ("the pond");
 # {O}: definite object ("the river"); {On}: object with count ("many green trees"); {be}/{s}/{es}:
@@ -315,22 +308,9 @@ GENERIC: dict[str, tuple[tuple[str, Check], ...]] = {
 }
 
 
-def tokens(sentence: str) -> list[str]:
-    """Karpathy-style tokens: the lower-cased words, punctuation dropped."""
-    return re.findall(r"[a-z]+", sentence.lower())
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
-
-
-def _capital(sentence: str) -> str:
-    return sentence[:1].upper() + sentence[1:]
-
-
 def _quantity(count: int, following: str, rng: random.Random, contrast: bool = False) -> str:
     if count == 1:  # "one" reads naturally only next to other counts: "one red boat and two white boats"
-        return "one" if contrast and rng.random() < 0.5 else _article(following)
+        return "one" if contrast and rng.random() < 0.5 else article(following)
     if count <= 6:
         return NUMBER_WORDS[count]
     return rng.choice(MANY)
@@ -390,7 +370,7 @@ def _relation_sentences(scene: Scene, rng: random.Random) -> dict[str, str]:
             be_o=_agreement(objects)["be"],
             **agree,
         )
-        sentences[f"relation:{kind}:{name}:{object_kind}"] = _capital(sentence) + "."
+        sentences[f"relation:{kind}:{name}:{object_kind}"] = capital(sentence) + "."
     return sentences
 
 
@@ -406,7 +386,7 @@ def _count_sentence(scene: Scene, groups: list[ObjectGroup], rng: random.Random)
             "the {place} has {S}",
         )
     )
-    return _capital(template.format(S=phrase, be=be, place=place)) + "."
+    return capital(template.format(S=phrase, be=be, place=place)) + "."
 
 
 def _position_sentence(groups: list[ObjectGroup], where: str, rng: random.Random) -> str:
@@ -414,7 +394,7 @@ def _position_sentence(groups: list[ObjectGroup], where: str, rng: random.Random
     be = _agreement(groups)["be"]
     spot = rng.choice(WHERE[where])
     template = rng.choice(("{S} {be} {spot}", "there {be} {S} {spot}", "{spot}, there {be} {S}"))
-    return _capital(template.format(S=phrase, be=be, spot=spot)) + "."
+    return capital(template.format(S=phrase, be=be, spot=spot)) + "."
 
 
 def _scene_sentences(scene: Scene, rng: random.Random) -> dict[str, str]:
@@ -446,7 +426,7 @@ def _scene_sentences(scene: Scene, rng: random.Random) -> dict[str, str]:
         if n > 1:
             rows = facts["rows"]
             arrangement = "in a row" if rows == 1 else f"in {NUMBER_WORDS.get(rows, 'several')} rows"
-            out["rows"] = _capital(f"{noun_phrase(groups, rng)} are arranged {arrangement}.")
+            out["rows"] = capital(f"{noun_phrase(groups, rng)} are arranged {arrangement}.")
     if "full" in facts:
         out["full"] = "The parking lot is full of cars." if facts["full"] else "There are some empty parking spaces."
     if "dense" in facts:

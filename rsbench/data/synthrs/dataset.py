@@ -7,12 +7,13 @@ from rsbench.data.record import RetrievalDataset
 from rsbench.data.scenes import scene_from_prefix
 from rsbench.data.synthrs.build import build_synthrs
 from rsbench.data.synthrs.config import SynthRSConfig
+from rsbench.data.synthrs.sizes import object_size_groups
 
 
 def load_synthrs(config: SynthRSConfig) -> RetrievalDataset:
     """SynthRS: procedural aerial scenes with grammar-made captions (built once, then cached)."""
     root = build_synthrs(config)
-    return load_karpathy(
+    dataset = load_karpathy(
         root,
         "dataset.json",
         name="synthrs",
@@ -22,3 +23,5 @@ def load_synthrs(config: SynthRSConfig) -> RetrievalDataset:
         check_images=False,  # just painted by us; a missing file is still caught
         synthetic=True,
     )
+    dataset.caption_groups["object_size"] = object_size_groups(dataset)
+    return dataset

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from rsbench.models.backbones.open_clip_backbone import Backbone
 
 MODEL_CONFIG_DIR = Path(__file__).parent / "model_configs"
+# Pretrained weights that ship inside the package: <architecture>-<tag>.safetensors plus its model card.
+SHIPPED_WEIGHTS_DIR = Path(__file__).parent / "weights"
 CHECKPOINT_SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".bin", ".safetensors")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 HF_HUB_PREFIX = "hf-hub:"
@@ -44,8 +46,9 @@ class BackboneConfig:
     )
     pretrained: str | None = field(
         default=None,
-        metadata={"help": "open_clip pretrained tag (openai, laion2b_s34b_b79k, ...) or a local checkpoint "
-                  "(.pt/.pth/.bin/.safetensors: RemoteCLIP, GeoRSCLIP, OpenAI, open_clip); null = random init"},
+        metadata={"help": "open_clip pretrained tag (openai, laion2b_s34b_b79k, ...), a tag rsbench ships "
+                  "(rsbench-tiny: synthetic), or a local checkpoint (.pt/.pth/.bin/.safetensors: RemoteCLIP, "
+                  "GeoRSCLIP, OpenAI, open_clip); null = random init"},
     )
     precision: Literal["fp32", "bf16", "fp16"] = field(
         default="fp32", metadata={"help": "weight precision (open_clip's fp16/bf16 keep LayerNorm in fp32)"}
@@ -103,6 +106,21 @@ def looks_like_path(pretrained: str) -> bool:
         or pretrained.startswith(("~", "."))
         or Path(pretrained).suffix.lower() in CHECKPOINT_SUFFIXES
     )
+
+
+def shipped_tags(name: str) -> list[str]:
+    """Pretrained tags rsbench ships for a built-in architecture (``rsbench-tiny`` -> ``["synthetic"]``)."""
+    prefix = f"{name}-"
+    return sorted(p.name[len(prefix):-len(".safetensors")] for p in SHIPPED_WEIGHTS_DIR.glob(f"{name}-*.safetensors")
+                  if not p.name[len(prefix):].count("-"))
+
+
+def shipped_weights(name: str, tag: str) -> Path | None:
+    """The packaged weights file of ``name`` / ``tag``, or None when rsbench ships no such pair."""
+    if name not in builtin_model_names() or looks_like_path(tag):
+        return None
+    path = SHIPPED_WEIGHTS_DIR / f"{name}-{tag}.safetensors"
+    return path if path.is_file() else None
 
 
 def builtin_model_names() -> list[str]:

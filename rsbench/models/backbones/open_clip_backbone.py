@@ -28,6 +28,8 @@ from rsbench.models.backbones.config import (
     canonical_model_name,
     close_model_names,
     looks_like_path,
+    shipped_tags,
+    shipped_weights,
 )
 
 log = logging.getLogger(__name__)
@@ -199,7 +201,10 @@ def build_backbone(cfg: BackboneConfig) -> Backbone:
     tag_cfg: dict[str, Any] | None = None
     checkpoint: Checkpoint | None = None
     if cfg.pretrained is not None:
-        if looks_like_path(cfg.pretrained) or Path(cfg.pretrained).expanduser().is_file():
+        shipped = shipped_weights(name, cfg.pretrained)
+        if shipped is not None:
+            checkpoint = read_checkpoint(shipped)
+        elif looks_like_path(cfg.pretrained) or Path(cfg.pretrained).expanduser().is_file():
             checkpoint = read_checkpoint(cfg.pretrained)
         else:
             tag_cfg = _pretrained_tag_cfg(name, cfg.pretrained)
@@ -270,6 +275,15 @@ def _pretrained_tag_cfg(name: str, tag: str) -> dict[str, Any]:
     if tag_cfg:
         return dict(tag_cfg)
     tags = pretrained.list_pretrained_tags_by_model(name)
+    if not tags and name in builtin_model_names():
+        shipped = shipped_tags(name)
+        close = difflib.get_close_matches(tag, shipped, n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ConfigError(
+            f"open_clip has no pretrained weights for the built-in '{name}', and rsbench ships none tagged "
+            f"'{tag}'.{hint} Tags shipped with rsbench: {', '.join(shipped) or 'none'}; `rsbench pretrain` "
+            f"makes new weights, and a local checkpoint path works too."
+        )
     if not tags:
         raise ConfigError(
             f"open_clip has no pretrained weights for '{name}', and '{tag}' is not a checkpoint file. "

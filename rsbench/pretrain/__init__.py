@@ -1,0 +1,1 @@
+"""``rsbench pretrain``: contrastive pretraining of the tiny CLIP that rsbench ships (see recipe.py)."""

@@ -1,0 +1,63 @@
+"""Training checkpoints: everything needed to continue an interrupted run exactly where it stopped.
+
+A checkpoint is written after every epoch, atomically (temporary file, fsync, rename), so the file
+on disk is always the last *complete* epoch. It holds the trainable weights, the optimiser and
+scheduler, the sampler's state (CMER's recycling queue, §3.4), the data-order and augmentation RNG
+states, the validation history and the best epoch so far. It is read back with
+``torch.load(weights_only=True)``: plain tensors and numbers only, no pickled code.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rsbench.errors import RsbenchError
+
+CHECKPOINT_FORMAT = "rsbench-train-checkpoint/1"
+
+
+class CheckpointError(RsbenchError):
+    """A checkpoint that cannot be read, or that belongs to another run."""
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` so that readers see the previous complete file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save({"format": CHECKPOINT_FORMAT, **state}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write checkpoint {path}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: Path, run_key: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint written by ``save_checkpoint``; with ``run_key``, check it belongs to that run."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"checkpoint {path} does not exist") from exc
+    except Exception as exc:  # truncated zip, foreign pickle, ...: all mean "not a usable checkpoint"
+        raise CheckpointError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
+                              f"delete it to start the run over") from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not an rsbench training checkpoint (format {CHECKPOINT_FORMAT})")
+    if run_key is not None and state.get("run_key") != run_key:
+        raise CheckpointError(
+            f"checkpoint {path} belongs to another configuration (run key {state.get('run_key')!r}, "
+            f"this run is {run_key!r}); delete it or change checkpoint_dir"
+        )
+    return state
