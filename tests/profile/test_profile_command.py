@@ -78,3 +78,21 @@ def test_profile_cli_table_and_errors(capsys):
     assert code == 2 and "Did you mean: focus" in " ".join(err.split())
     code, _, err = run_cli(capsys, "profile", "--backbone", "rsbench-tiny", "--steps", "-1")
     assert code == 2 and "--steps" in err
+
+
+def test_focus_saves_at_most_half_of_clip_lora_and_full_backprop_clip_adapter():
+    """CMER's memory claim, both towers, on ViT-B/16 widths at 224 px (2 blocks per tower), batch 16.
+
+    ``rsbench profile --backbone ViT-B-16 --batch-size 32 --steps 0`` gives 0.32 and 0.49 on the
+    full-depth model (leaderboard/profiles/); this checks the same ratios where a test can afford it.
+    """
+    from rsbench.profile.profiler import ProfiledStep
+
+    def saved(adapter: str, *sets: str) -> int:
+        layer = {"backbone": {"name": "rsbench-tiny-vit16"}, "adapter": {"name": adapter},
+                 "train": {"batch_size": 16}, "device": "cpu"}
+        return ProfiledStep(build_config(None, layer, list(sets))).saved_bytes()
+
+    focus = saved("focus")
+    assert focus <= 0.5 * saved("clip-lora")
+    assert focus <= 0.5 * saved("clip-adapter", "adapter.backprop_through_backbone=true")
