@@ -102,6 +102,9 @@ def group_key(record: dict) -> str:
         "dataset_hash": record["dataset"].get("content_hash"),
         "selected_on": record["selected_on"],
     }
+    weights = record["backbone"].get("weights_sha256")
+    if weights:  # the same tag with other weights (a re-made `synthetic`) is another configuration
+        identity["weights"] = weights
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

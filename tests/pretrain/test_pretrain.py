@@ -93,3 +93,12 @@ def test_shipped_model_reproduces_its_card_zero_shot(quiet_console):
     metrics = zero_shot_metrics(shipped_weights("rsbench-tiny", "synthetic"), "rsbench-tiny", "cpu", quiet_console)
     for key, value in card["zero_shot"]["test"].items():
         assert metrics["test"][key] == pytest.approx(value, abs=0.5), key
+
+
+def test_records_name_the_digest_of_the_weights_they_loaded():
+    from rsbench.models.backbones.open_clip_backbone import file_sha256
+
+    weights = shipped_weights("rsbench-tiny", "synthetic")
+    backbone = build_backbone(BackboneConfig(name="rsbench-tiny", pretrained="synthetic"))
+    assert backbone.weights_sha256 == file_sha256(weights) == sha256(weights)
+    assert build_backbone(BackboneConfig(name="rsbench-tiny")).weights_sha256 is None

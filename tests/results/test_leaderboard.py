@@ -236,3 +236,12 @@ def test_size_split_recalls_are_averaged_and_rendered(build_record):
     assert "Recall by the size of the objects" in page and "15.00 ± 7.07" in page
     plain = leaderboard([build_record(seed=0)])
     assert "Recall by the size" not in to_markdown(plain)
+
+
+def test_other_weights_under_the_same_tag_are_another_row(build_record):
+    records = [build_record(seed=0), build_record(seed=1), build_record(seed=2)]
+    records[1]["backbone"]["weights_sha256"] = "a" * 64
+    records[2]["backbone"]["weights_sha256"] = "b" * 64
+    assert len(leaderboard(records)) == 3
+    records[2]["backbone"]["weights_sha256"] = "a" * 64
+    assert sorted(leaderboard(records)["n"]) == [1, 2]

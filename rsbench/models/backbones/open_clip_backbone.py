@@ -54,6 +54,7 @@ class Backbone:
     precision: str = "fp32"
     quick_gelu: bool = False
     quick_gelu_reason: str = ""
+    weights_sha256: str | None = None  # digest of the weights file read, so records tell weights apart
 
     @property
     def image_size(self) -> int:
@@ -233,8 +234,20 @@ def build_backbone(cfg: BackboneConfig) -> Backbone:
     log.info("backbone %s (%s): QuickGELU=%s because %s", name, cfg.pretrained or "random init", quick_gelu, reason)
     tokenizer = open_clip.get_tokenizer(name, context_length=model.context_length)
     return Backbone(
-        model, tokenizer, preprocess_train, preprocess_eval, name, cfg.pretrained, cfg.precision, quick_gelu, reason
+        model, tokenizer, preprocess_train, preprocess_eval, name, cfg.pretrained, cfg.precision, quick_gelu, reason,
+        weights_sha256=file_sha256(checkpoint.path) if checkpoint is not None else None,
     )
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 16 MiB chunks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def resolve_quick_gelu(
