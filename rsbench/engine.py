@@ -53,6 +53,14 @@ def cpu_name() -> str:
     return f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
 
 
+def device_label(device) -> str:
+    """``"cuda: NVIDIA H100 ..."`` or ``"cpu: AMD EPYC (2 cores)"``: what records say measured them."""
+    import torch
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+    return f"{device.type}: {name}"
+
+
 def build(cfg: RunConfig, section: str, *args: Any) -> Any:
     return get_registry(section).get(cfg.name(section)).build(cfg.options(section), *args)
 
@@ -190,7 +198,6 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
                 exp.adapter.load_state_dict(best_state, strict=False)
                 exp.sampler.load_state_dict(best_sampler or {})
     metrics = exp.evaluate(cfg.eval.report_on, groups=True)
-    device_name = torch.cuda.get_device_name(exp.device) if exp.device.type == "cuda" else cpu_name()
     record = make_record(
         config=cfg.to_dict(),
         seed=cfg.seed,
@@ -215,7 +222,7 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
             "train_seconds": outcome.train_seconds,
         },
         env={
-            "device": f"{exp.device.type}: {device_name}",
+            "device": device_label(exp.device),
             "torch": torch.__version__,
             "open_clip": open_clip.__version__,
             "python": platform.python_version(),

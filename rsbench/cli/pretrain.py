@@ -22,14 +22,12 @@ def pretrain_command(
     print_config: bool = typer.Option(False, "--print-config", help="print the resolved recipe and exit"),
 ) -> None:
     """Pretrain rsbench-tiny contrastively on SynthShapes; with the defaults this reproduces the shipped weights."""
-    from rsbench.config import build_config
+    from rsbench.config import build_config, merge
     from rsbench.pretrain.recipe import pretrain_layer
 
     console = Console()
-    layer = pretrain_layer(str(out_dir))
-    from rsbench.config import merge
-
-    layer = merge(layer, flags_to_config(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device))
+    flags = flags_to_config(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device)
+    layer = merge(pretrain_layer(str(out_dir)), flags)
     cfg = build_config(None, layer, list(set_ or []))
     if print_config:
         import yaml

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +34,9 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
     """
     import torch
 
-    from rsbench.engine import Experiment, cpu_name, resume_state
+    from rsbench.engine import Experiment, checkpoint_path, device_label, resume_state
+    from rsbench.models.backbones.open_clip_backbone import file_sha256
+    from rsbench.results.record import package_versions, write_text_atomically
     from rsbench.train.pairs import TrainPairs
     from rsbench.train.trainer import train
 
@@ -47,7 +48,7 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
                 f"({corpus.split_sizes()} images), device {exp.device}")
     pairs = TrainPairs(corpus.split("train"), exp.backbone.preprocess_train, exp.augmenter.augment, corpus.scenes,
                        cfg.train.captions_per_epoch, seed=cfg.seed)
-    checkpoint = Path(cfg.checkpoint_dir) / f"{cfg.run_key()}.pt"
+    checkpoint = checkpoint_path(cfg)
     started = time.perf_counter()
     outcome, _, _ = train(
         exp.adapter, exp.sampler, pairs, exp.backbone.tokenizer, cfg.train, exp.device,
@@ -58,10 +59,9 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
     weights = export_weights(exp.backbone.model, out_dir / WEIGHTS_FILE, cfg.name("backbone"))
     console.log(f"wrote {weights} ({weights.stat().st_size / 1e6:.2f} MB); evaluating it zero-shot on SynthRS")
     zero_shot = zero_shot_metrics(weights, cfg.name("backbone"), cfg.device, console, zero_shot_dataset)
-    device_name = torch.cuda.get_device_name(exp.device) if exp.device.type == "cuda" else cpu_name()
     card = {
         "model": {"architecture": cfg.name("backbone"), "tag": TAG, "weights": weights.name,
-                  "sha256": sha256(weights), "tensors_sha256": tensors_sha256(weights),
+                  "sha256": file_sha256(weights), "tensors_sha256": tensors_sha256(weights),
                   "bytes": weights.stat().st_size, "dtype": "float16",
                   "parameters": sum(p.numel() for p in exp.backbone.model.parameters()),
                   "config": architecture_config(cfg.name("backbone"))},
@@ -74,12 +74,9 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
                      "wall_seconds": time.perf_counter() - started,
                      "throughput_pairs_per_s": outcome.throughput_pairs_per_s},
         "zero_shot": zero_shot,
-        "env": {"device": f"{exp.device.type}: {device_name}", "torch": torch.__version__,
-                "python": platform.python_version()},
+        "env": package_versions() | {"device": device_label(exp.device), "torch": torch.__version__},
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    from rsbench.results.record import write_text_atomically
-
     write_text_atomically(out_dir / CARD_JSON, json.dumps(card, indent=2) + "\n")
     write_text_atomically(out_dir / CARD_FILE, model_card_markdown(card))
     if not cfg.train.keep_checkpoint:
@@ -123,11 +120,6 @@ def architecture_config(name: str) -> dict[str, Any]:
 
     register_builtin_configs()
     return open_clip.get_model_config(name)
-
-
-def sha256(path: Path) -> str:
-    """Digest of the file's bytes: checks a copy is intact."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def tensors_sha256(path: Path) -> str:

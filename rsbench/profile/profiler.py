@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from rsbench.config import RunConfig
-from rsbench.engine import build, cpu_name, resolve_device, seed_everything
+from rsbench.engine import build, device_label, resolve_device, seed_everything
 from rsbench.errors import ConfigError
 from rsbench.profile.cost import count_parameters, peak_memory, saved_for_backward_bytes
 from rsbench.train.schedule import adamw
@@ -154,8 +154,6 @@ def profile_training(cfg: RunConfig, steps: int = 10, warmup: int = 3, saved_bat
             seconds = time.perf_counter() - start
         throughput = steps * batch_size / seconds
         peak = measured["peak_memory_bytes"]
-    device = run.device
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     return ProfileResult(
         trainable_params=trainable,
         total_params=total,
@@ -168,7 +166,7 @@ def profile_training(cfg: RunConfig, steps: int = 10, warmup: int = 3, saved_bat
         warmup_steps=warmup if run.params and steps > 0 else 0,
         image_size=run.backbone.image_size,
         context_length=run.backbone.context_length,
-        device=f"{device.type}: {name}",
+        device=device_label(run.device),
     )
 
 
@@ -178,18 +176,11 @@ def profile_record(cfg: RunConfig, result: ProfileResult) -> dict[str, Any]:
     Profile records have ``"kind": "profile"`` and no accuracy metrics, so they live apart from
     result records (``leaderboard/profiles/``) and never enter the accuracy leaderboard.
     """
-    import uuid
-    from datetime import datetime, timezone
-
-    import rsbench
-    from rsbench.results.record import git_sha, package_versions
+    from rsbench.results.record import package_versions, record_header
 
     return {
         "kind": "profile",
-        "run_id": uuid.uuid4().hex,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-        "rsbench_version": rsbench.__version__,
-        "git_sha": git_sha(),
+        **record_header(),
         "seed": cfg.seed,
         "config": {k: v for k, v in cfg.to_dict().items() if k not in UNUSED_SECTIONS},
         "backbone": {"name": cfg.name("backbone"), "pretrained": getattr(cfg.options("backbone"), "pretrained", None)},

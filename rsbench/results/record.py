@@ -100,12 +100,8 @@ def make_record(
             raise RsbenchError(f"metric {key} must be a percentage between 0 and 100, got {value!r}")
         clean_metrics[key] = number
 
-    created = datetime.now(timezone.utc)
     record = {
-        "run_id": uuid.uuid4().hex,
-        "created_at": created.isoformat(timespec="microseconds"),
-        "rsbench_version": rsbench.__version__,
-        "git_sha": git_sha(),
+        **record_header(),
         "seed": seed,
         "selected_on": selected_on,
         "config": config,
@@ -122,6 +118,16 @@ def make_record(
         raise RsbenchError(
             f"the result record cannot be written as JSON: {exc} (use None for a value that was not measured)"
         ) from exc
+
+
+def record_header() -> dict[str, Any]:
+    """What every record starts with: a fresh run id, the time, the rsbench version and git commit."""
+    return {
+        "run_id": uuid.uuid4().hex,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        "rsbench_version": rsbench.__version__,
+        "git_sha": git_sha(),
+    }
 
 
 def git_sha(cwd: Path | None = None) -> str | None:

@@ -10,8 +10,9 @@ import torch
 from rsbench.config import build_config
 from rsbench.models.backbones.config import SHIPPED_WEIGHTS_DIR, BackboneConfig, shipped_weights
 from rsbench.models.backbones.open_clip_backbone import build_backbone
+from rsbench.models.backbones.open_clip_backbone import file_sha256 as sha256
 from rsbench.pretrain import pretrain as pretrain_module
-from rsbench.pretrain.pretrain import MAX_WEIGHTS_BYTES, pretrain, sha256, zero_shot_metrics
+from rsbench.pretrain.pretrain import MAX_WEIGHTS_BYTES, pretrain, zero_shot_metrics
 from rsbench.pretrain.recipe import CARD_FILE, CARD_JSON, PRETRAIN_DEFAULTS, WEIGHTS_FILE, pretrain_layer
 from rsbench.train import pairs as pairs_module
 
