@@ -19,11 +19,12 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from rsbench.cli import data, leaderboard, listing, plugins, pretrain, profile, run
+    from rsbench.cli import data, leaderboard, listing, plugins, pretrain, profile, run, transfer
 
     app.command("run")(run.run_command)
     app.command("profile")(profile.profile_command)
     app.command("pretrain")(pretrain.pretrain_command)
+    app.command("transfer")(transfer.transfer_command)
     app.command("list")(listing.list_command)
     app.command("plugins")(plugins.plugins_command)
     app.command("leaderboard")(leaderboard.leaderboard_command)

@@ -36,6 +36,7 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
 
     from rsbench.engine import Experiment, checkpoint_path, device_label, resume_state
     from rsbench.models.backbones.open_clip_backbone import file_sha256
+    from rsbench.pretrain.transfer import transfer_report
     from rsbench.results.record import package_versions, write_text_atomically
     from rsbench.train.pairs import TrainPairs
     from rsbench.train.trainer import train
@@ -59,6 +60,8 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
     weights = export_weights(exp.backbone.model, out_dir / WEIGHTS_FILE, cfg.name("backbone"))
     console.log(f"wrote {weights} ({weights.stat().st_size / 1e6:.2f} MB); evaluating it zero-shot on SynthRS")
     zero_shot = zero_shot_metrics(weights, cfg.name("backbone"), cfg.device, console, zero_shot_dataset)
+    transfer = transfer_report(str(weights), cfg.name("backbone"), cfg.to_dict()["dataset"],
+                               zero_shot_dataset or {"name": "synthrs"}, cfg.device, console)
     card = {
         "model": {"architecture": cfg.name("backbone"), "tag": TAG, "weights": weights.name,
                   "sha256": file_sha256(weights), "tensors_sha256": tensors_sha256(weights),
@@ -74,6 +77,7 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
                      "wall_seconds": time.perf_counter() - started,
                      "throughput_pairs_per_s": outcome.throughput_pairs_per_s},
         "zero_shot": zero_shot,
+        "transfer": transfer,
         "env": package_versions() | {"device": device_label(exp.device), "torch": torch.__version__},
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -165,4 +169,23 @@ nothing about real imagery.
 | split | I→T R@1 | R@5 | R@10 | T→I R@1 | R@5 | R@10 | mR |
 |---|---|---|---|---|---|---|---|
 {rows}
+{transfer_markdown(card.get("transfer"))}"""
+
+
+def transfer_markdown(report: dict[str, Any] | None) -> str:
+    """The card's section on where zero-shot transfer stops (``rsbench transfer``); empty for older cards."""
+    if not report:
+        return ""
+    v = report["vocabulary"]
+    unseen = ", ".join(f"{word} ({n})" for word, n in v["top_unseen"])
+    image = ("" if report["image_scene_1nn_pct"] is None else
+             f"\n- Image tower: 1-NN scene accuracy {report['image_scene_1nn_pct']:.1f}% (chance "
+             f"{report['scene_chance_pct']:.1f}%) with frozen image embeddings, train split as gallery.")
+    return f"""
+## Where transfer stops (`rsbench transfer`, {report['dataset']} {report['split']})
+
+- Text tower: {v['eval_tokens_seen_pct']:.1f}% of the caption word tokens occur in the {report['corpus']} captions;
+  {v['eval_words_unseen']} of {v['eval_words']} words never do, most often {unseen}.
+- Zero-shot mR {report['zero_shot_mR']:.2f} as is, {report['known_words_mR']:.2f} with every caption cut to
+  {report['corpus']} words.{image}
 """

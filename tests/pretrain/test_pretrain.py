@@ -35,6 +35,9 @@ def test_pretrain_writes_weights_and_card_that_load_back(tmp_path, quiet_console
     assert json.loads((tmp_path / CARD_JSON).read_text()) == card
     text = (tmp_path / CARD_FILE).read_text()
     assert "synthetic data only" in text and f"{card['zero_shot']['test']['mR']:.2f}" in text
+    # and says where transfer stops: the zero-shot figure of `rsbench transfer` is the card's own
+    assert "Where transfer stops" in text and card["transfer"]["corpus"] == "synthshapes"
+    assert card["transfer"]["zero_shot_mR"] == pytest.approx(card["zero_shot"]["test"]["mR"], abs=1e-3)
     assert not list(tmp_path.glob("*.pt"))  # the checkpoint is gone once the weights are written
     backbone = build_backbone(BackboneConfig(name="rsbench-tiny", pretrained=str(weights)))
     assert all(p.dtype == torch.float32 for p in backbone.model.parameters())

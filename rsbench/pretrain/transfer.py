@@ -1,0 +1,112 @@
+"""Where a pretrained CLIP's zero-shot transfer to a retrieval dataset stops: text tower or image tower.
+
+Zero-shot retrieval works only when both towers carry their pretraining over. ``transfer_report`` measures
+each side separately, so a calibration attempt can see which one fails:
+
+- **vocabulary**: the share of the evaluation captions' word tokens that occur anywhere in the pretraining
+  corpus's training captions, and the most frequent words that never do. A text tower has never trained
+  the embedding of a word it never read: such a word is its random initialisation.
+- **known-words zero-shot**: zero-shot mR with every evaluation caption cut down to its corpus words,
+  beside the zero-shot mR as is. Equal figures mean the unknown words carry nothing the model can use.
+- **image 1-NN scene accuracy**: each evaluation image takes the scene label of its nearest training image
+  under the frozen image embeddings, against chance (one over the number of scenes). A high figure means
+  the image tower already tells the scenes apart, with no text involved.
+
+The figures are diagnostics, not a benchmark row: they are not written into result records.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+
+from rsbench.data.caption_grammar import tokens
+
+
+def vocabulary_overlap(corpus_captions: Iterable[str], eval_captions: Sequence[str], top: int = 10) -> dict[str, Any]:
+    """How much of ``eval_captions``' wording ``corpus_captions`` contains, in word tokens and word types."""
+    known = {word for caption in corpus_captions for word in tokens(caption)}
+    counts = Counter(word for caption in eval_captions for word in tokens(caption))
+    total = sum(counts.values())
+    unseen = Counter({word: n for word, n in counts.items() if word not in known})
+    return {
+        "corpus_words": len(known),
+        "eval_words": len(counts),
+        "eval_words_unseen": len(unseen),
+        "eval_tokens_seen_pct": 100.0 * (total - sum(unseen.values())) / total if total else 0.0,
+        "top_unseen": [[word, n] for word, n in unseen.most_common(top)],
+    }
+
+
+def known_words_only(caption: str, known: set[str]) -> str:
+    """The caption reduced to the words in ``known``, in order ("a" when none is left, so it still tokenizes)."""
+    return " ".join(word for word in tokens(caption) if word in known) or "a"
+
+
+def transfer_report(
+    weights: str,
+    architecture: str,
+    corpus: dict[str, Any],
+    dataset: dict[str, Any],
+    device: str,
+    console: Console,
+    split: str = "test",
+) -> dict[str, Any]:
+    """The three measurements above for ``weights`` (a shipped tag or a file) frozen, on ``dataset``'s
+    ``split`` (``corpus`` and ``dataset`` are dataset config sections, e.g. ``{"name": "synthshapes"}``)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from rsbench.config import build_config
+    from rsbench.engine import Experiment, build
+    from rsbench.metrics import retrieval_metrics
+    from rsbench.train.pairs import EvalImages
+
+    def config(section: dict[str, Any]):
+        return build_config(None, {"dataset": section, "backbone": {"name": architecture, "pretrained": weights},
+                                   "adapter": {"name": "frozen"}, "sampler": {"name": "batch"},
+                                   "augmenter": {"name": "none"}, "device": device})
+
+    corpus_captions = [c for r in build(config(corpus), "dataset").split("train") for c in r.captions]
+    exp = Experiment(config(dataset), console)
+    bs = exp.cfg.eval.batch_size
+
+    def embed_images(records) -> torch.Tensor:
+        loader = DataLoader(EvalImages(records, exp.backbone.preprocess_eval), batch_size=bs)
+        with torch.no_grad(), exp.autocast():
+            out = [exp.adapter.encode_image(batch.to(exp.device)).float() for batch in loader]
+        return torch.nn.functional.normalize(torch.cat(out), dim=-1)
+
+    def embed_texts(texts: list[str]) -> torch.Tensor:
+        return torch.nn.functional.normalize(exp.encode_texts(texts), dim=-1)
+
+    exp.adapter.eval()
+    records = exp.dataset.split(split)
+    captions = [c for r in records for c in r.captions]
+    caption_to_image = [i for i, r in enumerate(records) for _ in r.captions]
+    images = embed_images(records)
+    known = {word for caption in corpus_captions for word in tokens(caption)}
+    as_is = retrieval_metrics(embed_texts(captions) @ images.T, caption_to_image)["mR"]
+    cut = [known_words_only(c, known) for c in captions]
+    known_only = retrieval_metrics(embed_texts(cut) @ images.T, caption_to_image)["mR"]
+    report: dict[str, Any] = {
+        "weights": weights,
+        "corpus": corpus.get("name"),
+        "dataset": exp.dataset.name,
+        "split": split,
+        "vocabulary": vocabulary_overlap(corpus_captions, captions),
+        "zero_shot_mR": as_is,
+        "known_words_mR": known_only,
+        "image_scene_1nn_pct": None,
+        "scene_chance_pct": None,
+    }
+    gallery = [r for r in exp.dataset.split("train") if r.scene is not None]
+    if gallery and all(r.scene is not None for r in records):
+        nearest = (images @ embed_images(gallery).T).argmax(dim=1).tolist()
+        hits = sum(gallery[j].scene == r.scene for j, r in zip(nearest, records, strict=True))
+        report["image_scene_1nn_pct"] = 100.0 * hits / len(records)
+        report["scene_chance_pct"] = 100.0 / len({r.scene for r in gallery})
+    return report
