@@ -16,6 +16,8 @@ methods=(
   "--adapter focus --sampler batch --aug none"
   "--adapter focus --sampler queue --aug none"
   "--adapter focus --sampler queue --aug scene"
+  "--adapter focus --sampler queue --aug scene --set augmenter.at_eval=none"
+  "--adapter focus --sampler queue --aug scene --set augmenter.at_eval=predicted"
 )
 for method in "${methods[@]}"; do
   # shellcheck disable=SC2086

@@ -20,7 +20,7 @@ def transfer_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
-    """Vocabulary overlap, zero-shot mR with captions cut to the corpus's words, and image 1-NN scene accuracy."""
+    """Vocabulary overlap, zero-shot mR on captions cut to the corpus's words, word grounding, image 1-NN."""
     import yaml
 
     from rsbench.errors import ConfigError
@@ -45,6 +45,11 @@ def transfer_command(
                   f"{v['eval_words_unseen']} of {v['eval_words']} words never do, most often: {unseen}")
     console.print(f"  zero-shot mR {report['zero_shot_mR']:.2f} as is, {report['known_words_mR']:.2f} "
                   f"with captions cut to {corpus} words")
+    g = report["grounding"]
+    if g["words"]:
+        best = ", ".join(f"{w} {a:.2f}" for w, a in g["best"])
+        console.print(f"  shared words: mean grounding AUC {g['mean_auc']:.2f} over {g['words']} content words "
+                      f"(0.5 = chance); best: {best}")
     if report["image_scene_1nn_pct"] is not None:
         console.print(f"  image: 1-NN scene accuracy {report['image_scene_1nn_pct']:.1f}% "
                       f"(chance {report['scene_chance_pct']:.1f}%), frozen image embeddings, train as gallery")

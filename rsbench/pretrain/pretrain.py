@@ -181,6 +181,11 @@ def transfer_markdown(report: dict[str, Any] | None) -> str:
     image = ("" if report["image_scene_1nn_pct"] is None else
              f"\n- Image tower: 1-NN scene accuracy {report['image_scene_1nn_pct']:.1f}% (chance "
              f"{report['scene_chance_pct']:.1f}%) with frozen image embeddings, train split as gallery.")
+    g = report.get("grounding") or {}
+    if g.get("words"):
+        best = ", ".join(f"{w} {a:.2f}" for w, a in g["best"])
+        image += (f"\n- Shared words: mean grounding AUC {g['mean_auc']:.2f} over {g['words']} content words "
+                  f"both corpora use (0.5 = chance); best {best}.")
     return f"""
 ## Where transfer stops (`rsbench transfer`, {report['dataset']} {report['split']})
 

@@ -8,6 +8,10 @@ each side separately, so a calibration attempt can see which one fails:
   the embedding of a word it never read: such a word is its random initialisation.
 - **known-words zero-shot**: zero-shot mR with every evaluation caption cut down to its corpus words,
   beside the zero-shot mR as is. Equal figures mean the unknown words carry nothing the model can use.
+- **word grounding**: for every content word both corpora use (colours, numbers, sides, ...), how well the
+  word alone, as a text query, ranks the evaluation images whose captions use it above those whose captions
+  do not: the area under the ROC curve (0.5 is chance, 1 perfect). A word the text tower knows can still mean
+  nothing on images of another domain; this says whether the shared words carry over.
 - **image 1-NN scene accuracy**: each evaluation image takes the scene label of its nearest training image
   under the frozen image embeddings, against chance (one over the number of scenes). A high figure means
   the image tower already tells the scenes apart, with no text involved.
@@ -39,6 +43,23 @@ def vocabulary_overlap(corpus_captions: Iterable[str], eval_captions: Sequence[s
         "eval_tokens_seen_pct": 100.0 * (total - sum(unseen.values())) / total if total else 0.0,
         "top_unseen": [[word, n] for word, n in unseen.most_common(top)],
     }
+
+
+# Words that say nothing about an image by themselves; grounding is measured on the others.
+FUNCTION_WORDS = frozenset(
+    "a an the is are be was were of in on at to and or with by from as into onto it its this that these those "
+    "there here has have had we can see some each".split()
+)
+
+
+def grounding_auc(scores: Sequence[float], present: Sequence[bool]) -> float:
+    """Area under the ROC curve of ``scores`` for ``present`` (Mann-Whitney U over all pairs, ties half)."""
+    pos = [s for s, p in zip(scores, present, strict=True) if p]
+    neg = [s for s, p in zip(scores, present, strict=True) if not p]
+    if not pos or not neg:
+        raise ValueError("grounding_auc needs images with and without the word")
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
 
 
 def known_words_only(caption: str, known: set[str]) -> str:
@@ -103,6 +124,7 @@ def transfer_report(
         "image_scene_1nn_pct": None,
         "scene_chance_pct": None,
     }
+    report["grounding"] = _grounding(images, records, known, embed_texts)
     gallery = [r for r in exp.dataset.split("train") if r.scene is not None]
     if gallery and all(r.scene is not None for r in records):
         nearest = (images @ embed_images(gallery).T).argmax(dim=1).tolist()
@@ -110,3 +132,24 @@ def transfer_report(
         report["image_scene_1nn_pct"] = 100.0 * hits / len(records)
         report["scene_chance_pct"] = 100.0 / len({r.scene for r in gallery})
     return report
+
+
+def _grounding(images, records, known: set[str], embed_texts, min_images: int = 5, top: int = 5) -> dict[str, Any]:
+    """Grounding AUC of every shared content word used by at least ``min_images`` images and missing from as many."""
+    said = [{word for caption in r.captions for word in tokens(caption)} for r in records]
+    counts = Counter(word for words in said for word in words)
+    words = sorted(
+        word for word, n in counts.items()
+        if word in known and word not in FUNCTION_WORDS and min_images <= n <= len(records) - min_images
+    )
+    if not words:
+        return {"words": 0, "mean_auc": None, "best": [], "worst": []}
+    scores = (images @ embed_texts(words).T).T.tolist()  # one row of image scores per word
+    aucs = {w: grounding_auc(row, [w in s for s in said]) for w, row in zip(words, scores, strict=True)}
+    ranked = sorted(aucs.items(), key=lambda item: item[1], reverse=True)
+    return {
+        "words": len(aucs),
+        "mean_auc": sum(aucs.values()) / len(aucs),
+        "best": [[w, a] for w, a in ranked[:top]],
+        "worst": [[w, a] for w, a in ranked[::-1][:top]],
+    }

@@ -164,8 +164,16 @@ def component_name(value: Any) -> str | None:
 
 
 def method_label(config: dict) -> str:
-    """The training method in a config: ``adapter/sampler/augmenter``, plus ``+strategy`` if not the default."""
+    """The training method in a config: ``adapter/sampler/augmenter``, plus ``+strategy`` if not the default.
+
+    A scene augmenter evaluated without the oracle scene (``at_eval`` none or predicted) says so:
+    ``focus/queue/scene@none``, so that it stands apart from the oracle row it is compared with.
+    """
     parts = [component_name(config.get(kind)) or "?" for kind in ("adapter", "sampler", "augmenter")]
+    augmenter = config.get("augmenter")
+    at_eval = augmenter.get("at_eval") if isinstance(augmenter, dict) else None
+    if at_eval not in (None, "oracle"):
+        parts[2] += f"@{at_eval}"
     label = "/".join(parts)
     strategy = component_name(config.get("strategy"))
     if strategy and strategy not in DEFAULT_STRATEGIES:

@@ -1,4 +1,4 @@
-"""`rsbench transfer`: vocabulary overlap, known-words zero-shot and image 1-NN scene accuracy."""
+"""`rsbench transfer`: vocabulary overlap, known-words zero-shot, word grounding and image 1-NN scene accuracy."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from rsbench.cli import app
 from rsbench.errors import ConfigError
 from rsbench.models.backbones.config import shipped_weights
 from rsbench.pretrain.pretrain import zero_shot_metrics
-from rsbench.pretrain.transfer import known_words_only, transfer_report, vocabulary_overlap
+from rsbench.pretrain.transfer import (
+    FUNCTION_WORDS,
+    grounding_auc,
+    known_words_only,
+    transfer_report,
+    vocabulary_overlap,
+)
 
 TINY_CORPUS = {"name": "synthshapes", "num_images": 40, "image_size": 32}
 TINY_SYNTHRS = {"name": "synthrs", "num_images": 51, "image_size": 32}
@@ -31,6 +37,14 @@ def test_known_words_only_keeps_order_and_never_returns_empty():
     assert known_words_only("Runway.", {"red"}) == "a"
 
 
+def test_grounding_auc_ranks_images_with_the_word_first():
+    assert grounding_auc([0.9, 0.1, 0.8], [True, False, False]) == 1.0
+    assert grounding_auc([0.1, 0.9, 0.8], [True, False, False]) == 0.0
+    assert grounding_auc([0.5, 0.5, 0.2, 0.9], [True, False, True, False]) == pytest.approx((0.5 + 0 + 0 + 0) / 4)
+    with pytest.raises(ValueError):
+        grounding_auc([0.3], [True])
+
+
 def test_report_agrees_with_the_engines_zero_shot(quiet_console):
     weights = str(shipped_weights("rsbench-tiny", "synthetic"))
     report = transfer_report(weights, "rsbench-tiny", TINY_CORPUS, TINY_SYNTHRS, "cpu", quiet_console)
@@ -39,6 +53,11 @@ def test_report_agrees_with_the_engines_zero_shot(quiet_console):
     assert 0 <= report["known_words_mR"] <= 100
     assert report["scene_chance_pct"] == pytest.approx(100 / 17)
     assert 0 <= report["image_scene_1nn_pct"] <= 100
+    grounding = report["grounding"]
+    assert grounding["words"] > 0 and 0 <= grounding["mean_auc"] <= 1
+    tested = {word for word, _ in grounding["best"] + grounding["worst"]}
+    unseen = {word for word, _ in report["vocabulary"]["top_unseen"]}
+    assert tested and not tested & FUNCTION_WORDS and not tested & unseen  # shared content words only
     # SynthShapes never names a SynthRS object: "planes" and the like are among the unseen words
     vocabulary = report["vocabulary"]
     assert 0 < vocabulary["eval_tokens_seen_pct"] < 100 and vocabulary["eval_words_unseen"] > 0

@@ -138,6 +138,10 @@ def test_git_sha_without_git_is_none(monkeypatch):
           "backbone": "ViT-B-16", "dataset": "rsitmd"}, "focus/queue/scene · ViT-B-16 · rsitmd"),
         ({"adapter": "frozen", "sampler": "batch", "augmenter": "none", "strategy": {"name": "fast_then_fine"},
           "backbone": "ViT-B-32", "dataset": "rsicd"}, "frozen/batch/none+fast_then_fine · ViT-B-32 · rsicd"),
+        ({"adapter": "focus", "sampler": "queue", "augmenter": {"name": "scene", "at_eval": "none"},
+          "backbone": "rsbench-tiny", "dataset": "synthrs"}, "focus/queue/scene@none · rsbench-tiny · synthrs"),
+        ({"adapter": "focus", "sampler": "queue", "augmenter": {"name": "scene", "at_eval": "oracle"},
+          "backbone": "rsbench-tiny", "dataset": "synthrs"}, "focus/queue/scene · rsbench-tiny · synthrs"),
         ({}, "?/?/? · ? · ?"),
     ],
 )
