@@ -53,13 +53,26 @@ FUNCTION_WORDS = frozenset(
 
 
 def grounding_auc(scores: Sequence[float], present: Sequence[bool]) -> float:
-    """Area under the ROC curve of ``scores`` for ``present`` (Mann-Whitney U over all pairs, ties half)."""
-    pos = [s for s, p in zip(scores, present, strict=True) if p]
-    neg = [s for s, p in zip(scores, present, strict=True) if not p]
-    if not pos or not neg:
+    """Area under the ROC curve of ``scores`` for ``present``: the Mann-Whitney U statistic from ranks (tied
+    scores share their mean rank, so a tie between an image with the word and one without counts half)."""
+    n_pos = sum(bool(p) for p in present)
+    n_neg = len(present) - n_pos
+    if len(scores) != len(present):
+        raise ValueError(f"grounding_auc: {len(scores)} scores for {len(present)} labels")
+    if not n_pos or not n_neg:
         raise ValueError("grounding_auc needs images with and without the word")
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
+    order = sorted(range(len(scores)), key=scores.__getitem__)
+    ranks = [0.0] * len(scores)
+    start = 0
+    while start < len(order):  # ranks 1..n, ties averaged
+        end = start
+        while end + 1 < len(order) and scores[order[end + 1]] == scores[order[start]]:
+            end += 1
+        for k in range(start, end + 1):
+            ranks[order[k]] = (start + end) / 2 + 1
+        start = end + 1
+    positive_ranks = sum(r for r, p in zip(ranks, present, strict=True) if p)
+    return (positive_ranks - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def known_words_only(caption: str, known: set[str]) -> str:
@@ -76,7 +89,7 @@ def transfer_report(
     console: Console,
     split: str = "test",
 ) -> dict[str, Any]:
-    """The three measurements above for ``weights`` (a shipped tag or a file) frozen, on ``dataset``'s
+    """The four measurements above for ``weights`` (a shipped tag or a file) frozen, on ``dataset``'s
     ``split`` (``corpus`` and ``dataset`` are dataset config sections, e.g. ``{"name": "synthshapes"}``)."""
     import torch
     from torch.utils.data import DataLoader
@@ -121,10 +134,10 @@ def transfer_report(
         "vocabulary": vocabulary_overlap(corpus_captions, captions),
         "zero_shot_mR": as_is,
         "known_words_mR": known_only,
+        "grounding": _grounding(images, records, known, embed_texts),
         "image_scene_1nn_pct": None,
         "scene_chance_pct": None,
     }
-    report["grounding"] = _grounding(images, records, known, embed_texts)
     gallery = [r for r in exp.dataset.split("train") if r.scene is not None]
     if gallery and all(r.scene is not None for r in records):
         nearest = (images @ embed_images(gallery).T).argmax(dim=1).tolist()

@@ -43,6 +43,13 @@ def test_grounding_auc_ranks_images_with_the_word_first():
     assert grounding_auc([0.5, 0.5, 0.2, 0.9], [True, False, True, False]) == pytest.approx((0.5 + 0 + 0 + 0) / 4)
     with pytest.raises(ValueError):
         grounding_auc([0.3], [True])
+    # the rank formula equals counting every (with, without) pair, ties half
+    scores = [0.3, 0.1, 0.3, 0.7, 0.2, 0.3, 0.9, 0.1]
+    present = [True, False, False, True, True, False, False, True]
+    pos = [s for s, p in zip(scores, present, strict=True) if p]
+    neg = [s for s, p in zip(scores, present, strict=True) if not p]
+    pairs = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg))
+    assert grounding_auc(scores, present) == pytest.approx(pairs)
 
 
 def test_report_agrees_with_the_engines_zero_shot(quiet_console):
