@@ -96,6 +96,7 @@ def transfer_report(
 
     from rsbench.config import build_config
     from rsbench.engine import Experiment, build
+    from rsbench.errors import ConfigError
     from rsbench.metrics import retrieval_metrics
     from rsbench.train.pairs import EvalImages
 
@@ -119,6 +120,9 @@ def transfer_report(
 
     exp.adapter.eval()
     records = exp.dataset.split(split)
+    if not records:
+        splits = sorted({r.split for r in exp.dataset.records})
+        raise ConfigError(f"split {split!r} of {exp.dataset.name} has no images; its splits: {', '.join(splits)}")
     captions = [c for r in records for c in r.captions]
     caption_to_image = [i for i, r in enumerate(records) for _ in r.captions]
     images = embed_images(records)

@@ -84,3 +84,11 @@ def test_transfer_command_prints_json(quiet_console):
 def test_transfer_command_rejects_a_bad_set():
     result = CliRunner().invoke(app, ["transfer", "--set", "backbone.name=x"])
     assert isinstance(result.exception, ConfigError)
+
+
+def test_transfer_command_rejects_an_empty_split():
+    result = CliRunner().invoke(app, ["transfer", "--device", "cpu", "--split", "tset",
+                                      "--set", "corpus.num_images=40", "--set", "corpus.image_size=32",
+                                      "--set", "dataset.num_images=51", "--set", "dataset.image_size=32"])
+    assert isinstance(result.exception, ConfigError) and "'tset'" in str(result.exception)
+    assert "test" in str(result.exception)
