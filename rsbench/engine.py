@@ -126,6 +126,19 @@ class Experiment:
                 out.append(self.adapter.encode_text(tokens).float())
         return torch.cat(out)
 
+    def encode_images(self, records):
+        """Normalised image embeddings of the current model for ``records``, in evaluation batches."""
+        import torch
+        from torch.utils.data import DataLoader
+
+        from rsbench.train.pairs import EvalImages
+
+        loader = DataLoader(EvalImages(records, self.backbone.preprocess_eval), batch_size=self.cfg.eval.batch_size,
+                            num_workers=self.cfg.train.num_workers)
+        with torch.no_grad(), self.autocast():
+            out = [self.adapter.encode_image(batch.to(self.device)).float() for batch in loader]
+        return torch.nn.functional.normalize(torch.cat(out), dim=-1)
+
     def saved_activation_bytes(self, pairs) -> int:
         """Bytes saved for backward by one training forward on a batch of the run's size."""
         from rsbench.profile.profiler import training_saved_bytes

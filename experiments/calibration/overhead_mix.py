@@ -33,21 +33,16 @@ SCENE_THINGS = {"baseball", "football", "storage", "parking", "runway", "depot",
                 "crossroads", "dunes"}  # fmt: skip
 
 
+PLACE_NAMES = sorted({p for names in PLACES.values() for p in names}, key=len, reverse=True)  # longest first
+PLACE_PATTERN = re.compile(r"\bthe (" + "|".join(map(re.escape, PLACE_NAMES)) + r")\b")
+BANNED = set(SCENE_CLASSES) | SCENE_THINGS | ({w for p in PLACE_NAMES for w in tokens(p)} - GENERIC_PLACE_WORDS)
+CLASS_SENTENCES = {sentence for sentences in GENERIC.values() for sentence, _ in sentences}
+
+
 def scene_free(captions: tuple[str, ...]) -> list[str]:
     """The captions of one SynthRS tile with every hint of its scene class removed (see the module text)."""
-    places = sorted({p for names in PLACES.values() for p in names}, key=len, reverse=True)
-    banned = set(SCENE_CLASSES) | SCENE_THINGS
-    banned |= {w for names in PLACES.values() for p in names for w in tokens(p)} - GENERIC_PLACE_WORDS
-    class_sentences = {sentence for sentences in GENERIC.values() for sentence, _ in sentences}
-    kept = []
-    for caption in captions:
-        if caption in class_sentences:
-            continue
-        for place in places:
-            caption = re.sub(rf"\bthe {place}\b", "the image", caption)
-        if not set(tokens(caption)) & banned:
-            kept.append(caption)
-    return kept
+    neutral = (PLACE_PATTERN.sub("the image", c) for c in captions if c not in CLASS_SENTENCES)
+    return [c for c in neutral if not set(tokens(c)) & BANNED]
 
 
 def main() -> None:

@@ -21,18 +21,14 @@ def transfer_command(
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
     """Vocabulary overlap, zero-shot mR on captions cut to the corpus's words, word grounding, image 1-NN."""
-    import yaml
-
+    from rsbench.config import merge, parse_set
     from rsbench.errors import ConfigError
     from rsbench.pretrain.transfer import transfer_report
 
-    sections: dict[str, dict] = {"corpus": {"name": corpus}, "dataset": {"name": dataset}}
-    for item in set_ or []:
-        key, eq, value = item.partition("=")
-        section, dot, field = key.partition(".")
-        if not eq or not dot or section not in sections or not field:
-            raise ConfigError(f"--set {item!r}: expected corpus.<option>=<value> or dataset.<option>=<value>")
-        sections[section][field] = yaml.safe_load(value)
+    given = parse_set(set_ or [])
+    if set(given) - {"corpus", "dataset"} or not all(isinstance(v, dict) for v in given.values()):
+        raise ConfigError(f"--set {' '.join(set_)}: expected corpus.<option>=<value> or dataset.<option>=<value>")
+    sections = merge({"corpus": {"name": corpus}, "dataset": {"name": dataset}}, given)
     console = Console(stderr=as_json)
     report = transfer_report(pretrained, backbone, sections["corpus"], sections["dataset"], device, console, split)
     if as_json:

@@ -176,21 +176,25 @@ def transfer_markdown(report: dict[str, Any] | None) -> str:
     """The card's section on where zero-shot transfer stops (``rsbench transfer``); empty for older cards."""
     if not report:
         return ""
-    v = report["vocabulary"]
+    v, corpus = report["vocabulary"], report["corpus"]
     unseen = ", ".join(f"{word} ({n})" for word, n in v["top_unseen"])
-    image = ("" if report["image_scene_1nn_pct"] is None else
-             f"\n- Image tower: 1-NN scene accuracy {report['image_scene_1nn_pct']:.1f}% (chance "
-             f"{report['scene_chance_pct']:.1f}%) with frozen image embeddings, train split as gallery.")
+    lines = [
+        f"- Text tower: {v['eval_tokens_seen_pct']:.1f}% of the caption word tokens occur in the {corpus} captions;\n"
+        f"  {v['eval_words_unseen']} of {v['eval_words']} words never do, most often {unseen}.",
+        f"- Zero-shot mR {report['zero_shot_mR']:.2f} as is, {report['known_words_mR']:.2f} with every caption cut to\n"
+        f"  {corpus} words.",
+    ]
+    if report["image_scene_1nn_pct"] is not None:
+        lines.append(f"- Image tower: 1-NN scene accuracy {report['image_scene_1nn_pct']:.1f}% (chance "
+                     f"{report['scene_chance_pct']:.1f}%) with frozen image embeddings, train split as gallery.")
     g = report.get("grounding") or {}
     if g.get("words"):
         best = ", ".join(f"{w} {a:.2f}" for w, a in g["best"])
-        image += (f"\n- Shared words: mean grounding AUC {g['mean_auc']:.2f} over {g['words']} content words "
-                  f"both corpora use (0.5 = chance); best {best}.")
+        lines.append(f"- Shared words: mean grounding AUC {g['mean_auc']:.2f} over {g['words']} content words "
+                     f"both corpora use (0.5 = chance); best {best}.")
+    body = "\n".join(lines)
     return f"""
 ## Where transfer stops (`rsbench transfer`, {report['dataset']} {report['split']})
 
-- Text tower: {v['eval_tokens_seen_pct']:.1f}% of the caption word tokens occur in the {report['corpus']} captions;
-  {v['eval_words_unseen']} of {v['eval_words']} words never do, most often {unseen}.
-- Zero-shot mR {report['zero_shot_mR']:.2f} as is, {report['known_words_mR']:.2f} with every caption cut to
-  {report['corpus']} words.{image}
+{body}
 """

@@ -30,9 +30,13 @@ from rich.console import Console
 from rsbench.data.caption_grammar import tokens
 
 
-def vocabulary_overlap(corpus_captions: Iterable[str], eval_captions: Sequence[str], top: int = 10) -> dict[str, Any]:
-    """How much of ``eval_captions``' wording ``corpus_captions`` contains, in word tokens and word types."""
-    known = {word for caption in corpus_captions for word in tokens(caption)}
+def corpus_words(captions: Iterable[str]) -> set[str]:
+    """Every word the captions use (the grammar's tokenizer)."""
+    return {word for caption in captions for word in tokens(caption)}
+
+
+def vocabulary_overlap(known: set[str], eval_captions: Sequence[str], top: int = 10) -> dict[str, Any]:
+    """How much of ``eval_captions``' wording the corpus words ``known`` cover, in word tokens and word types."""
     counts = Counter(word for caption in eval_captions for word in tokens(caption))
     total = sum(counts.values())
     unseen = Counter({word: n for word, n in counts.items() if word not in known})
@@ -92,13 +96,11 @@ def transfer_report(
     """The four measurements above for ``weights`` (a shipped tag or a file) frozen, on ``dataset``'s
     ``split`` (``corpus`` and ``dataset`` are dataset config sections, e.g. ``{"name": "synthshapes"}``)."""
     import torch
-    from torch.utils.data import DataLoader
 
     from rsbench.config import build_config
     from rsbench.engine import Experiment, build
     from rsbench.errors import ConfigError
     from rsbench.metrics import retrieval_metrics
-    from rsbench.train.pairs import EvalImages
 
     def config(section: dict[str, Any]):
         return build_config(None, {"dataset": section, "backbone": {"name": architecture, "pretrained": weights},
@@ -107,13 +109,6 @@ def transfer_report(
 
     corpus_captions = [c for r in build(config(corpus), "dataset").split("train") for c in r.captions]
     exp = Experiment(config(dataset), console)
-    bs = exp.cfg.eval.batch_size
-
-    def embed_images(records) -> torch.Tensor:
-        loader = DataLoader(EvalImages(records, exp.backbone.preprocess_eval), batch_size=bs)
-        with torch.no_grad(), exp.autocast():
-            out = [exp.adapter.encode_image(batch.to(exp.device)).float() for batch in loader]
-        return torch.nn.functional.normalize(torch.cat(out), dim=-1)
 
     def embed_texts(texts: list[str]) -> torch.Tensor:
         return torch.nn.functional.normalize(exp.encode_texts(texts), dim=-1)
@@ -125,8 +120,8 @@ def transfer_report(
         raise ConfigError(f"split {split!r} of {exp.dataset.name} has no images; its splits: {', '.join(splits)}")
     captions = [c for r in records for c in r.captions]
     caption_to_image = [i for i, r in enumerate(records) for _ in r.captions]
-    images = embed_images(records)
-    known = {word for caption in corpus_captions for word in tokens(caption)}
+    images = exp.encode_images(records)
+    known = corpus_words(corpus_captions)
     as_is = retrieval_metrics(embed_texts(captions) @ images.T, caption_to_image)["mR"]
     cut = [known_words_only(c, known) for c in captions]
     known_only = retrieval_metrics(embed_texts(cut) @ images.T, caption_to_image)["mR"]
@@ -135,7 +130,7 @@ def transfer_report(
         "corpus": corpus.get("name"),
         "dataset": exp.dataset.name,
         "split": split,
-        "vocabulary": vocabulary_overlap(corpus_captions, captions),
+        "vocabulary": vocabulary_overlap(known, captions),
         "zero_shot_mR": as_is,
         "known_words_mR": known_only,
         "grounding": _grounding(images, records, known, embed_texts),
@@ -144,7 +139,7 @@ def transfer_report(
     }
     gallery = [r for r in exp.dataset.split("train") if r.scene is not None]
     if gallery and all(r.scene is not None for r in records):
-        nearest = (images @ embed_images(gallery).T).argmax(dim=1).tolist()
+        nearest = (images @ exp.encode_images(gallery).T).argmax(dim=1).tolist()
         hits = sum(gallery[j].scene == r.scene for j, r in zip(nearest, records, strict=True))
         report["image_scene_1nn_pct"] = 100.0 * hits / len(records)
         report["scene_chance_pct"] = 100.0 / len({r.scene for r in gallery})

@@ -13,6 +13,7 @@ from rsbench.models.backbones.config import shipped_weights
 from rsbench.pretrain.pretrain import zero_shot_metrics
 from rsbench.pretrain.transfer import (
     FUNCTION_WORDS,
+    corpus_words,
     grounding_auc,
     known_words_only,
     transfer_report,
@@ -24,7 +25,8 @@ TINY_SYNTHRS = {"name": "synthrs", "num_images": 51, "image_size": 32}
 
 
 def test_vocabulary_overlap_counts_tokens_and_words():
-    overlap = vocabulary_overlap(["Two red stars.", "A blue cup"], ["Two red planes.", "The planes are red."])
+    overlap = vocabulary_overlap(corpus_words(["Two red stars.", "A blue cup"]),
+                                 ["Two red planes.", "The planes are red."])
     # eval tokens: two red planes the planes are red -> 7, of which two, red, red are known
     assert overlap["eval_tokens_seen_pct"] == pytest.approx(100 * 3 / 7)
     assert overlap["corpus_words"] == 6 and overlap["eval_words"] == 5 and overlap["eval_words_unseen"] == 3
