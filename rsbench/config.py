@@ -174,6 +174,20 @@ def merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def dotted_layer(values: dict[str, Any]) -> dict[str, Any]:
+    """``{"train.lr": 1e-3}`` -> ``{"train": {"lr": 1e-3}}`` (values kept as they are, not parsed)."""
+    layer: dict[str, Any] = {}
+    for key, value in values.items():
+        node = layer
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"'{key}': '{part}' is set both as a value and as a section")
+        node[leaf] = value
+    return layer
+
+
 def parse_set(assignments: list[str]) -> dict[str, Any]:
     """Turn ``["train.lr=1e-4", "adapter.rank=16"]`` into a nested dict; values are parsed as YAML."""
     layer: dict[str, Any] = {}

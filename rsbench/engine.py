@@ -170,11 +170,12 @@ def resume_state(cfg: RunConfig, console: Console, resume: bool) -> dict[str, An
     return load_checkpoint(path, cfg.run_key())
 
 
-def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
-                   resume: bool = False) -> tuple[dict[str, Any], Path | None]:
+def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume: bool = False,
+                   extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], Path | None]:
     """Train and evaluate as ``cfg`` says; return the result record and where it was written.
 
-    Training saves a checkpoint after every epoch; ``resume=True`` continues from it. Once the
+    ``extra`` adds sections to the record's ``extra`` (``rsbench sweep`` adds ``sweep``). Training saves a
+    checkpoint after every epoch; ``resume=True`` continues from it. Once the
     record is written the checkpoint is deleted unless ``train.keep_checkpoint``.
     """
     import open_clip
@@ -244,6 +245,7 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
             "eval": exp.augmenter.describe_eval(),
             "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history},
             "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,
+            **(extra or {}),
         },
     )
     path = write_record(record, Path(cfg.results_dir)) if write else None

@@ -19,7 +19,7 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from rsbench.cli import data, leaderboard, listing, plugins, pretrain, profile, run, transfer
+    from rsbench.cli import data, leaderboard, listing, plugins, pretrain, profile, run, sweep, transfer
 
     app.command("run")(run.run_command)
     app.command("profile")(profile.profile_command)
@@ -27,6 +27,7 @@ def _mount() -> None:
     app.command("transfer")(transfer.transfer_command)
     app.command("list")(listing.list_command)
     app.command("plugins")(plugins.plugins_command)
+    app.command("sweep")(sweep.sweep_command)
     app.command("leaderboard")(leaderboard.leaderboard_command)
     app.add_typer(data.app, name="data")
 

@@ -18,6 +18,7 @@ def leaderboard_command(
         Path("leaderboard"), "--out-dir", help="Where leaderboard.md, leaderboard.csv and leaderboard.tex go."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the grouped rows as JSON instead of a table."),
+    plot: bool = typer.Option(True, "--plot/--no-plot", help="Also write pareto.png and pareto.svg (needs matplotlib)."),
 ) -> None:
     """Mean ± std over seeds of every configuration's recalls and costs, from the result records."""
     from rich.console import Console
@@ -36,6 +37,16 @@ def leaderboard_command(
         )
     df = leaderboard(records)
     written = write_tables(df, out_dir)
+    if plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            notes.print("no plot: matplotlib is not installed (pip install 'rsbench[plot]'), or pass --no-plot",
+                        highlight=False)
+        else:
+            from rsbench.results.plot import plot_pareto
+
+            written += plot_pareto(df, out_dir)
     if json_out:
         typer.echo(json.dumps(leaderboard_rows(df), indent=2))
     else:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from rsbench.errors import RsbenchError
+from rsbench.results.published import published_figure
 from rsbench.results.record import COST_KEYS, METRIC_KEYS, component_name, method_label, write_text_atomically
 
 
@@ -71,7 +72,7 @@ COLUMNS: tuple[str, ...] = (
     + tuple(f"{k}_{stat}" for k in METRIC_KEYS for stat in ("mean", "std"))
     + tuple(f"{k}_{stat}" for k in SIZE_COLUMNS for stat in ("mean", "std"))
     + tuple(f"{k}_mean" for k in COST_KEYS)
-    + ("pareto", "run_ids")
+    + ("paper_mR", "paper", "pareto", "run_ids")
 )
 # The columns the human-readable tables show, in order.
 SHOWN_FIGURES: tuple[str, ...] = METRIC_KEYS + ("trainable_params", "peak_memory_bytes")
@@ -151,6 +152,8 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
         for k in COST_KEYS:
             values = [float(v) for r in members if (v := r["cost"].get(k)) is not None]
             row[f"{k}_mean"] = statistics.fmean(values) if values else math.nan
+        paper_mr, row["paper"] = published_figure(first["config"], row["dataset"])
+        row["paper_mR"] = math.nan if paper_mr is None else paper_mr
         rows.append(row)
 
     df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "pareto"])
@@ -271,10 +274,12 @@ def to_markdown(df: pd.DataFrame) -> str:
     ]
     headers = ["Method", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES), "Selected on", "Pareto", "Config"]
     for (dataset, synthetic), group in df.groupby(["dataset", "synthetic"], sort=True):
+        published = group["paper_mR"].notna().any()
         heading = f"## {dataset}"
         if synthetic:
             heading += " (synthetic data: a smoke test, not comparable to published results)"
-        lines += ["", heading, "", "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        shown = [*headers, "Paper mR"] if published else headers
+        lines += ["", heading, "", "| " + " | ".join(shown) + " |", "|" + "|".join("---" for _ in shown) + "|"]
         for _, row in group.iterrows():
             cells = [
                 str(row["method"]),
@@ -285,6 +290,8 @@ def to_markdown(df: pd.DataFrame) -> str:
                 PARETO_MARK if row["pareto"] else "",
                 f"`{row['config_id']}`",
             ]
+            if published:
+                cells.append(f"{row['paper_mR']:.2f} ({row['paper']})" if row["paper"] else "–")
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += _size_tables(df)
     return "\n".join(lines) + "\n"

@@ -16,8 +16,8 @@ from rsbench.pretrain.pretrain import MAX_WEIGHTS_BYTES, pretrain, zero_shot_met
 from rsbench.pretrain.recipe import CARD_FILE, CARD_JSON, PRETRAIN_DEFAULTS, WEIGHTS_FILE, pretrain_layer
 from rsbench.train import pairs as pairs_module
 
-TINY_CORPUS = ["dataset.num_images=40", "dataset.image_size=32", "train.batch_size=8", "train.epochs=2",
-               "device=cpu"]
+TINY_CORPUS = ["dataset.num_images=40", "dataset.overhead_tiles=8", "dataset.image_size=32", "train.batch_size=8",
+               "train.epochs=2", "device=cpu"]
 TINY_SYNTHRS = {"name": "synthrs", "num_images": 51, "image_size": 32}
 
 

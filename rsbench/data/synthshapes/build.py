@@ -20,6 +20,7 @@ from PIL import Image
 from rsbench.data import procedural
 from rsbench.data.synthshapes.captions import captions_for
 from rsbench.data.synthshapes.config import SynthShapesConfig
+from rsbench.data.synthshapes.overhead import TileSpec, render_tile
 from rsbench.data.synthshapes.sheet import LARGE_EXTENT, SMALL_EXTENT, lay_out, paint
 
 # Bump whenever painters, grammar or layout change what a config produces: it is part of the cache key.
@@ -45,16 +46,17 @@ class ImageSpec:
 
 def cache_key(cfg: SynthShapesConfig) -> str:
     """What identifies a build: generator version plus every option that changes the files (not where they go)."""
-    return procedural.cache_key(
-        {
-            "version": GENERATOR_VERSION,
-            "seed": cfg.seed,
-            "num_images": cfg.num_images,
-            "captions": cfg.captions_per_image,
-            "size": cfg.image_size,
-            "splits": cfg.split_sizes(),
-        }
-    )
+    payload: dict[str, Any] = {
+        "version": GENERATOR_VERSION,
+        "seed": cfg.seed,
+        "num_images": cfg.num_images,
+        "captions": cfg.captions_per_image,
+        "size": cfg.image_size,
+        "splits": cfg.split_sizes(),
+    }
+    if cfg.overhead_tiles:  # absent when zero, so a shapes-only build keeps the key it always had
+        payload["overhead"] = {"tiles": cfg.overhead_tiles, "seed": cfg.overhead_seed}
+    return procedural.cache_key(payload)
 
 
 def dataset_root(cfg: SynthShapesConfig) -> Path:
@@ -62,16 +64,22 @@ def dataset_root(cfg: SynthShapesConfig) -> Path:
     return procedural.dataset_root(cfg.data_root, "synthshapes", cache_key(cfg))
 
 
-def plan(cfg: SynthShapesConfig) -> list[ImageSpec]:
-    """Every image of the dataset with its split; which images go to val and test is shuffled with the seed."""
+def plan(cfg: SynthShapesConfig) -> list[ImageSpec | TileSpec]:
+    """Every image of the dataset with its split, then the overhead tiles (train only, see overhead.py).
+
+    Which sheets go to val and test is shuffled with the seed.
+    """
     sizes = cfg.split_sizes()
     splits = ["train"] * sizes["train"] + ["val"] * sizes["val"] + ["test"] * sizes["test"]
     order = np.random.default_rng([DOMAIN, cfg.seed, 1]).permutation(cfg.num_images)
-    return [ImageSpec(index + 1, index, splits[int(order[index])]) for index in range(cfg.num_images)]
+    sheets = [ImageSpec(index + 1, index, splits[int(order[index])]) for index in range(cfg.num_images)]
+    return sheets + [TileSpec(number, cfg.num_images + number - 1) for number in range(1, cfg.overhead_tiles + 1)]
 
 
-def render(spec: ImageSpec, cfg: SynthShapesConfig) -> tuple[Image.Image, dict[str, Any], list[str]]:
+def render(spec: ImageSpec | TileSpec, cfg: SynthShapesConfig) -> tuple[Image.Image, dict[str, Any], list[str]]:
     """Paint one image: returns the PIL image, its metadata and its captions. Depends only on (seed, number)."""
+    if isinstance(spec, TileSpec):
+        return render_tile(spec, cfg.image_size, cfg.overhead_seed, cfg.captions_per_image)
     layout, words = np.random.SeedSequence([DOMAIN, cfg.seed, spec.number]).spawn(2)
     sheet = lay_out(np.random.default_rng(layout))
     meta = sheet.to_json()

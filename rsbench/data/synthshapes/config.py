@@ -37,6 +37,17 @@ class SynthShapesConfig:
         default=0.05,
         metadata={"help": "Share of the images in the test split (at least one image; the rest is train)."},
     )
+    overhead_tiles: int = field(
+        default=0,
+        metadata={
+            "help": "Overhead tiles painted by SynthRS's painters (own seed stream, alt-text captions without "
+            "scene names) added to train, as web corpora hold some aerial imagery; at most half of num_images, "
+            "so they are at most a third of the pairs. 0: shapes only."
+        },
+    )
+    overhead_seed: int = field(
+        default=0, metadata={"help": "Seed of the overhead tiles' stream (disjoint from SynthRS's at any seed)."}
+    )
     data_root: str = field(
         default="",
         metadata={
@@ -46,12 +57,18 @@ class SynthShapesConfig:
     )
 
     def __post_init__(self) -> None:
-        for name in ("seed", "num_images", "captions_per_image", "image_size"):
+        for name in ("seed", "num_images", "captions_per_image", "image_size", "overhead_tiles", "overhead_seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"synthshapes.{name} must be an integer, got {value!r}")
-        if self.seed < 0:
-            raise ConfigError(f"synthshapes.seed must be >= 0, got {self.seed}")
+        for name in ("seed", "overhead_seed", "overhead_tiles"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"synthshapes.{name} must be >= 0, got {getattr(self, name)}")
+        if 2 * self.overhead_tiles > self.num_images:
+            raise ConfigError(
+                f"synthshapes.overhead_tiles ({self.overhead_tiles}) may be at most half of num_images "
+                f"({self.num_images}), so that overhead pairs stay a minority (at most a third of the corpus)"
+            )
         if not MIN_IMAGES <= self.num_images <= MAX_IMAGES:
             raise ConfigError(
                 f"synthshapes.num_images must be between {MIN_IMAGES} (one image for each split) "

@@ -1,0 +1,66 @@
+"""``rsbench sweep FILE.yaml``: run a base config over a grid, zipped lists and variants, times seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+
+def sweep_command(
+    file: Path = typer.Argument(..., help="sweep file (YAML: base, variants, grid, zip, exclude, seeds, tune)"),
+    results_dir: Path | None = typer.Option(
+        None, "--results-dir", help="where records go (default: the base config's results_dir)"
+    ),
+    set_: list[str] = typer.Option(None, "--set", help="override a field in every run: --set dataset.data_root=DIR"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list the runs and whether each is done; run nothing"),
+    launcher: str = typer.Option("local", help="local (one run after another here) or submitit (Slurm)"),
+    submitit_folder: Path = typer.Option(Path("submitit"), "--submitit-folder", help="submitit's logs and pickles"),
+    submitit_executor: str = typer.Option("auto", "--submitit-executor", help="auto, slurm or local"),
+    submitit_set: list[str] = typer.Option(
+        None, "--submitit-set", help="executor parameter KEY=VALUE, e.g. timeout_min=600, slurm_partition=gpu"
+    ),
+    json_out: bool = typer.Option(False, "--json", help="print the plan (with --dry-run) or the counts as JSON"),
+) -> None:
+    """Run every (config, seed) of a sweep file that has no record yet; an interrupted sweep resumes."""
+    from rsbench.config import parse_set
+    from rsbench.errors import RsbenchError
+    from rsbench.sweep.launchers import LAUNCHERS, LocalLauncher, SubmititLauncher
+    from rsbench.sweep.plan import load_sweep
+    from rsbench.sweep.runner import SweepRunner
+
+    console = Console(stderr=json_out)
+    if launcher not in LAUNCHERS:
+        raise RsbenchError(f"unknown launcher {launcher!r}; use one of {', '.join(LAUNCHERS)}")
+    sweep = load_sweep(file)
+    folder = results_dir or Path(sweep.run(sweep.points()[0], sweep.seeds[0], list(set_ or [])).config.results_dir)
+    runner = SweepRunner(sweep, folder, list(set_ or []), console)
+    if dry_run:
+        steps = runner.plan()
+        rows = [{"phase": s.phase, "config_id": s.run.config_id, "seed": s.run.seed, "varied": s.run.varied,
+                 "status": "done" if s.done else (s.note or "to run")} for s in steps]
+        if json_out:
+            typer.echo(json.dumps(rows, indent=2, default=str))
+            return
+        for row in rows:
+            values = ", ".join(f"{k}={v}" for k, v in row["varied"].items()) or "(base)"
+            console.print(f"{row['phase']:<5} {row['config_id']}  seed {row['seed']}  {row['status']:<12} "
+                          f"{escape(values)}", highlight=False)
+        todo = sum(r["status"] != "done" for r in rows)
+        console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {len(rows) - todo} done, {todo} to run "
+                      f"(records in {escape(str(folder))})", highlight=False)
+        return
+    if launcher == "submitit":
+        runs_on = SubmititLauncher(console, submitit_folder, submitit_executor, parse_set(list(submitit_set or [])))
+    else:
+        runs_on = LocalLauncher(console)
+    counts = runner.execute(runs_on)
+    if json_out:
+        typer.echo(json.dumps(counts))
+    else:
+        console.print(f"sweep {escape(sweep.name)}: ran {counts['ran']}, already done {counts['skipped']}, "
+                      f"seed records taken from tuning {counts['copied']}; records in {escape(str(folder))}",
+                      highlight=False)

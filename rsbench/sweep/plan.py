@@ -1,0 +1,233 @@
+"""A sweep file and the runs it stands for: a base config varied over a grid, zipped lists and variants, minus
+exclusions, times seeds, with an optional learning-rate (or any key) search on val per variant.
+
+The file is YAML::
+
+    name: synthrs-methods            # default: the file's stem
+    base: ../quickstart.yaml         # a config file (relative to this file) or a mapping, as for --config
+    set: {train.epochs: 12}          # dotted overrides on the base
+    variants:                        # one axis: each entry a set of dotted overrides (a method, say)
+      - {adapter.name: focus, sampler.name: queue, augmenter.name: scene}
+      - {adapter.name: full}
+    grid: {backbone.name: [ViT-B-32, ViT-B-16]}     # Cartesian product with everything else
+    zip: {sampler.queue_factor: [0, 2, 4], train.batch_size: [64, 64, 32]}   # varied together: one axis
+    exclude: [{adapter.name: full, backbone.name: ViT-B-16}]   # drop runs matching every key of an entry
+    seeds: [0, 1, 2]
+    tune:                            # per run: choose these keys on val first, with one seed
+      grid: {train.lr: [2e-4, 1e-3, 5e-3]}
+      seed: 0                        # default: the first seed
+      metric: mR                     # a key of the validation history; higher is better
+
+Each run's identity is its resolved config minus seed, paths and device (the leaderboard's own
+``config_identity``) plus the digest of its weights where they are a local or shipped file, so a
+record already in the results directory marks its (config, seed) as done, and re-made weights never do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rsbench.config import RunConfig, build_config, dotted_layer, load_yaml, merge
+from rsbench.errors import ConfigError
+
+SWEEP_KEYS = frozenset({"name", "base", "set", "variants", "grid", "zip", "exclude", "seeds", "tune"})
+TUNE_KEYS = frozenset({"grid", "seed", "metric", "results_dir"})
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One (config, seed) of a sweep: the values it varies, its resolved config and its identity."""
+
+    varied: dict[str, Any]
+    config: RunConfig
+    config_id: str
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    def label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.varied.items()) or "(base)"
+
+
+@dataclass
+class Tuning:
+    """The keys chosen on val per variant before the seeds run: their grid, the seed and the metric."""
+
+    grid: dict[str, list[Any]]
+    seed: int
+    metric: str = "mR"
+    results_dir: str | None = None
+
+    def points(self) -> list[dict[str, Any]]:
+        return axis_points(self.grid, "tune.grid")
+
+
+@dataclass
+class Sweep:
+    """A parsed sweep file: the layer every run starts from, the axes, exclusions, seeds and tuning."""
+
+    name: str
+    base: dict[str, Any]
+    axes: list[list[dict[str, Any]]]
+    exclude: list[dict[str, Any]] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=lambda: [0])
+    tune: Tuning | None = None
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every combination of the axes (dotted key -> value), exclusions removed, in file order."""
+        combos = []
+        for parts in itertools.product(*self.axes) if self.axes else [()]:
+            varied: dict[str, Any] = {}
+            for part in parts:
+                varied.update(part)
+            if not any(all(varied.get(k, _MISSING) == v for k, v in rule.items()) for rule in self.exclude):
+                combos.append(varied)
+        return combos
+
+    def run(self, varied: dict[str, Any], seed: int, sets: list[str] | None = None) -> PlannedRun:
+        """The run of one combination and seed; ``sets`` are the command line's ``--set`` (applied last)."""
+        layer = merge(merge(self.base, dotted_layer(varied)), {"seed": seed})
+        try:
+            cfg = build_config(None, layer, list(sets or []))
+        except ConfigError as exc:
+            raise ConfigError(f"sweep {self.name}, run {varied or '(base)'}: {exc}") from exc
+        return PlannedRun(varied, cfg, config_id(cfg))
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def axis_points(grid: Any, where: str) -> list[dict[str, Any]]:
+    """The Cartesian product of ``{key: [values]}`` as a list of ``{key: value}``."""
+    if not isinstance(grid, dict) or not grid:
+        raise ConfigError(f"{where} must be a mapping of dotted keys to lists of values, got {grid!r}")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}.{key} must be a non-empty list of values, got {values!r}")
+    keys = list(grid)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(grid[k] for k in keys))]
+
+
+def _zip_points(zipped: Any) -> list[dict[str, Any]]:
+    if not isinstance(zipped, dict) or not zipped:
+        raise ConfigError(f"zip must be a mapping of dotted keys to lists of equal length, got {zipped!r}")
+    lengths = {key: len(values) if isinstance(values, list) else -1 for key, values in zipped.items()}
+    if len(set(lengths.values())) != 1 or -1 in lengths.values() or 0 in lengths.values():
+        raise ConfigError(f"zip lists must be non-empty lists of one length, got lengths {lengths}")
+    return [dict(zip(zipped, values, strict=True)) for values in zip(*zipped.values(), strict=True)]
+
+
+def _variants(variants: Any) -> list[dict[str, Any]]:
+    if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+        raise ConfigError(f"variants must be a non-empty list of mappings of dotted keys, got {variants!r}")
+    return [dict(v) for v in variants]
+
+
+def _seeds(seeds: Any) -> list[int]:
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           and s >= 0 for s in seeds):
+        raise ConfigError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds repeat a value: {seeds}")
+    return list(seeds)
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and check a sweep file (see the module text); every run's config is validated at planning."""
+    path = Path(path)
+    raw = load_yaml(path)
+    unknown = set(raw) - SWEEP_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown sweep keys {sorted(unknown)}; valid keys are {sorted(SWEEP_KEYS)}")
+    base = raw.get("base", {})
+    if isinstance(base, str):
+        base = load_yaml(path.parent / base)
+    elif not isinstance(base, dict):
+        raise ConfigError(f"{path}: base must be a config file path or a mapping, got {type(base).__name__}")
+    overrides = raw.get("set", {})
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{path}: set must be a mapping of dotted keys to values, got {overrides!r}")
+    base = merge(base, dotted_layer(overrides))
+    axes = []
+    if "variants" in raw:
+        axes.append(_variants(raw["variants"]))
+    if "zip" in raw:
+        axes.append(_zip_points(raw["zip"]))
+    if "grid" in raw:
+        axes.extend([[{key: value} for value in values] for key, values in _grid_axes(raw["grid"]).items()])
+    exclude = raw.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(rule, dict) and rule for rule in exclude):
+        raise ConfigError(f"{path}: exclude must be a list of non-empty mappings, got {exclude!r}")
+    seeds = _seeds(raw.get("seeds", [0]))
+    sweep = Sweep(str(raw.get("name") or path.stem), base, axes, exclude, seeds, _tuning(raw.get("tune"), seeds))
+    if not sweep.points():
+        raise ConfigError(f"{path}: the exclusions remove every run")
+    return sweep
+
+
+def _grid_axes(grid: Any) -> dict[str, list[Any]]:
+    axis_points(grid, "grid")  # checks the shape
+    return grid
+
+
+def _tuning(raw: Any, seeds: list[int]) -> Tuning | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - TUNE_KEYS or "grid" not in raw:
+        raise ConfigError(f"tune must be a mapping with grid (and optionally {sorted(TUNE_KEYS - {'grid'})}), "
+                          f"got {raw!r}")
+    tuning = Tuning(raw["grid"], raw.get("seed", seeds[0]), str(raw.get("metric", "mR")), raw.get("results_dir"))
+    tuning.points()
+    if not isinstance(tuning.seed, int) or isinstance(tuning.seed, bool) or tuning.seed < 0:
+        raise ConfigError(f"tune.seed must be an integer >= 0, got {tuning.seed!r}")
+    return tuning
+
+
+def weights_digest(cfg: RunConfig) -> str | None:
+    """SHA-256 of the backbone's weights when they are a shipped or local file (None for hub tags, random init)."""
+    from rsbench.models.backbones.config import canonical_model_name, looks_like_path, shipped_weights
+    from rsbench.models.backbones.open_clip_backbone import file_sha256
+
+    options = cfg.options("backbone")
+    if not options.pretrained:
+        return None
+    shipped = shipped_weights(canonical_model_name(cfg.name("backbone")), options.pretrained)
+    if shipped is not None:
+        return file_sha256(shipped)
+    local = Path(options.pretrained).expanduser()
+    return file_sha256(local) if looks_like_path(options.pretrained) and local.is_file() else None
+
+
+_DIGESTS: dict[tuple[str, str | None], str | None] = {}
+
+
+def config_id(cfg: RunConfig) -> str:
+    """The identity of a run without its seed: config identity plus weights digest, as a short hex digest."""
+    key = (cfg.name("backbone"), cfg.options("backbone").pretrained)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = weights_digest(cfg)
+    return identity_digest(cfg.to_dict(), _DIGESTS[key])
+
+
+def identity_digest(config: dict[str, Any], weights: str | None) -> str:
+    from rsbench.results.leaderboard import config_identity
+
+    payload = {"config": config_identity(config), "weights": weights}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def record_ids(record: dict[str, Any]) -> set[str]:
+    """The ``config_id`` a planned run has when ``record`` is its: with the record's weights digest (for runs
+    whose weights are a file, so re-made weights never match) and without (for hub tags, digested on load)."""
+    config = record["config"]
+    return {identity_digest(config, record["backbone"].get("weights_sha256")), identity_digest(config, None)}

@@ -1,0 +1,217 @@
+"""Execute a sweep: choose the tuned keys on val per variant, then run every seed; skip what is already done.
+
+A (config, seed) whose record is already in the results directory (tuning records in ``tune.results_dir``,
+default ``<results_dir>/tuning``) is not run again, so an interrupted sweep resumes where it stopped.
+Tuning runs one seed over ``tune.grid`` for each variant and keeps the values with the best validation
+score (the best epoch's ``tune.metric``; ties go to the first in grid order); a variant that does not train
+(frozen) runs once, as every value gives the same result. The seed that tuned needs no second run: its
+record is written to the results directory with the choice added. Every record carries a ``sweep``
+section: the sweep's name, the values it varied, and for tuned runs the grid, every score and the choice.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rsbench.errors import RsbenchError
+from rsbench.sweep.launchers import Job
+from rsbench.sweep.plan import PlannedRun, Sweep, record_ids
+
+
+@dataclass
+class Step:
+    """A planned run with the phase it belongs to and whether the results directory already holds it."""
+
+    phase: str  # "tune" or "seed"
+    run: PlannedRun
+    done: bool
+    note: str = ""
+
+
+@dataclass
+class Choice:
+    """What tuning chose for one variant: every grid point's validation score and the winner."""
+
+    varied: dict[str, Any]
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    chosen: dict[str, Any] | None = None
+    record: dict[str, Any] | None = None  # the tuning record of the chosen values
+
+    def section(self, keys: list[str], metric: str, seed: int) -> dict[str, Any]:
+        return {"keys": keys, "metric": f"val {metric}", "seed": seed, "scores": self.scores, "chosen": self.chosen}
+
+
+def records_by_run(results_dir: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every record in ``results_dir`` under each (config id, seed) it stands for; {} for a missing folder."""
+    from rsbench.results.record import load_records
+
+    if not results_dir.is_dir():
+        return {}
+    index: dict[tuple[str, int], dict[str, Any]] = {}
+    for record in load_records(results_dir, problems=[]):
+        for run_id in record_ids(record):
+            index.setdefault((run_id, int(record["seed"])), record)
+    return index
+
+
+def validation_score(record: dict[str, Any], metric: str) -> float | None:
+    """The best epoch's validation ``metric`` from the record's training history; None if it never trained."""
+    history = record.get("extra", {}).get("training", {}).get("history") or []
+    scores = [float(h[metric]) for h in history if isinstance(h.get(metric), int | float) and math.isfinite(h[metric])]
+    return max(scores) if scores else None
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` and make sure records can be written there, before any run spends its time."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RsbenchError(f"cannot create results directory {folder}: {exc.strerror}; choose another "
+                           f"with --results-dir") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RsbenchError(f"results directory {folder} is not writable; choose another with --results-dir")
+
+
+class SweepRunner:
+    """Plans and executes one sweep over a launcher; ``dry_run`` plans only."""
+
+    def __init__(self, sweep: Sweep, results_dir: Path, sets: list[str], console: Console) -> None:
+        self.sweep, self.sets, self.console = sweep, list(sets), console
+        self.results_dir = Path(results_dir)
+        tune = sweep.tune
+        self.tune_dir = Path(tune.results_dir) if tune and tune.results_dir else self.results_dir / "tuning"
+        self.points = sweep.points()
+
+    def _run(self, varied: dict[str, Any], seed: int, folder: Path) -> PlannedRun:
+        return self.sweep.run(varied, seed, [*self.sets, f"results_dir={folder}"])
+
+    def _job(self, run: PlannedRun, section: dict[str, Any]) -> Job:
+        return Job(run.config.to_dict(), {"name": self.sweep.name, "varied": run.varied, **section})
+
+    # --- planning ---
+
+    def tuning_steps(self, point: dict[str, Any]) -> list[Step]:
+        tune = self.sweep.tune
+        if tune is None:
+            return []
+        done = records_by_run(self.tune_dir)
+        steps = []
+        for values in tune.points():
+            run = self._run({**point, **values}, tune.seed, self.tune_dir)
+            steps.append(Step("tune", run, (run.config_id, run.seed) in done))
+        return steps
+
+    def choose(self, point: dict[str, Any]) -> Choice | None:
+        """The tuning outcome of one variant, or None while a needed tuning run has no record yet."""
+        tune = self.sweep.tune
+        choice = Choice(point)
+        if tune is None:
+            choice.chosen = {}
+            return choice
+        done = records_by_run(self.tune_dir)
+        best: float | None = None
+        for values in tune.points():
+            run = self._run({**point, **values}, tune.seed, self.tune_dir)
+            record = done.get((run.config_id, run.seed))
+            if record is None:
+                return None
+            score = validation_score(record, tune.metric)
+            choice.scores.append({"values": values, "val": score, "run_id": record["run_id"],
+                                  "best_epoch": record["extra"].get("training", {}).get("best_epoch"),
+                                  "epochs": run.config.train.epochs})
+            if score is None:  # did not train: every value gives this run; keep the first
+                choice.chosen, choice.record = values, record
+                return choice
+            if best is None or score > best:
+                best, choice.chosen, choice.record = score, values, record
+        return choice
+
+    def seed_steps(self, point: dict[str, Any], choice: Choice | None) -> list[Step]:
+        if choice is None:
+            return [Step("seed", self._run(point, seed, self.results_dir), False, "after tuning")
+                    for seed in self.sweep.seeds]
+        done = records_by_run(self.results_dir)
+        steps = []
+        for seed in self.sweep.seeds:
+            run = self._run({**point, **(choice.chosen or {})}, seed, self.results_dir)
+            steps.append(Step("seed", run, (run.config_id, seed) in done))
+        return steps
+
+    def plan(self) -> list[Step]:
+        steps = []
+        for point in self.points:
+            steps += self.tuning_steps(point)
+            steps += self.seed_steps(point, self.choose(point))
+        return steps
+
+    # --- execution ---
+
+    def execute(self, launcher: Any) -> dict[str, int]:
+        check_writable(self.results_dir)
+        if self.sweep.tune is not None:
+            check_writable(self.tune_dir)
+        plan = self.plan()
+        counts = {"ran": 0, "skipped": sum(s.done for s in plan), "copied": 0}
+        columns = (TextColumn("[bold]sweep {task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=self.console, transient=False) as progress:
+            task = progress.add_task(escape(self.sweep.name), total=len(plan), completed=counts["skipped"])
+
+            def finished(record: dict[str, Any]) -> None:
+                counts["ran"] += 1
+                progress.advance(task)
+                progress.console.log(f"finished {record['run_id']}: test mR {record['metrics']['mR']:.2f}")
+
+            if self.sweep.tune is not None:
+                self._tune(launcher, finished, progress, task)
+            jobs, copies = [], []
+            for point in self.points:
+                choice = self.choose(point)
+                if choice is None:
+                    raise RsbenchError(f"tuning of {point} left no record in {self.tune_dir}")
+                section = {"tuned": choice.section(list(self.sweep.tune.grid), self.sweep.tune.metric,
+                                                   self.sweep.tune.seed)} if self.sweep.tune else {}
+                for step in self.seed_steps(point, choice):
+                    if step.done:
+                        continue
+                    if choice.record is not None and step.run.seed == self.sweep.tune.seed:
+                        copies.append((choice.record, step.run, section))
+                    else:
+                        jobs.append(self._job(step.run, section))
+            for record, run, section in copies:  # the tuning run of the chosen values is this seed's run
+                self._write_copy(record, run, section)
+                counts["copied"] += 1
+                progress.advance(task)
+            launcher.run(jobs, finished)
+        return counts
+
+    def _tune(self, launcher: Any, finished: Any, progress: Progress, task: Any) -> None:
+        steps = {id(p): self.tuning_steps(p) for p in self.points}
+        # first wave: one value per variant, which tells which variants train at all
+        launcher.run([self._job(s[0].run, {"phase": "tune"}) for s in steps.values() if not s[0].done], finished)
+        rest = []
+        for point in self.points:
+            first = records_by_run(self.tune_dir).get((steps[id(point)][0].run.config_id, self.sweep.tune.seed))
+            if first is not None and validation_score(first, self.sweep.tune.metric) is None:
+                skipped = [s for s in steps[id(point)][1:] if not s.done]
+                progress.advance(task, len(skipped))  # does not train: the other values are the same run
+                continue
+            rest += [self._job(s.run, {"phase": "tune"}) for s in steps[id(point)][1:] if not s.done]
+        launcher.run(rest, finished)
+
+    def _write_copy(self, record: dict[str, Any], run: PlannedRun, section: dict[str, Any]) -> None:
+        from rsbench.results.record import write_record
+
+        copy = dict(record)
+        copy["config"] = run.config.to_dict()  # identical but for results_dir
+        copy["extra"] = {**record["extra"], "sweep": {"name": self.sweep.name, "varied": run.varied, **section,
+                                                      "copied_from": "tuning"}}
+        write_record(copy, self.results_dir)
