@@ -18,7 +18,7 @@ def leaderboard_command(
         Path("leaderboard"), "--out-dir", help="Where leaderboard.md, leaderboard.csv and leaderboard.tex go."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the grouped rows as JSON instead of a table."),
-    plot: bool = typer.Option(True, "--plot/--no-plot", help="Also write pareto.png and pareto.svg (needs matplotlib)."),
+    plot: bool = typer.Option(True, "--plot/--no-plot", help="Also write pareto.png and .svg (needs matplotlib)."),
 ) -> None:
     """Mean ± std over seeds of every configuration's recalls and costs, from the result records."""
     from rich.console import Console

@@ -47,11 +47,12 @@ def sweep_command(
             return
         for row in rows:
             values = ", ".join(f"{k}={v}" for k, v in row["varied"].items()) or "(base)"
-            console.print(f"{row['phase']:<5} {row['config_id']}  seed {row['seed']}  {row['status']:<12} "
-                          f"{escape(values)}", highlight=False)
+            config_id = row["config_id"] if row["status"] != "after tuning" else "-" * 16  # not chosen yet
+            console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<12} "
+                          f"{escape(values)}", highlight=False, soft_wrap=True)
         todo = sum(r["status"] != "done" for r in rows)
         console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {len(rows) - todo} done, {todo} to run "
-                      f"(records in {escape(str(folder))})", highlight=False)
+                      f"(records in {escape(str(folder))})", highlight=False, soft_wrap=True)
         return
     if launcher == "submitit":
         runs_on = SubmititLauncher(console, submitit_folder, submitit_executor, parse_set(list(submitit_set or [])))
@@ -63,4 +64,4 @@ def sweep_command(
     else:
         console.print(f"sweep {escape(sweep.name)}: ran {counts['ran']}, already done {counts['skipped']}, "
                       f"seed records taken from tuning {counts['copied']}; records in {escape(str(folder))}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
