@@ -1,0 +1,1 @@
+"""The SynthRS scene painters, one module per family of scene classes, over shared geometry helpers."""
