@@ -11,7 +11,10 @@ from rich.console import Console
 def transfer_command(
     backbone: str = typer.Option("rsbench-tiny", help="open_clip architecture of the weights"),
     pretrained: str = typer.Option("synthetic", help="shipped tag or checkpoint file (the pretrain output)"),
-    corpus: str = typer.Option("synthshapes", help="dataset the weights were pretrained on (its train captions)"),
+    corpus: str = typer.Option(
+        "synthshapes", help="dataset the weights were pretrained on (its train captions); synthshapes starts from "
+        "the pretraining recipe's options (overhead tiles included)"
+    ),
     dataset: str = typer.Option("synthrs", help="dataset to transfer to"),
     split: str = typer.Option("test", help="split of --dataset to measure on"),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N"),
@@ -23,12 +26,15 @@ def transfer_command(
     """Vocabulary overlap, zero-shot mR on captions cut to the corpus's words, word grounding, image 1-NN."""
     from rsbench.config import merge, parse_set
     from rsbench.errors import ConfigError
+    from rsbench.pretrain.recipe import PRETRAIN_DEFAULTS
     from rsbench.pretrain.transfer import transfer_report
 
     given = parse_set(set_ or [])
     if set(given) - {"corpus", "dataset"} or not all(isinstance(v, dict) for v in given.values()):
         raise ConfigError(f"--set {' '.join(set_)}: expected corpus.<option>=<value> or dataset.<option>=<value>")
-    sections = merge({"corpus": {"name": corpus}, "dataset": {"name": dataset}}, given)
+    recipe_corpus = PRETRAIN_DEFAULTS["dataset"]
+    corpus_section = dict(recipe_corpus) if corpus == recipe_corpus["name"] else {"name": corpus}
+    sections = merge({"corpus": corpus_section, "dataset": {"name": dataset}}, given)
     console = Console(stderr=as_json)
     report = transfer_report(pretrained, backbone, sections["corpus"], sections["dataset"], device, console, split)
     if as_json:

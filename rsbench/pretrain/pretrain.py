@@ -153,9 +153,9 @@ def model_card_markdown(card: dict[str, Any]) -> str:
 
 A tiny CLIP ({m['parameters']:,} parameters, open_clip architecture `{m['architecture']}`) pretrained
 contrastively by `rsbench pretrain` on **synthetic data only**: {d['corpus']} ({d['train_pairs']:,} training
-image-caption pairs, content hash `{d['content_hash']}`). It exists so that adapters in rsbench's
-tests and examples start from a pretrained model on machines that cannot download one; it knows
-nothing about real imagery.
+image-caption pairs, content hash `{d['content_hash']}`).{overhead_sentence(d)} It exists so that adapters
+in rsbench's tests and examples start from a pretrained model on machines that cannot download one; it
+knows nothing about real imagery.
 
 - Weights: `{m['weights']}`, {m['dtype']}, {m['bytes'] / 1e6:.2f} MB, file sha256 `{m['sha256']}`,
   tensors sha256 `{m['tensors_sha256']}` (what a reproduction on the same hardware matches)
@@ -170,6 +170,18 @@ nothing about real imagery.
 |---|---|---|---|---|---|---|---|
 {rows}
 {transfer_markdown(card.get("transfer"))}"""
+
+
+def overhead_sentence(data: dict[str, Any]) -> str:
+    """What the card says of the corpus's overhead tiles (SynthShapes' ``overhead_tiles``), if it has any."""
+    tiles = int(data.get("options", {}).get("overhead_tiles") or 0)
+    if not tiles:
+        return ""
+    per_image = int(data["options"].get("captions_per_image", 3))
+    share = 100 * tiles * per_image / max(1, data["train_pairs"])
+    return (f" Beside the still-life sheets it holds {tiles:,} overhead tiles ({share:.0f}% of the training pairs),"
+            f" painted by SynthRS's painters from a seed stream the benchmark never draws from and captioned"
+            f" like web alt-text, never with a scene name, as a web corpus holds some aerial imagery.")
 
 
 def transfer_markdown(report: dict[str, Any] | None) -> str:
