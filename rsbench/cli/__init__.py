@@ -19,7 +19,7 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from rsbench.cli import data, leaderboard, listing, plugins, pretrain, profile, run, sweep, transfer
+    from rsbench.cli import bench, data, leaderboard, listing, plugins, pretrain, profile, run, sweep, transfer
 
     app.command("run")(run.run_command)
     app.command("profile")(profile.profile_command)
@@ -30,6 +30,7 @@ def _mount() -> None:
     app.command("sweep")(sweep.sweep_command)
     app.command("leaderboard")(leaderboard.leaderboard_command)
     app.add_typer(data.app, name="data")
+    app.add_typer(bench.app, name="bench")
 
 
 _mount()

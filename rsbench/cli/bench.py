@@ -1,0 +1,53 @@
+"""``rsbench bench``: benchmarks that are commands, not tests (``gallery``: large-gallery search)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+app = typer.Typer(help="Benchmarks: measured figures, printed and optionally as JSON.", no_args_is_help=True)
+
+
+@app.command("gallery")
+def gallery_command(
+    size: int = typer.Option(100_000, "--size", help="gallery size: the real images plus synthetic distractors"),
+    index: str = typer.Option("hnsw", "--index", help="exact, flat, hnsw or ivfpq"),
+    dim: int | None = typer.Option(None, "--dim", help="embedding width (default: the model's; wider is lifted)"),
+    spread: float = typer.Option(1.0, "--spread", help="distractor noise, in units of the real embeddings' std"),
+    seed: int = typer.Option(0, "--seed", help="seed of the distractors and their placement"),
+    option: list[str] = typer.Option(None, "--option", help="index option KEY=VALUE, e.g. ef_search=64"),
+    set_: list[str] = typer.Option(None, "--set", help="model and dataset: --set backbone.name=rsbench-tiny-vit16"),
+    json_out: bool = typer.Option(False, "--json", help="print the figures as JSON"),
+) -> None:
+    """Search a gallery of --size embeddings with an index: queries/s, recall@10 vs exact, build time, bytes."""
+    from rsbench.config import parse_set
+    from rsbench.errors import RsbenchError
+    from rsbench.retrieval.index import INDEX_KINDS
+    from rsbench.retrieval.index.gallery_bench import embed_dataset, gallery_benchmark
+
+    if index not in INDEX_KINDS:
+        raise RsbenchError(f"unknown index {index!r}; choose one of {', '.join(INDEX_KINDS)}")
+    if size < 1:
+        raise RsbenchError(f"--size must be positive, got {size}")
+    if index != "exact":
+        from rsbench.retrieval.index.faiss_index import import_faiss
+
+        import_faiss()  # before minutes of embedding, not after
+    options = parse_set(list(option or []))
+    console = Console(stderr=True)
+    real = embed_dataset(list(set_ or []), console)
+    width = dim or real.images.shape[1]
+    console.log(f"{len(real.images)} real images, {len(real.captions)} caption queries; building a {size:,} x "
+                f"{width} gallery with index {index}")
+    report = gallery_benchmark(real, size, index, width, spread=spread, seed=seed, options=options)
+    if json_out:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    console.print(f"[bold]{escape(index)}[/], {size:,} x {width}: {report['queries_per_s']:,.0f} queries/s, "
+                  f"recall@10 vs exact {report['recall_at_10']:.4f}, built in {report['build_seconds']:.1f} s, "
+                  f"{report['index_bytes'] / 2**20:,.1f} MiB; true image in the top 10: "
+                  f"{100 * report['true_match_in_top_k']['index']:.2f}% (exact "
+                  f"{100 * report['true_match_in_top_k']['exact']:.2f}%)", highlight=False, soft_wrap=True)

@@ -1,0 +1,135 @@
+"""Gallery indexes against brute force: exact top-k (ties included), faiss flat/HNSW/IVF-PQ, saving and loading,
+the large-gallery benchmark's bookkeeping and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rsbench.errors import RsbenchError
+from rsbench.retrieval.index import make_index
+from rsbench.retrieval.index.exact import ExactIndex
+from rsbench.retrieval.index.gallery_bench import RealEmbeddings, distractors, gallery_benchmark, lift
+
+faiss = pytest.importorskip("faiss")
+
+
+def unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def clustered(rng: np.random.Generator, n: int, d: int, centres: int = 50) -> np.ndarray:
+    base = unit(rng, centres, d)
+    x = base[rng.integers(0, centres, n)] + 0.3 * rng.normal(size=(n, d)).astype(np.float32) / np.sqrt(d)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def brute_force(queries: np.ndarray, gallery: np.ndarray, k: int) -> np.ndarray:
+    scores = queries @ gallery.T
+    return np.array([sorted(range(len(gallery)), key=lambda j, row=row: (-row[j], j))[:k] for row in scores])
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(a) & set(b)) / truth.shape[1] for a, b in zip(found, truth, strict=True)]))
+
+
+def test_exact_index_equals_brute_force_across_chunks_with_ties_to_the_lower_id():
+    rng = np.random.default_rng(0)
+    gallery = unit(rng, 700, 16)
+    gallery[[10, 400, 650]] = gallery[5]  # exact duplicates of item 5: ties broken by id
+    queries = np.concatenate([gallery[[5]], unit(rng, 40, 16)])
+    index = ExactIndex(16)
+    index.config.gallery_chunk, index.config.query_batch = 97, 7  # many blocks, ragged ends
+    index.add(gallery[:300])
+    index.add(gallery[300:])
+    scores, ids = index.search(queries, 12)
+    assert (ids == brute_force(queries, gallery, 12)).all()
+    assert ids[0, :4].tolist() == [5, 10, 400, 650]
+    assert np.allclose(scores, np.take_along_axis(queries @ gallery.T, ids, axis=1), atol=1e-6)
+    assert (np.diff(scores, axis=1) <= 1e-7).all()
+
+
+def test_faiss_flat_is_exact_and_hnsw_recalls_at_least_95_percent():
+    rng = np.random.default_rng(1)
+    gallery, queries = clustered(rng, 5000, 32), clustered(rng, 200, 32)
+    truth = make_index("exact", 32)
+    truth.add(gallery)
+    _, true_ids = truth.search(queries, 10)
+    flat = make_index("flat", 32)
+    flat.add(gallery)
+    assert recall(flat.search(queries, 10)[1], true_ids) == 1.0
+    hnsw = make_index("hnsw", 32)  # the defaults: M 32, efSearch 128
+    hnsw.add(gallery)
+    assert recall(hnsw.search(queries, 10)[1], true_ids) >= 0.95
+    low = make_index("hnsw", 32, ef_search=1, hnsw_m=2)  # a crippled graph must lose recall: the check can fail
+    low.add(gallery)
+    assert recall(low.search(queries, 10)[1], true_ids) < recall(hnsw.search(queries, 10)[1], true_ids)
+
+
+def test_ivfpq_trains_compresses_and_finds_neighbours():
+    rng = np.random.default_rng(2)
+    gallery, queries = clustered(rng, 4000, 32), clustered(rng, 100, 32)
+    truth = make_index("exact", 32)
+    truth.add(gallery)
+    ivf = make_index("ivfpq", 32, nlist=16, pq_m=8, nprobe=16)
+    ivf.add(gallery)
+    _, ids = ivf.search(queries, 10)
+    assert ids.shape == (100, 10) and ids.min() >= 0
+    assert recall(ids, truth.search(queries, 10)[1]) > 0.3  # product quantisation is lossy, never random
+    assert ivf.nbytes() < truth.nbytes() / 4
+
+
+@pytest.mark.parametrize("kind", ["exact", "flat", "hnsw"])
+def test_saved_index_searches_the_same_and_leaves_no_temporary_file(tmp_path, kind):
+    rng = np.random.default_rng(3)
+    gallery, queries = unit(rng, 500, 8), unit(rng, 20, 8)
+    index = make_index(kind, 8)
+    index.add(gallery)
+    path = tmp_path / "gallery.index"
+    index.save(path)
+    loaded = type(index).load(path)
+    assert (loaded.search(queries, 5)[1] == index.search(queries, 5)[1]).all()
+    assert [p.name for p in tmp_path.iterdir()] == ["gallery.index"]
+
+
+def test_bad_index_requests_are_clear_errors():
+    with pytest.raises(RsbenchError, match="unknown index"):
+        make_index("annoy", 8)
+    index = make_index("hnsw", 8)
+    with pytest.raises(RsbenchError, match="dimension 8"):
+        index.add(np.zeros((3, 16), np.float32))
+    with pytest.raises(RsbenchError, match="empty"):
+        index.search(np.zeros((1, 8), np.float32), 1)
+    ivf = make_index("ivfpq", 12, pq_m=5, nlist=2)
+    ivf.add(np.ones((10, 12), np.float32))
+    with pytest.raises(RsbenchError, match="must divide"):
+        ivf.search(np.ones((1, 12), np.float32), 1)
+
+
+def test_lift_keeps_inner_products_and_distractors_are_unit_vectors_near_the_real_ones():
+    rng = np.random.default_rng(4)
+    real = clustered(rng, 300, 16, centres=5)
+    lifted = lift(real, 64, seed=0)
+    assert np.allclose(lifted @ lifted.T, real @ real.T, atol=1e-5)
+    fake = distractors(real, 1000, 0.5, rng)
+    assert np.allclose(np.linalg.norm(fake, axis=1), 1.0, atol=1e-5)
+    nearest_real = (fake @ real.T).max(axis=1)
+    assert np.median(nearest_real) > np.median((unit(rng, 1000, 16) @ real.T).max(axis=1))
+
+
+def test_gallery_benchmark_hides_the_real_images_and_scores_against_exact_search():
+    rng = np.random.default_rng(5)
+    images = clustered(rng, 60, 16, centres=6)
+    captions = images[np.arange(60).repeat(2)] + 0.05 * rng.normal(size=(120, 16)).astype(np.float32)
+    captions /= np.linalg.norm(captions, axis=1, keepdims=True)
+    real = RealEmbeddings(images, captions.astype(np.float32), np.arange(60).repeat(2))
+    exact = gallery_benchmark(real, 3000, "exact", 32)
+    assert exact["recall_at_10"] == 1.0 and exact["size"] == 3000 and exact["dim"] == 32
+    assert exact["true_match_in_top_k"]["index"] == exact["true_match_in_top_k"]["exact"] > 0.5
+    hnsw = gallery_benchmark(real, 3000, "hnsw", 32)
+    assert hnsw["recall_at_10"] >= 0.95 and hnsw["queries_per_s"] > 0 and hnsw["index_bytes"] > 3000 * 32 * 4
+    with pytest.raises(RsbenchError, match="smaller than"):
+        gallery_benchmark(real, 10, "exact", 32)
+    with pytest.raises(RsbenchError, match="below the model"):
+        gallery_benchmark(real, 3000, "exact", 8)
