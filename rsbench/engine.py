@@ -171,10 +171,12 @@ def resume_state(cfg: RunConfig, console: Console, resume: bool) -> dict[str, An
 
 
 def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume: bool = False,
-                   extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], Path | None]:
+                   extra: dict[str, Any] | None = None,
+                   save_model: Path | None = None) -> tuple[dict[str, Any], Path | None]:
     """Train and evaluate as ``cfg`` says; return the result record and where it was written.
 
-    ``extra`` adds sections to the record's ``extra`` (``rsbench sweep`` adds ``sweep``). Training saves a
+    ``extra`` adds sections to the record's ``extra`` (``rsbench sweep`` adds ``sweep``); ``save_model`` keeps
+    the selected model (config + trainable weights) in that new folder for ``rsbench search``. Training saves a
     checkpoint after every epoch; ``resume=True`` continues from it. Once the
     record is written the checkpoint is deleted unless ``train.keep_checkpoint``.
     """
@@ -211,6 +213,11 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
             if best_state is not None:
                 exp.adapter.load_state_dict(best_state, strict=False)
                 exp.sampler.load_state_dict(best_sampler or {})
+    if save_model is not None:
+        from rsbench.retrieval.saved_model import save_model as keep_model
+
+        keep_model(exp.adapter, cfg.to_dict(), exp.backbone.weights_sha256, save_model)
+        console.log(f"saved the model (config + trainable weights) to {save_model}")
     metrics = exp.evaluate(cfg.eval.report_on, groups=True)
     record = make_record(
         config=cfg.to_dict(),

@@ -19,7 +19,7 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from rsbench.cli import bench, data, leaderboard, listing, plugins, pretrain, profile, run, sweep, transfer
+    from rsbench.cli import bench, data, leaderboard, listing, plugins, pretrain, profile, run, search, sweep, transfer
 
     app.command("run")(run.run_command)
     app.command("profile")(profile.profile_command)
@@ -31,6 +31,8 @@ def _mount() -> None:
     app.command("leaderboard")(leaderboard.leaderboard_command)
     app.add_typer(data.app, name="data")
     app.add_typer(bench.app, name="bench")
+    app.add_typer(search.index_app, name="index")
+    app.command("search")(search.search_command)
 
 
 _mount()

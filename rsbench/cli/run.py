@@ -59,6 +59,10 @@ def run_command(
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted run from its checkpoint"),
     print_config: bool = typer.Option(False, "--print-config", help="print the resolved config and exit"),
     json_out: bool = typer.Option(False, "--json", help="print the records' figures as JSON"),
+    save_model: Path | None = typer.Option(
+        None, "--save-model", help="keep the selected model in this new folder (seed<k>/ inside it for several "
+        "seeds), for rsbench index build --model"
+    ),
 ) -> None:
     """Train and evaluate a configuration; with no flags, the embedded default on synthetic data."""
     from rsbench.config import build_config, merge
@@ -82,11 +86,18 @@ def run_command(
         return
 
     from rsbench.engine import run_experiment
+    from rsbench.errors import RsbenchError
     from rsbench.results.display import render_metrics
 
+    model_dirs = [None] * len(configs)
+    if save_model is not None:
+        model_dirs = [save_model] if len(configs) == 1 else [save_model / f"seed{c.seed}" for c in configs]
+        taken = [str(d) for d in model_dirs if d.exists()]
+        if taken:  # checked before any training time is spent
+            raise RsbenchError(f"--save-model folder already exists: {', '.join(taken)}; choose a new one")
     outputs = []
-    for cfg in configs:
-        record, path = run_experiment(cfg, console, resume=resume)
+    for cfg, model_dir in zip(configs, model_dirs, strict=True):
+        record, path = run_experiment(cfg, console, resume=resume, save_model=model_dir)
         render_metrics(record, console)
         console.print(f"record: {path}")
         outputs.append({"record": str(path), "metrics": record["metrics"], "cost": record["cost"]})
