@@ -136,8 +136,6 @@ def load_model(directory: Path, device: str = "auto") -> SearchModel:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from rsbench.models.backbones.open_clip_backbone import file_sha256
+
+    return file_sha256(path)
