@@ -19,6 +19,10 @@ def gallery_command(
     spread: float = typer.Option(1.0, "--spread", help="distractor noise, in units of the real embeddings' std"),
     seed: int = typer.Option(0, "--seed", help="seed of the distractors and their placement"),
     option: list[str] = typer.Option(None, "--option", help="index option KEY=VALUE, e.g. ef_search=64"),
+    search_option: list[str] = typer.Option(
+        None, "--search-option", help="measure the built index again with KEY=VALUE (repeat for a curve), e.g. "
+        "ef_search=32 or nprobe=8"
+    ),
     set_: list[str] = typer.Option(None, "--set", help="model and dataset: --set backbone.name=rsbench-tiny-vit16"),
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON"),
 ) -> None:
@@ -42,7 +46,9 @@ def gallery_command(
     width = dim or real.images.shape[1]
     console.log(f"{len(real.images)} real images, {len(real.captions)} caption queries; building a {size:,} x "
                 f"{width} gallery with index {index}")
-    report = gallery_benchmark(real, size, index, width, spread=spread, seed=seed, options=options)
+    settings = [parse_set([item]) for item in search_option or []]
+    report = gallery_benchmark(real, size, index, width, spread=spread, seed=seed, options=options,
+                               search_settings=settings)
     if json_out:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -51,3 +57,7 @@ def gallery_command(
                   f"{report['index_bytes'] / 2**20:,.1f} MiB; true image in the top 10: "
                   f"{100 * report['true_match_in_top_k']['index']:.2f}% (exact "
                   f"{100 * report['true_match_in_top_k']['exact']:.2f}%)", highlight=False, soft_wrap=True)
+    for row in report["search_settings"]:
+        setting = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("queries_per_s", "recall_at_10"))
+        console.print(f"  {escape(setting)}: {row['queries_per_s']:,.0f} queries/s, recall@10 "
+                      f"{row['recall_at_10']:.4f}", highlight=False)

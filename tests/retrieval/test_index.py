@@ -127,8 +127,10 @@ def test_gallery_benchmark_hides_the_real_images_and_scores_against_exact_search
     exact = gallery_benchmark(real, 3000, "exact", 32)
     assert exact["recall_at_10"] == 1.0 and exact["size"] == 3000 and exact["dim"] == 32
     assert exact["true_match_in_top_k"]["index"] == exact["true_match_in_top_k"]["exact"] > 0.5
-    hnsw = gallery_benchmark(real, 3000, "hnsw", 32)
+    hnsw = gallery_benchmark(real, 3000, "hnsw", 32, search_settings=[{"ef_search": 1}, {"ef_search": 256}])
     assert hnsw["recall_at_10"] >= 0.95 and hnsw["queries_per_s"] > 0 and hnsw["index_bytes"] > 3000 * 32 * 4
+    low, high = hnsw["search_settings"]
+    assert low["ef_search"] == 1 and low["recall_at_10"] < high["recall_at_10"]  # the setting reached the index
     with pytest.raises(RsbenchError, match="smaller than"):
         gallery_benchmark(real, 10, "exact", 32)
     with pytest.raises(RsbenchError, match="below the model"):

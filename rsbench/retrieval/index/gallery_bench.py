@@ -57,8 +57,12 @@ def distractors(real: np.ndarray, count: int, spread: float, rng: np.random.Gene
 
 def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int, k: int = 10,
                       spread: float = 1.0, seed: int = 0, options: dict[str, Any] | None = None,
-                      progress=None) -> dict[str, Any]:
-    """Build a ``size``-vector gallery (real images at random places), index it and measure the search."""
+                      progress=None, search_settings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Build a ``size``-vector gallery (real images at random places), index it and measure the search.
+
+    ``search_settings`` (e.g. ``[{"ef_search": 32}, {"ef_search": 64}]``) measures the one built index again
+    under each search-time option, for a speed-recall curve; the top-level figures are the index's own.
+    """
     from rsbench.retrieval.index import make_index
 
     if size < len(real.images):
@@ -89,12 +93,16 @@ def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int
     if hasattr(index, "build"):
         index.build()  # IVF-PQ trains here; HNSW has built while adding
     build_seconds += time.perf_counter() - began
-    true_scores, true_ids = exact.search(queries, k)
-    index.search(queries[: min(8, len(queries))], k)  # warm-up: first-call allocations are not the search
-    began = time.perf_counter()
-    _, ids = index.search(queries, k)
-    search_seconds = time.perf_counter() - began
-    overlap = [len(set(a.tolist()) & set(b.tolist())) / k for a, b in zip(ids, true_ids, strict=True)]
+    _, true_ids = exact.search(queries, k)
+    qps, recall, ids = _measure(index, queries, true_ids, k)
+    curve = []
+    for setting in search_settings or []:
+        for key, value in setting.items():
+            if not hasattr(index.config, key):
+                raise RsbenchError(f"unknown search option {key!r} for index {index_kind}")
+            setattr(index.config, key, value)
+        setting_qps, setting_recall, _ = _measure(index, queries, true_ids, k)
+        curve.append({**setting, "queries_per_s": setting_qps, "recall_at_10": setting_recall})
     target = slots[real.caption_image]
     return {
         "index": index_kind,
@@ -104,15 +112,26 @@ def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int
         "spread": spread,
         "queries": len(queries),
         "k": k,
-        "queries_per_s": len(queries) / search_seconds,
-        "recall_at_10": float(np.mean(overlap)),
+        "queries_per_s": qps,
+        "recall_at_10": recall,
         "true_match_in_top_k": {"index": float(np.mean([t in row for t, row in zip(target, ids, strict=True)])),
                                 "exact": float(np.mean([t in row for t, row in zip(target, true_ids,
                                                                                     strict=True)]))},
         "build_seconds": build_seconds,
         "index_bytes": index.nbytes(),
         "options": options or {},
+        "search_settings": curve,
     }
+
+
+def _measure(index, queries: np.ndarray, true_ids: np.ndarray, k: int) -> tuple[float, float, np.ndarray]:
+    """Queries per second of one batched search of every query, and its recall@k against ``true_ids``."""
+    index.search(queries[: min(8, len(queries))], k)  # warm-up: first-call allocations are not the search
+    began = time.perf_counter()
+    _, ids = index.search(queries, k)
+    seconds = time.perf_counter() - began
+    overlap = [len(set(a.tolist()) & set(b.tolist())) / k for a, b in zip(ids, true_ids, strict=True)]
+    return len(queries) / seconds, float(np.mean(overlap)), ids
 
 
 def embed_dataset(sets: list[str], console, query_splits: tuple[str, ...] = ("val", "test")) -> RealEmbeddings:
