@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -25,6 +26,7 @@ def gallery_command(
     ),
     set_: list[str] = typer.Option(None, "--set", help="model and dataset: --set backbone.name=rsbench-tiny-vit16"),
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON"),
+    out: Path | None = typer.Option(None, "--out", help="also write the figures as a record (JSON) into this folder"),
 ) -> None:
     """Search a gallery of --size embeddings with an index: queries/s, recall@10 vs exact, build time, bytes."""
     from rsbench.config import parse_set
@@ -47,8 +49,20 @@ def gallery_command(
     console.log(f"{len(real.images)} real images, {len(real.captions)} caption queries; building a {size:,} x "
                 f"{width} gallery with index {index}")
     settings = [parse_set([item]) for item in search_option or []]
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)  # before the minutes of building, not after
     report = gallery_benchmark(real, size, index, width, spread=spread, seed=seed, options=options,
                                search_settings=settings)
+    if out is not None:
+        import sys
+
+        from rsbench.results.record import write_text_atomically
+        from rsbench.retrieval.index.gallery_bench import benchmark_record
+
+        record = benchmark_record(report, "rsbench " + " ".join(sys.argv[1:]))
+        path = out / f"gallery-{index}-{size}x{width}-{record['run_id'][:8]}.json"
+        write_text_atomically(path, json.dumps(record, indent=2) + "\n", overwrite=False)
+        console.print(f"record: {escape(str(path))}", highlight=False, soft_wrap=True)
     if json_out:
         typer.echo(json.dumps(report, indent=2))
         return

@@ -155,3 +155,22 @@ def embed_dataset(sets: list[str], console, query_splits: tuple[str, ...] = ("va
         texts = torch.nn.functional.normalize(exp.encode_texts([c for c, _ in asked]), dim=-1).cpu().numpy()
     return RealEmbeddings(images.astype(np.float32), texts.astype(np.float32),
                           np.asarray([i for _, i in asked], dtype=np.int64))
+
+
+def benchmark_record(report: dict[str, Any], command: str) -> dict[str, Any]:
+    """The report as a record (kind ``gallery-benchmark``): run id, time, versions, the CPU and the command."""
+    import platform
+
+    from rsbench.engine import cpu_name
+    from rsbench.results.record import package_versions, record_header
+
+    try:
+        import faiss
+
+        faiss_version = faiss.__version__
+    except ImportError:
+        faiss_version = None
+    env = package_versions() | {"device": f"cpu: {cpu_name()}", "faiss": faiss_version,
+                                "python": platform.python_version()}
+    return {**record_header(), "kind": "gallery-benchmark", "command": command, "report": report, "env": env}
+
