@@ -106,6 +106,16 @@ class RunConfig:
     def options(self, section: str) -> Any:
         return self.components[section][1]
 
+    def component(self, section: str) -> Any:
+        """The registered ``Component`` that ``section`` names (its factory, config class and provider)."""
+        from rsbench.hooks import get_registry
+
+        return get_registry(section).get(self.name(section))
+
+    def build(self, section: str, *args: Any) -> Any:
+        """Build the component ``section`` names with its options: ``factory(options, *args)``."""
+        return self.component(section).build(self.options(section), *args)
+
     def run_key(self) -> str:
         """Names this run's checkpoint: method, seed and a digest of everything that shapes training."""
         import hashlib

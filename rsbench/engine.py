@@ -3,66 +3,20 @@
 from __future__ import annotations
 
 import platform
-import random
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from rsbench.config import RunConfig
-from rsbench.errors import ConfigError, DataError
-from rsbench.hooks import get_registry
-
-
-def seed_everything(seed: int) -> None:
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"device '{name}' is not a torch device (use auto, cpu, cuda or cuda:N)") from exc
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    return device
-
-
-def cpu_name() -> str:
-    """The CPU's model name and core count, so records say what hardware measured them."""
-    import os
-
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
-
-
-def device_label(device) -> str:
-    """``"cuda: NVIDIA H100 ..."`` or ``"cpu: AMD EPYC (2 cores)"``: what records say measured them."""
-    import torch
-
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
-    return f"{device.type}: {name}"
+from rsbench.errors import DataError
+from rsbench.runtime import autocast_for, device_label, resolve_device, seed_everything
 
 
 def build(cfg: RunConfig, section: str, *args: Any) -> Any:
-    return get_registry(section).get(cfg.name(section)).build(cfg.options(section), *args)
+    """Build the component ``section`` of ``cfg`` names (``RunConfig.build``)."""
+    return cfg.build(section, *args)
 
 
 class Experiment:
@@ -84,8 +38,6 @@ class Experiment:
         self.loss = build(cfg, "loss")
         self.sampler = build(cfg, "sampler", self.loss)
         self.strategy = build(cfg, "strategy")
-        from rsbench.train.trainer import autocast_for
-
         self.autocast = autocast_for(self.device, cfg.train.amp)
 
     def evaluate(self, split: str, groups: bool = False) -> dict[str, Any]:
@@ -161,11 +113,12 @@ def resume_state(cfg: RunConfig, console: Console, resume: bool) -> dict[str, An
     path = checkpoint_path(cfg)
     if not path.exists():
         if resume:
-            console.log(f"no checkpoint at {path}: starting from the beginning")
+            console.log(f"no checkpoint at {escape(str(path))}: starting from the beginning")
         return None
     if not resume:
-        console.log(f"[yellow]an interrupted run of this configuration left {path}; starting over and replacing "
-                    f"it after the first epoch (pass --resume to continue from it instead)[/]")
+        console.log(f"[yellow]an interrupted run of this configuration left {escape(str(path))}; "
+                    f"starting over and replacing it after the first epoch "
+                    f"(pass --resume to continue from it instead)[/]")
         return None
     return load_checkpoint(path, cfg.run_key())
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from rsbench.cli.messages import print_warning
 from rsbench.errors import RsbenchError
 
 
@@ -29,7 +30,7 @@ def leaderboard_command(
     problems: list[str] = []
     records = load_records(results_dir, problems=problems)
     for problem in problems:
-        notes.print(f"[yellow]warning:[/yellow] {problem}", markup=True, highlight=False)
+        print_warning(problem, notes)
     if not records:
         raise RsbenchError(
             f"no result records in {results_dir}; run `rsbench run` first or point --results-dir at a folder of records"
@@ -42,5 +43,5 @@ def leaderboard_command(
         render_rich(df, Console())
     notes.print(
         f"{len(records)} records, {len(df)} configurations; wrote " + ", ".join(str(p) for p in written),
-        highlight=False,
+        highlight=False, markup=False,
     )

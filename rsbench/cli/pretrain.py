@@ -39,4 +39,4 @@ def pretrain_command(
     card = pretrain(cfg, out_dir, console, resume=resume)
     z = card["zero_shot"]["test"]
     console.print(f"zero-shot on SynthRS test (synthetic): mR {z['mR']:.2f}; "
-                  f"weights {out_dir / card['model']['weights']}, card {out_dir}")
+                  f"weights {out_dir / card['model']['weights']}, card {out_dir}", markup=False)

@@ -55,7 +55,7 @@ def profile_command(
         return
     render_profile(record, Console())
     if path:
-        console.print(f"profile record: {path}")
+        console.print(f"profile record: {path}", markup=False, highlight=False)
 
 
 def render_profile(record: dict, console: Console) -> None:

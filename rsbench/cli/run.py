@@ -88,7 +88,7 @@ def run_command(
     for cfg in configs:
         record, path = run_experiment(cfg, console, resume=resume)
         render_metrics(record, console)
-        console.print(f"record: {path}")
+        console.print(f"record: {path}", markup=False, highlight=False)
         outputs.append({"record": str(path), "metrics": record["metrics"], "cost": record["cost"]})
     if json_out:
         typer.echo(json.dumps(outputs if len(outputs) > 1 else outputs[0], indent=2))

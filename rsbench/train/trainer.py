@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -12,11 +11,13 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch.utils.data import DataLoader
 
 from rsbench.config import TrainConfig
 from rsbench.errors import TrainingError
+from rsbench.runtime import autocast_for
 from rsbench.train.checkpoint import save_checkpoint
 from rsbench.train.pairs import TrainPairs, collate_pairs
 from rsbench.train.schedule import adamw, warmup_cosine
@@ -31,12 +32,6 @@ class TrainOutcome:
     train_seconds: float = 0.0
     throughput_pairs_per_s: float | None = None
     final_loss: float | None = None  # the loss of the last training step
-
-
-def autocast_for(device: torch.device, enabled: bool) -> Callable[[], contextlib.AbstractContextManager]:
-    if device.type == "cuda" and enabled:
-        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext
 
 
 def trainable_state(adapter: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -134,7 +129,7 @@ def train(
         outcome.final_loss = done["final_loss"]
         timed_pairs, timed_seconds, elapsed = done["timed_pairs"], done["timed_seconds"], done["elapsed"]
         best_state, best_sampler = resume["best_state"], resume["best_sampler"]
-        console.log(f"resumed from {checkpoint} after epoch {first_epoch - 1} (step {step})")
+        console.log(f"resumed from {escape(str(checkpoint))} after epoch {first_epoch - 1} (step {step})")
     start = time.perf_counter() - elapsed
     columns = [
         TextColumn("[bold]{task.description}"),
