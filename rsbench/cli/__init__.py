@@ -53,9 +53,11 @@ def usage_error_message(exc: typer.TyperException) -> str:
 def _invoke(argv: list[str] | None) -> None:
     """Parse ``argv`` and run the command, letting every exception out (typer's own runner would
     turn Ctrl-C into a silent return and usage errors into tracebacks in non-standalone mode)."""
+    from rsbench.cli.messages import print_warning
     from rsbench.hooks.manager import add_plugin_commands
 
-    add_plugin_commands(app)
+    for warning in add_plugin_commands(app):
+        print_warning(warning)
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     with command.make_context("rsbench", args) as ctx:

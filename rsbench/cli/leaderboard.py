@@ -35,6 +35,12 @@ def leaderboard_command(
         raise RsbenchError(
             f"no result records in {results_dir}; run `rsbench run` first or point --results-dir at a folder of records"
         )
+    from rsbench.results.leaderboard import one_per_seed
+
+    _, repeats = one_per_seed(records)
+    for record in repeats:
+        print_warning(f"run {record['run_id'][:8]} repeats seed {record['seed']} of a configuration that has a "
+                      f"newer record with that seed; only the newest is counted", notes)
     df = leaderboard(records)
     written = write_tables(df, out_dir)
     if json_out:

@@ -87,6 +87,8 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise DataError(f"{path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from err
+    except RecursionError as err:
+        raise DataError(f"{path}: JSON nested too deeply to be an annotation file") from err
 
 
 def image_folder(root: Path, image_dir: str | None, candidates: Sequence[str] = ("images",)) -> Path:

@@ -272,6 +272,9 @@ def load_records(results_dir: Path, *, problems: list[str] | None = None) -> lis
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             skip(path, f"not readable JSON ({exc}); a partial write or a hand edit?")
             continue
+        except RecursionError:
+            skip(path, "JSON nested too deeply to be a result record")
+            continue
         reason = _record_problem(record)
         if reason:
             skip(path, reason)
@@ -297,6 +300,12 @@ def _record_problem(record: Any) -> str | None:
     missing_metrics = [k for k in METRIC_KEYS if not isinstance(record["metrics"].get(k), int | float)]
     if missing_metrics:
         return f"metrics {', '.join(missing_metrics)} missing or not numbers"
+    # json reads NaN and Infinity; make_record never writes them, so such a record was edited by hand
+    bad = [k for k in METRIC_KEYS if not 0.0 <= float(record["metrics"][k]) <= 100.0]
+    if bad:
+        return f"metrics {', '.join(bad)} are not percentages between 0 and 100 (NaN or out of range)"
+    if isinstance(record["seed"], bool) or not isinstance(record["seed"], int):
+        return f"seed {record['seed']!r} is not an integer"
     return None
 
 
