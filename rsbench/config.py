@@ -64,12 +64,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _check(self.epochs >= 0, "train.epochs must be >= 0")
         _check(self.batch_size >= 2, "train.batch_size must be >= 2 (contrastive losses need negatives)")
-        _check(math.isfinite(self.lr) and self.lr > 0, f"train.lr must be a finite number > 0; got {self.lr}")
+        _check(math.isfinite(self.lr) and self.lr > 0, f"train.lr must be > 0 and finite; got {self.lr}")
         _check(math.isfinite(self.weight_decay) and self.weight_decay >= 0,
-               f"train.weight_decay must be a finite number >= 0; got {self.weight_decay}")
+               f"train.weight_decay must be >= 0 and finite; got {self.weight_decay}")
         _check(0 <= self.warmup_ratio < 1, "train.warmup_ratio must be in [0, 1)")
         _check(math.isfinite(self.grad_clip) and self.grad_clip >= 0,
-               f"train.grad_clip must be a finite number >= 0 (0 disables clipping); got {self.grad_clip}")
+               f"train.grad_clip must be >= 0 and finite (0 disables clipping); got {self.grad_clip}")
         _check(self.max_steps is None or self.max_steps > 0, "train.max_steps must be > 0 or null")
         _check(self.num_workers >= 0, "train.num_workers must be >= 0")
 

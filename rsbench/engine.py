@@ -8,10 +8,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from rsbench.config import RunConfig
 from rsbench.errors import DataError
-from rsbench.runtime import autocast_for, device_label, resolve_device, seed_everything
+from rsbench.runtime import autocast_for, check_output_folder, device_label, resolve_device, seed_everything
 
 
 def build(cfg: RunConfig, section: str, *args: Any) -> Any:
@@ -29,9 +30,12 @@ class Experiment:
         self.dataset = build(cfg, "dataset")
         for split in ("train", cfg.eval.select_on, cfg.eval.report_on):
             if not self.dataset.split(split):
-                raise DataError(
-                    f"dataset '{self.dataset.name}' has no '{split}' images; a run needs train, val and test splits"
-                )
+                way_out = {"train": "a run needs training images",
+                           "val": "add a val split, or set eval.select_on=test to select the checkpoint on test "
+                                  "(the record says so)",
+                           "test": "add a test split, or set eval.report_on=val"}.get(split, "")
+                raise DataError(f"dataset '{self.dataset.name}' has no '{split}' images; {way_out}. "
+                                f"`rsbench data inspect` shows its splits")
         self.backbone = build(cfg, "backbone")
         self.adapter = build(cfg, "adapter", self.backbone).to(self.device)
         self.augmenter = build(cfg, "augmenter", self.dataset)
@@ -108,9 +112,10 @@ def checkpoint_path(cfg: RunConfig) -> Path:
 
 def resume_state(cfg: RunConfig, console: Console, resume: bool) -> dict[str, Any] | None:
     """The checkpoint to continue from, if ``resume`` and one exists; a warning if one is being ignored."""
-    from rsbench.train.checkpoint import load_checkpoint
+    from rsbench.train.checkpoint import load_checkpoint, remove_partial_writes
 
     path = checkpoint_path(cfg)
+    remove_partial_writes(path)
     if not path.exists():
         if resume:
             console.log(f"no checkpoint at {escape(str(path))}: starting from the beginning")
@@ -133,19 +138,27 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
     import open_clip
     import torch
 
+    from rsbench.config import COMPONENT_SECTIONS
+    from rsbench.hooks.manager import provider
     from rsbench.profile.cost import count_parameters, peak_memory
     from rsbench.results.record import make_record, write_record
     from rsbench.train.pairs import TrainPairs
     from rsbench.train.trainer import TrainOutcome, train
 
+    if write:
+        check_output_folder(cfg.results_dir, "results directory", "results_dir (--results-dir)")
+    if cfg.train.epochs > 0:
+        check_output_folder(cfg.checkpoint_dir, "checkpoint directory", "checkpoint_dir (--set checkpoint_dir=DIR)")
     exp = Experiment(cfg, console)
     ds = exp.dataset
     console.log(
-        f"dataset {ds.name} ({'synthetic' if ds.synthetic else 'real'}): {ds.split_sizes()} images; "
-        f"backbone {exp.backbone.name}"
-        f"{' / ' + str(exp.backbone.pretrained) if exp.backbone.pretrained else ' (random init)'}; "
+        f"dataset {escape(ds.name)} ({'synthetic' if ds.synthetic else 'real'}): {ds.split_sizes()} images; "
+        f"backbone {escape(exp.backbone.name)}"
+        f"{' / ' + escape(str(exp.backbone.pretrained)) if exp.backbone.pretrained else ' (random init)'}; "
         f"device {exp.device}"
     )
+    for problem in ds.problems:  # what the loader dropped or found odd: said here and counted in the record
+        console.print(Text.assemble(("data:", "yellow"), " ", problem), soft_wrap=True, highlight=False)
     trainable, total = count_parameters(exp.adapter)
     pairs = TrainPairs(ds.split("train"), exp.backbone.preprocess_train, exp.augmenter.augment, ds.scenes,
                        cfg.train.captions_per_epoch, seed=cfg.seed)
@@ -159,6 +172,7 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
                 exp.adapter, exp.sampler, pairs, exp.backbone.tokenizer, cfg.train, exp.device,
                 lambda: exp.evaluate(cfg.eval.select_on), console, seed=cfg.seed,
                 checkpoint=checkpoint, run_key=cfg.run_key(), resume=resume_state(cfg, console, resume),
+                peak_so_far=peak["so_far"],
             )
             if best_state is not None:
                 exp.adapter.load_state_dict(best_state, strict=False)
@@ -175,6 +189,8 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
             "split_sizes": ds.split_sizes(),
             "scene_at_eval": exp.augmenter.describe_eval().get("scene_at_eval", "none"),
             "reported_split": cfg.eval.report_on,
+            "dropped": dict(ds.dropped),
+            "images_in_several_splits": ds.images_in_several_splits,
         },
         backbone={"name": exp.backbone.name, "pretrained": exp.backbone.pretrained,
                   "weights_sha256": exp.backbone.weights_sha256},
@@ -183,7 +199,8 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
             "trainable_params": trainable,
             "total_params": total,
             "saved_activation_bytes": saved_bytes,
-            "peak_memory_bytes": peak["peak_memory_bytes"],
+            # a resumed run's peak is the larger of its two halves (the first is kept in the checkpoint)
+            "peak_memory_bytes": max(peak["peak_memory_bytes"], outcome.peak_memory_before_resume or 0),
             "throughput_pairs_per_s": outcome.throughput_pairs_per_s,
             "train_seconds": outcome.train_seconds,
         },
@@ -193,9 +210,12 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
             "open_clip": open_clip.__version__,
             "python": platform.python_version(),
         },
+        components={section: {"name": cfg.name(section), **provider(cfg.component(section))}
+                    for section in COMPONENT_SECTIONS},
         extra={
             "eval": exp.augmenter.describe_eval(),
-            "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history},
+            "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history,
+                         "resumed_after_epoch": outcome.resumed_after_epoch},
             "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,
         },
     )

@@ -74,3 +74,21 @@ def device_label(device: torch.device) -> str:
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     return f"{device.type}: {name}"
+
+
+def check_output_folder(path: str | Path, what: str, setting: str) -> None:
+    """A ConfigError now, before any training, if ``path`` cannot become a folder this process writes to.
+
+    Nothing is created: the nearest existing ancestor must be a writable folder (a file on the
+    way, or a read-only folder, would otherwise fail only after the training time was spent).
+    """
+    path = Path(path).expanduser()
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "is a file" if probe == path else f"cannot be created: {probe} is a file"
+        raise ConfigError(f"{what} {path} {where}, not a folder; set {setting} to a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {path} is not writable ({probe} is read-only for this user); "
+                          f"set {setting} to a folder you can write to")

@@ -28,7 +28,12 @@ class CheckpointError(RsbenchError):
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` so that readers see the previous complete file or the new one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CheckpointError(f"cannot create checkpoint folder {path.parent}: {exc.strerror or exc}; "
+                              f"set checkpoint_dir to a folder you can write to") from exc
+    remove_partial_writes(path)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
@@ -41,6 +46,22 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         raise CheckpointError(f"cannot write checkpoint {path}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def remove_partial_writes(path: Path) -> list[Path]:
+    """Delete temporary files a killed ``save_checkpoint`` of ``path`` left behind; return them.
+
+    A write is killed between creating its hidden ``.<name>.*.tmp`` file and renaming it, so
+    the checkpoint itself is never partial, but the temporary file would stay forever.
+    """
+    removed = []
+    for tmp in Path(path).parent.glob(f".{Path(path).name}.*.tmp"):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
 
 
 def load_checkpoint(path: Path, run_key: str | None = None) -> dict[str, Any]:
