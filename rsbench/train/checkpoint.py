@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from rsbench.errors import RsbenchError
+from rsbench.safe_load import UnsafeFileError, load_tensors
 
 CHECKPOINT_FORMAT = "rsbench-train-checkpoint/1"
 
@@ -68,12 +69,11 @@ def load_checkpoint(path: Path, run_key: str | None = None) -> dict[str, Any]:
     """Read a checkpoint written by ``save_checkpoint``; with ``run_key``, check it belongs to that run."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_tensors(path, "checkpoint")
     except FileNotFoundError as exc:
         raise CheckpointError(f"checkpoint {path} does not exist") from exc
-    except Exception as exc:  # truncated zip, foreign pickle, ...: all mean "not a usable checkpoint"
-        raise CheckpointError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
-                              f"delete it to start the run over") from exc
+    except UnsafeFileError as exc:  # truncated zip, foreign pickle, ...: all mean "not a usable checkpoint"
+        raise CheckpointError(f"{exc} This checkpoint cannot be read: delete it to start the run over.") from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not an rsbench training checkpoint (format {CHECKPOINT_FORMAT})")
     if run_key is not None and state.get("run_key") != run_key:
