@@ -135,6 +135,10 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
     Training saves a checkpoint after every epoch; ``resume=True`` continues from it. Once the
     record is written the checkpoint is deleted unless ``train.keep_checkpoint``.
     """
+    if write:  # before anything heavy is imported or built: a bad folder costs no training time
+        check_output_folder(cfg.results_dir, "results directory", "results_dir (--results-dir)")
+    if cfg.train.epochs > 0:
+        check_output_folder(cfg.checkpoint_dir, "checkpoint directory", "checkpoint_dir (--set checkpoint_dir=DIR)")
     import open_clip
     import torch
 
@@ -145,10 +149,6 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
     from rsbench.train.pairs import TrainPairs
     from rsbench.train.trainer import TrainOutcome, train
 
-    if write:
-        check_output_folder(cfg.results_dir, "results directory", "results_dir (--results-dir)")
-    if cfg.train.epochs > 0:
-        check_output_folder(cfg.checkpoint_dir, "checkpoint directory", "checkpoint_dir (--set checkpoint_dir=DIR)")
     exp = Experiment(cfg, console)
     ds = exp.dataset
     console.log(
