@@ -55,6 +55,7 @@ def test_dropped_data_is_printed_and_counted(cli, tmp_path):
     assert record["dataset"]["dropped"] == {"empty_captions": 1, "images_without_captions": 0,
                                             "unreadable_images": 1}
     assert record["dataset"]["images_in_several_splits"] == 1
+    assert record["extra"]["training"]["resumed_after_epoch"] is None
     assert record["components"]["adapter"] == {"name": "linear-probe", "provider": "rsbench.builtin",
                                                "version": record["rsbench_version"]}
     assert record["git_sha"]  # the tests run from a git checkout
