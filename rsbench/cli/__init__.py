@@ -21,10 +21,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-INTERRUPTED = (
-    "interrupted: no result record was written for the unfinished run; its last finished epoch is in "
-    "checkpoint_dir, and the same command with --resume continues it"
-)
+# Commands that train save a checkpoint per epoch: Ctrl-C tells how to continue.
+RESUMABLE = {
+    "run": "interrupted: no result record was written for the unfinished run; its last finished epoch is in "
+           "checkpoint_dir, and the same command with --resume continues it",
+    "pretrain": "interrupted: no weights were written; the last finished epoch is in the output folder's "
+                "checkpoint, and the same command with --resume continues it",
+}
 
 
 def _mount() -> None:
@@ -77,7 +80,11 @@ def main(argv: list[str] | None = None) -> None:
         from rich.console import Console
         from rich.text import Text
 
-        Console(stderr=True).print(Text(INTERRUPTED, style="yellow"), soft_wrap=True, highlight=False)
+        args = sys.argv[1:] if argv is None else argv
+        command = next((a for a in args if not a.startswith("-")), "")
+        message = RESUMABLE.get(command, "interrupted: the command stopped before it finished; "
+                                         "files it writes appear whole or not at all")
+        Console(stderr=True).print(Text(message, style="yellow"), soft_wrap=True, highlight=False)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -61,6 +61,20 @@ def test_dropped_data_is_printed_and_counted(cli, tmp_path):
     assert record["git_sha"]  # the tests run from a git checkout
 
 
+def test_inspect_flags_an_empty_split_and_says_the_way_out(cli, tmp_path):
+    imperfect_dataset(tmp_path / "ds")
+    annotation = json.loads((tmp_path / "ds" / "ann.json").read_text())
+    annotation["images"] = [e for e in annotation["images"] if e["split"] != "val"]
+    (tmp_path / "ds" / "ann.json").write_text(json.dumps(annotation))
+    out = cli("data", "inspect", "--dataset", "karpathy", "--data-root", str(tmp_path / "ds"), "-o",
+              "annotation=ann.json", "--json")
+    assert out.returncode == 0, out.output
+    report = json.loads(out.stdout)
+    empty = [p for p in report["problems"] if p.startswith("split 'val' is empty")]
+    assert len(empty) == 1 and "--set eval.select_on=test" in empty[0]
+    assert report["dropped"]["empty_captions"] == 1 and report["images_in_several_splits"] == 1
+
+
 def test_ctrl_c_exits_130_with_a_short_message_and_no_record(tmp_path, rsbench_cache):
     env = {**os.environ, "PYTHONPATH": str(REPO), "RSBENCH_CACHE": str(rsbench_cache)}
     checkpoints, results = tmp_path / "ckpt", tmp_path / "results"

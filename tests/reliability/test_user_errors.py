@@ -88,6 +88,8 @@ CASES = [
     Case("infinite-lr", ["run", "--lr", "inf", "--print-config"], ["train.lr must be > 0 and finite"]),
     Case("unknown-loss-plural", ["run", "--loss", "infonc"], ["Did you mean: infonce?", "Registered losses:"],
          never=["losss"]),
+    Case("suggestions-listed-once", ["run", "--backbone", "rsbench-tin"], ["Did you mean: rsbench-tiny,"],
+         never=["rsbench-tiny, rsbench-tiny,"]),
     # config files and names
     Case("non-utf8-yaml", ["run", "--config", "{tmp}/bad.yaml"], ["bad.yaml is not UTF-8"],
          setup=lambda tmp: write(tmp / "bad.yaml", b"train:\n  lr: \xff\xfe1e-3\n")),
