@@ -143,7 +143,7 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True,
     import torch
 
     from rsbench.config import COMPONENT_SECTIONS
-    from rsbench.hooks.manager import provider
+    from rsbench.hooks import provider
     from rsbench.profile.cost import count_parameters, peak_memory
     from rsbench.results.record import make_record, write_record
     from rsbench.train.pairs import TrainPairs

@@ -125,7 +125,7 @@ def _check_hook_names(pm: pluggy.PluginManager, by_name: dict[str, PluginInfo]) 
         hint = f" (did you mean {close[0]}?)" if close else ""
         for impl in caller.get_hookimpls():
             info = by_name.get(impl.plugin_name)
-            if info is not None:
+            if info is not None and not impl.optionalhook:  # pluggy's own rule: optional hooks may be unknown
                 info.problems.append(f"implements hook '{name}', which rsbench does not define{hint}")
 
 
