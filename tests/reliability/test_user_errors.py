@@ -118,6 +118,10 @@ CASES = [
          setup=lambda tmp: write(tmp / "file", "x")),
     Case("checkpoint-dir-is-a-file", ["run", *SMALL, "--set", "checkpoint_dir={tmp}/ckpt"],
          ["checkpoint directory", "is a file"], setup=lambda tmp: write(tmp / "ckpt", "x")),
+    Case("profile-out-is-a-file", ["profile", "--steps", "0", "--out", "{tmp}/file"],
+         ["profile output folder", "is a file"], setup=lambda tmp: write(tmp / "file", "x")),
+    Case("pretrain-out-dir-is-a-file", ["pretrain", "--out-dir", "{tmp}/file"], ["output folder", "is a file"],
+         setup=lambda tmp: write(tmp / "file", "x")),
     Case("leaderboard-nan-metric", ["leaderboard", "--results-dir", "{tmp}/results", "--out-dir", "{tmp}/tables"],
          ["no result records"], setup=nan_record),
     # plugins
