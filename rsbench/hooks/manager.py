@@ -112,7 +112,10 @@ def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> Non
         except Exception as exc:  # a broken third-party plugin must say which one it is
             info.problems.append(f"failed to import {ep.value}: {type(exc).__name__}: {exc}")
             continue
-        pm.register(plugin, name=ep.name)
+        try:
+            pm.register(plugin, name=ep.name)
+        except ValueError as exc:  # the same module under two entry-point names
+            info.problems.append(f"cannot be registered: {exc}")
 
 
 def _check_hook_names(pm: pluggy.PluginManager, by_name: dict[str, PluginInfo]) -> None:
