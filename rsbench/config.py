@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -63,10 +64,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _check(self.epochs >= 0, "train.epochs must be >= 0")
         _check(self.batch_size >= 2, "train.batch_size must be >= 2 (contrastive losses need negatives)")
-        _check(self.lr > 0, "train.lr must be > 0")
-        _check(self.weight_decay >= 0, "train.weight_decay must be >= 0")
+        _check(math.isfinite(self.lr) and self.lr > 0, f"train.lr must be > 0 and finite; got {self.lr}")
+        _check(math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+               f"train.weight_decay must be >= 0 and finite; got {self.weight_decay}")
         _check(0 <= self.warmup_ratio < 1, "train.warmup_ratio must be in [0, 1)")
-        _check(self.grad_clip >= 0, "train.grad_clip must be >= 0")
+        _check(math.isfinite(self.grad_clip) and self.grad_clip >= 0,
+               f"train.grad_clip must be >= 0 and finite (0 disables clipping); got {self.grad_clip}")
         _check(self.max_steps is None or self.max_steps > 0, "train.max_steps must be > 0 or null")
         _check(self.num_workers >= 0, "train.num_workers must be >= 0")
 
@@ -105,6 +108,16 @@ class RunConfig:
 
     def options(self, section: str) -> Any:
         return self.components[section][1]
+
+    def component(self, section: str) -> Any:
+        """The registered ``Component`` that ``section`` names (its factory, config class and provider)."""
+        from rsbench.hooks import get_registry
+
+        return get_registry(section).get(self.name(section))
+
+    def build(self, section: str, *args: Any) -> Any:
+        """Build the component ``section`` names with its options: ``factory(options, *args)``."""
+        return self.component(section).build(self.options(section), *args)
 
     def run_key(self) -> str:
         """Names this run's checkpoint: method, seed and a digest of everything that shapes training."""
@@ -150,9 +163,17 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path} is nested too deeply to be a config file") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -321,6 +342,8 @@ def resolve(raw: dict[str, Any]) -> RunConfig:
     train = build_dataclass(TrainConfig, raw.get("train") or {}, "train.")
     evaluation = build_dataclass(EvalConfig, raw.get("eval") or {}, "eval.")
     seed = _coerce(raw.get("seed", 0), int, "seed")
+    if not 0 <= seed < 2**32:
+        raise ConfigError(f"seed must be an integer from 0 to 2**32 - 1; got {seed}")
     device = _coerce(raw.get("device", "auto"), str, "device")
     results_dir = _coerce(raw.get("results_dir", "leaderboard/results"), str, "results_dir")
     checkpoint_dir = _coerce(raw.get("checkpoint_dir", "checkpoints"), str, "checkpoint_dir")

@@ -3,66 +3,21 @@
 from __future__ import annotations
 
 import platform
-import random
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from rsbench.config import RunConfig
-from rsbench.errors import ConfigError, DataError
-from rsbench.hooks import get_registry
-
-
-def seed_everything(seed: int) -> None:
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"device '{name}' is not a torch device (use auto, cpu, cuda or cuda:N)") from exc
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    return device
-
-
-def cpu_name() -> str:
-    """The CPU's model name and core count, so records say what hardware measured them."""
-    import os
-
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
-
-
-def device_label(device) -> str:
-    """``"cuda: NVIDIA H100 ..."`` or ``"cpu: AMD EPYC (2 cores)"``: what records say measured them."""
-    import torch
-
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
-    return f"{device.type}: {name}"
+from rsbench.errors import DataError
+from rsbench.runtime import autocast_for, check_output_folder, device_label, resolve_device, seed_everything
 
 
 def build(cfg: RunConfig, section: str, *args: Any) -> Any:
-    return get_registry(section).get(cfg.name(section)).build(cfg.options(section), *args)
+    """Build the component ``section`` of ``cfg`` names (``RunConfig.build``)."""
+    return cfg.build(section, *args)
 
 
 class Experiment:
@@ -75,17 +30,18 @@ class Experiment:
         self.dataset = build(cfg, "dataset")
         for split in ("train", cfg.eval.select_on, cfg.eval.report_on):
             if not self.dataset.split(split):
-                raise DataError(
-                    f"dataset '{self.dataset.name}' has no '{split}' images; a run needs train, val and test splits"
-                )
+                way_out = {"train": "a run needs training images",
+                           "val": "add a val split, or set eval.select_on=test to select the checkpoint on test "
+                                  "(the record says so)",
+                           "test": "add a test split, or set eval.report_on=val"}.get(split, "")
+                raise DataError(f"dataset '{self.dataset.name}' has no '{split}' images; {way_out}. "
+                                f"`rsbench data inspect` shows its splits")
         self.backbone = build(cfg, "backbone")
         self.adapter = build(cfg, "adapter", self.backbone).to(self.device)
         self.augmenter = build(cfg, "augmenter", self.dataset)
         self.loss = build(cfg, "loss")
         self.sampler = build(cfg, "sampler", self.loss)
         self.strategy = build(cfg, "strategy")
-        from rsbench.train.trainer import autocast_for
-
         self.autocast = autocast_for(self.device, cfg.train.amp)
 
     def evaluate(self, split: str, groups: bool = False) -> dict[str, Any]:
@@ -156,16 +112,18 @@ def checkpoint_path(cfg: RunConfig) -> Path:
 
 def resume_state(cfg: RunConfig, console: Console, resume: bool) -> dict[str, Any] | None:
     """The checkpoint to continue from, if ``resume`` and one exists; a warning if one is being ignored."""
-    from rsbench.train.checkpoint import load_checkpoint
+    from rsbench.train.checkpoint import load_checkpoint, remove_partial_writes
 
     path = checkpoint_path(cfg)
+    remove_partial_writes(path)
     if not path.exists():
         if resume:
-            console.log(f"no checkpoint at {path}: starting from the beginning")
+            console.log(f"no checkpoint at {escape(str(path))}: starting from the beginning")
         return None
     if not resume:
-        console.log(f"[yellow]an interrupted run of this configuration left {path}; starting over and replacing "
-                    f"it after the first epoch (pass --resume to continue from it instead)[/]")
+        console.log(f"[yellow]an interrupted run of this configuration left {escape(str(path))}; "
+                    f"starting over and replacing it after the first epoch "
+                    f"(pass --resume to continue from it instead)[/]")
         return None
     return load_checkpoint(path, cfg.run_key())
 
@@ -180,9 +138,15 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     checkpoint after every epoch; ``resume=True`` continues from it. Once the
     record is written the checkpoint is deleted unless ``train.keep_checkpoint``.
     """
+    if write:  # before anything heavy is imported or built: a bad folder costs no training time
+        check_output_folder(cfg.results_dir, "results directory", "results_dir (--results-dir)")
+    if cfg.train.epochs > 0:
+        check_output_folder(cfg.checkpoint_dir, "checkpoint directory", "checkpoint_dir (--set checkpoint_dir=DIR)")
     import open_clip
     import torch
 
+    from rsbench.config import COMPONENT_SECTIONS
+    from rsbench.hooks import provider
     from rsbench.profile.cost import count_parameters, peak_memory
     from rsbench.results.record import make_record, write_record
     from rsbench.train.pairs import TrainPairs
@@ -191,11 +155,13 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     exp = Experiment(cfg, console)
     ds = exp.dataset
     console.log(
-        f"dataset {ds.name} ({'synthetic' if ds.synthetic else 'real'}): {ds.split_sizes()} images; "
-        f"backbone {exp.backbone.name}"
-        f"{' / ' + str(exp.backbone.pretrained) if exp.backbone.pretrained else ' (random init)'}; "
+        f"dataset {escape(ds.name)} ({'synthetic' if ds.synthetic else 'real'}): {ds.split_sizes()} images; "
+        f"backbone {escape(exp.backbone.name)}"
+        f"{' / ' + escape(str(exp.backbone.pretrained)) if exp.backbone.pretrained else ' (random init)'}; "
         f"device {exp.device}"
     )
+    for problem in ds.problems:  # what the loader dropped or found odd: said here and counted in the record
+        console.print(Text.assemble(("data:", "yellow"), " ", problem), soft_wrap=True, highlight=False)
     trainable, total = count_parameters(exp.adapter)
     pairs = TrainPairs(ds.split("train"), exp.backbone.preprocess_train, exp.augmenter.augment, ds.scenes,
                        cfg.train.captions_per_epoch, seed=cfg.seed)
@@ -209,6 +175,7 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
                 exp.adapter, exp.sampler, pairs, exp.backbone.tokenizer, cfg.train, exp.device,
                 lambda: exp.evaluate(cfg.eval.select_on), console, seed=cfg.seed,
                 checkpoint=checkpoint, run_key=cfg.run_key(), resume=resume_state(cfg, console, resume),
+                peak_so_far=peak["so_far"],
             )
             if best_state is not None:
                 exp.adapter.load_state_dict(best_state, strict=False)
@@ -230,6 +197,8 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
             "split_sizes": ds.split_sizes(),
             "scene_at_eval": exp.augmenter.describe_eval().get("scene_at_eval", "none"),
             "reported_split": cfg.eval.report_on,
+            "dropped": dict(ds.dropped),
+            "images_in_several_splits": ds.images_in_several_splits,
         },
         backbone={"name": exp.backbone.name, "pretrained": exp.backbone.pretrained,
                   "weights_sha256": exp.backbone.weights_sha256},
@@ -238,7 +207,8 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
             "trainable_params": trainable,
             "total_params": total,
             "saved_activation_bytes": saved_bytes,
-            "peak_memory_bytes": peak["peak_memory_bytes"],
+            # a resumed run's peak is the larger of its two halves (the first is kept in the checkpoint)
+            "peak_memory_bytes": max(peak["peak_memory_bytes"], outcome.peak_memory_before_resume or 0),
             "throughput_pairs_per_s": outcome.throughput_pairs_per_s,
             "train_seconds": outcome.train_seconds,
         },
@@ -248,9 +218,12 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
             "open_clip": open_clip.__version__,
             "python": platform.python_version(),
         },
+        components={section: {"name": cfg.name(section), **provider(cfg.component(section))}
+                    for section in COMPONENT_SECTIONS},
         extra={
             "eval": exp.augmenter.describe_eval(),
-            "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history},
+            "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history,
+                         "resumed_after_epoch": outcome.resumed_after_epoch},
             "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,
             **(extra or {}),
         },

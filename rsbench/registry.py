@@ -19,6 +19,15 @@ from rsbench.errors import RsbenchError, UnknownComponentError
 KINDS: tuple[str, ...] = ("backbone", "adapter", "sampler", "augmenter", "strategy", "dataset", "loss")
 
 
+def plural(kind: str) -> str:
+    """``adapters``, ``losses``, ``strategies``: the plural of a kind name in messages."""
+    if kind.endswith(("s", "x", "sh", "ch")):
+        return kind + "es"
+    if kind.endswith("y") and kind[-2:-1] not in "aeiou":
+        return kind[:-1] + "ies"
+    return kind + "s"
+
+
 @dataclass
 class NoOptions:
     """Config for a component that has no options."""
@@ -109,11 +118,12 @@ class Registry:
         candidates = list(self.entries)
         if self.fallback_names is not None:
             candidates += self.fallback_names()
+        candidates = list(dict.fromkeys(candidates))  # a name both registered and a fallback is one suggestion
         close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         known = ", ".join(sorted(self.entries))
         raise UnknownComponentError(
-            f"unknown {self.kind} '{name}'.{hint} Registered {self.kind}s: {known}. "
+            f"unknown {self.kind} '{name}'.{hint} Registered {plural(self.kind)}: {known}. "
             f"`rsbench list {self.kind}` shows them with their options."
         )
 

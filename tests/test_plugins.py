@@ -92,16 +92,24 @@ def test_misspelt_hook_is_an_error_not_silence(tmp_path):
         def register_adapter(register):
             pass
     """)
-    result = rsbench("plugins", site=tmp_path)
+    result = rsbench("list", "adapter", site=tmp_path)
     assert result.returncode == 2
-    assert "register_adapter" in result.stderr and "Traceback" not in result.stderr
+    assert "implements hook 'register_adapter'" in result.stderr and "Traceback" not in result.stderr
+    shown = rsbench("plugins", "--json", site=tmp_path)  # the command that shows the fault still works
+    assert shown.returncode == 0, shown.stderr
+    typo = next(p for p in json.loads(shown.stdout) if p["name"] == "typoplugin")
+    assert typo["status"] == "broken" and "register_adapters" in typo["problems"][0]
 
 
 def test_broken_plugin_import_names_the_plugin(tmp_path):
     fake_dist(tmp_path, "brokenplugin", "import not_a_module_anywhere\n")
-    result = rsbench("plugins", site=tmp_path)
+    result = rsbench("list", site=tmp_path)
     assert result.returncode == 2
     assert "plugin 'brokenplugin'" in result.stderr and "RSBENCH_DISABLE_PLUGINS=brokenplugin" in result.stderr
+    shown = rsbench("plugins", "--json", site=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    broken = next(p for p in json.loads(shown.stdout) if p["name"] == "brokenplugin")
+    assert broken["status"] == "broken" and "not_a_module_anywhere" in broken["problems"][0]
 
 
 def test_synonym_augmenter_rewrites_only_known_words():

@@ -1,11 +1,15 @@
-"""The ``rsbench`` command line: one module per command; heavy imports happen inside commands."""
+"""The ``rsbench`` command line: one module per command; heavy imports happen inside commands.
+
+``main`` is the only place that turns failures into exit statuses: a user error (``RsbenchError``
+or a usage error of the command line) is one ``error:`` line and status 2, Ctrl-C is status 130,
+anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import sys
 
 import typer
-from rich.console import Console
 
 from rsbench.errors import RsbenchError
 
@@ -16,6 +20,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+# Commands that train save a checkpoint per epoch: Ctrl-C tells how to continue.
+RESUMABLE = {
+    "run": "interrupted: no result record was written for the unfinished run; its last finished epoch is in "
+           "checkpoint_dir, and the same command with --resume continues it",
+    "pretrain": "interrupted: no weights were written; the last finished epoch is in the output folder's "
+                "checkpoint, and the same command with --resume continues it",
+}
 
 
 def _mount() -> None:
@@ -38,30 +50,55 @@ def _mount() -> None:
 _mount()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors become one red line and exit status 2."""
-    err = Console(stderr=True)
-    try:
-        from rsbench.hooks.manager import add_plugin_commands
+def usage_error_message(exc: typer.TyperException) -> str:
+    """A command-line usage error as one line that says where to look: ``...; see `rsbench run --help```."""
+    ctx = getattr(exc, "ctx", None)
+    command_path = getattr(ctx, "command_path", None) or "rsbench"
+    return f"{exc.format_message().rstrip('. ')}; see `{command_path} --help`"
 
-        add_plugin_commands(app)
-        app(args=argv, standalone_mode=False)
+
+def _invoke(argv: list[str] | None) -> None:
+    """Parse ``argv`` and run the command, letting every exception out (typer's own runner would
+    turn Ctrl-C into a silent return and usage errors into tracebacks in non-standalone mode)."""
+    from rsbench.cli.messages import print_warning
+    from rsbench.hooks.manager import add_plugin_commands
+
+    for warning in add_plugin_commands(app):
+        print_warning(warning)
+    command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    with command.make_context("rsbench", args) as ctx:
+        command.invoke(ctx)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors become one red line and exit status 2; Ctrl-C exits 130."""
+    from rsbench.cli.messages import print_error
+
+    try:
+        _invoke(argv)
     except RsbenchError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(str(exc))
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("[bold yellow]interrupted:[/] no result record was written for the unfinished run; "
-                  "its last finished epoch is in checkpoint_dir, and the same command with --resume continues it")
+        from rich.console import Console
+        from rich.text import Text
+
+        args = sys.argv[1:] if argv is None else argv
+        command = next((a for a in args if not a.startswith("-")), "")
+        message = RESUMABLE.get(command, "interrupted: the command stopped before it finished; "
+                                         "files it writes appear whole or not at all")
+        Console(stderr=True).print(Text(message, style="yellow"), soft_wrap=True, highlight=False)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        err.print("aborted")
+        print_error("aborted")
         sys.exit(1)
-    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # click's errors: unknown command or flag, bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message())
+            sys.exit(0)
+        print_error(usage_error_message(exc))
+        sys.exit(2)
+    sys.exit(0)

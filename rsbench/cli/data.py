@@ -26,7 +26,10 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise RsbenchError(f"--option expects KEY=VALUE (e.g. annotation=dataset.json); got {pair!r}")
         # YAML scalars so that check_images=false is a bool and a path stays a string
-        options[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        try:
+            options[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError as exc:
+            raise RsbenchError(f"--option {pair}: cannot read the value as YAML ({exc})") from exc
     return options
 
 
@@ -41,13 +44,6 @@ def _supported(defaults: dict[str, Any], dataset: str) -> dict[str, Any]:
     except RsbenchError:
         return dict(defaults)  # an unknown name is reported by load_dataset, with suggestions
     return {key: value for key, value in defaults.items() if key in fields}
-
-
-def _print_error(err: RsbenchError) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(err))}")
 
 
 @app.command()
@@ -86,8 +82,10 @@ def inspect(
         from rsbench.data.inspect import inspect_dataset
 
         report = inspect_dataset(load_dataset(dataset, options))
-    except RsbenchError as err:
-        _print_error(err)
+    except RsbenchError as err:  # printed here too, so that the sub-app alone behaves as `rsbench data`
+        from rsbench.cli.messages import print_error
+
+        print_error(str(err))
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(report, indent=2))

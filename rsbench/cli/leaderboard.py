@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from rsbench.cli.messages import print_warning
 from rsbench.errors import RsbenchError
 
 
@@ -30,11 +31,17 @@ def leaderboard_command(
     problems: list[str] = []
     records = load_records(results_dir, problems=problems)
     for problem in problems:
-        notes.print(f"[yellow]warning:[/yellow] {problem}", markup=True, highlight=False)
+        print_warning(problem, notes)
     if not records:
         raise RsbenchError(
             f"no result records in {results_dir}; run `rsbench run` first or point --results-dir at a folder of records"
         )
+    from rsbench.results.leaderboard import one_per_seed
+
+    _, repeats = one_per_seed(records)
+    for record in repeats:
+        print_warning(f"run {record['run_id'][:8]} repeats seed {record['seed']} of a configuration that has a "
+                      f"newer record with that seed; only the newest is counted", notes)
     df = leaderboard(records)
     written = write_tables(df, out_dir)
     if plot:
@@ -53,5 +60,5 @@ def leaderboard_command(
         render_rich(df, Console())
     notes.print(
         f"{len(records)} records, {len(df)} configurations; wrote " + ", ".join(str(p) for p in written),
-        highlight=False,
+        highlight=False, markup=False,
     )

@@ -35,8 +35,11 @@ def pretrain_command(
         typer.echo(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         return
     from rsbench.pretrain.pretrain import pretrain
+    from rsbench.runtime import check_output_folder
+
+    check_output_folder(out_dir, "output folder", "--out-dir")
 
     card = pretrain(cfg, out_dir, console, resume=resume)
     z = card["zero_shot"]["test"]
     console.print(f"zero-shot on SynthRS test (synthetic): mR {z['mR']:.2f}; "
-                  f"weights {out_dir / card['model']['weights']}, card {out_dir}")
+                  f"weights {out_dir / card['model']['weights']}, card {out_dir}", markup=False)

@@ -42,6 +42,10 @@ def profile_command(
     flags = flags_to_config(backbone=backbone, pretrained=pretrained, adapter=adapter, sampler=sampler, loss=loss,
                             batch_size=batch_size, device=device, seed=seed)
     cfg = build_config(config, flags, list(set_ or []))
+    if out is not None:
+        from rsbench.runtime import check_output_folder
+
+        check_output_folder(out, "profile output folder", "--out")
 
     from rsbench.profile.profiler import profile_record, profile_training, write_profile_record
 
@@ -55,7 +59,7 @@ def profile_command(
         return
     render_profile(record, Console())
     if path:
-        console.print(f"profile record: {path}")
+        console.print(f"profile record: {path}", markup=False, highlight=False)
 
 
 def render_profile(record: dict, console: Console) -> None:

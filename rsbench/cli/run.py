@@ -99,7 +99,7 @@ def run_command(
     for cfg, model_dir in zip(configs, model_dirs, strict=True):
         record, path = run_experiment(cfg, console, resume=resume, save_model=model_dir)
         render_metrics(record, console)
-        console.print(f"record: {path}")
+        console.print(f"record: {path}", markup=False, highlight=False)
         outputs.append({"record": str(path), "metrics": record["metrics"], "cost": record["cost"]})
     if json_out:
         typer.echo(json.dumps(outputs if len(outputs) > 1 else outputs[0], indent=2))

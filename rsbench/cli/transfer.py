@@ -6,6 +6,7 @@ import json
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 
 def transfer_command(
@@ -42,7 +43,8 @@ def transfer_command(
         return
     v = report["vocabulary"]
     unseen = ", ".join(f"{word} ({n})" for word, n in v["top_unseen"])
-    console.print(f"[bold]{backbone} / {pretrained}[/]: from {corpus} to {dataset} {split}")
+    console.print(f"[bold]{escape(str(backbone))} / {escape(str(pretrained))}[/]: "
+                  f"from {escape(corpus)} to {escape(dataset)} {split}")
     console.print(f"  text:  {v['eval_tokens_seen_pct']:.1f}% of caption word tokens occur in {corpus}; "
                   f"{v['eval_words_unseen']} of {v['eval_words']} words never do, most often: {unseen}")
     console.print(f"  zero-shot mR {report['zero_shot_mR']:.2f} as is, {report['known_words_mR']:.2f} "

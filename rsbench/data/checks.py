@@ -87,6 +87,8 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise DataError(f"{path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from err
+    except RecursionError as err:
+        raise DataError(f"{path}: JSON nested too deeply to be an annotation file") from err
 
 
 def image_folder(root: Path, image_dir: str | None, candidates: Sequence[str] = ("images",)) -> Path:
@@ -167,8 +169,12 @@ def find_bad_images(paths: Iterable[Path], *, check_images: bool = True) -> dict
     return bad
 
 
-def clean_captions(images: list[AnnotatedImage]) -> tuple[list[AnnotatedImage], list[str]]:
+def clean_captions(
+    images: list[AnnotatedImage], dropped: dict[str, int] | None = None
+) -> tuple[list[AnnotatedImage], list[str]]:
     """Strip captions, drop empty ones and then images left with none; problem lines for both.
+
+    ``dropped``, when given, receives the counts (``empty_captions``, ``images_without_captions``).
 
     Duplicate captions of one image are kept: the protocol counts each caption as a query.
     """
@@ -187,6 +193,9 @@ def clean_captions(images: list[AnnotatedImage]) -> tuple[list[AnnotatedImage], 
             kept.append(AnnotatedImage(image.image_id, captions, image.split, image.scene, image.where))
         else:
             captionless.append(image.image_id)
+    if dropped is not None:
+        dropped["empty_captions"] = len(empty)
+        dropped["images_without_captions"] = len(captionless)
     problems = []
     if empty:
         problems.append(f"dropped {len(empty)} empty caption(s): {examples(empty)}")
@@ -218,7 +227,9 @@ def checked_dataset(
     image_base = image_base.resolve()
     paths = {image.image_id: resolve_inside(image_base, image.image_id, where=image.where) for image in images}
     found = list(problems)
-    kept, caption_problems = clean_captions(images)
+    dropped: dict[str, int] = {}
+    kept, caption_problems = clean_captions(images, dropped)
+    dropped["unreadable_images"] = 0
     found += caption_problems
 
     bad = find_bad_images((paths[image.image_id] for image in kept), check_images=check_images)
@@ -231,6 +242,7 @@ def checked_dataset(
                 f"(each is then listed in the dataset's problems)."
             )
         kept = [image for image in kept if paths[image.image_id] not in bad]
+        dropped["unreadable_images"] = len(bad)
         found.append(f"skipped {len(bad)} missing or unreadable image(s): {examples(listed)}")
 
     # by resolved path, so that 'a.tif' and './a.tif' count as the same image
@@ -242,6 +254,7 @@ def checked_dataset(
     ]
     if repeated:
         found.append(f"{len(repeated)} image(s) listed more than once: {examples(repeated)}")
+    in_several_splits = sum(len(set(splits)) > 1 for splits in splits_of.values())
 
     if scene_hint is not None:
         unlabelled = [image.image_id for image in kept if image.scene is None]
@@ -251,4 +264,5 @@ def checked_dataset(
     records = [
         Record(paths[image.image_id], image.image_id, tuple(image.captions), image.scene, image.split) for image in kept
     ]
-    return RetrievalDataset(name=name, root=root, records=records, synthetic=synthetic, problems=found)
+    return RetrievalDataset(name=name, root=root, records=records, synthetic=synthetic, problems=found,
+                            dropped=dropped, images_in_several_splits=in_several_splits)

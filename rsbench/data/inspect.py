@@ -41,6 +41,7 @@ def inspect_dataset(ds: RetrievalDataset) -> dict[str, Any]:
                 duplicates["captions"] += extra
                 duplicates["images"] += 1
     total_histogram = Counter(len(r.captions) for r in ds.records)
+    problems = list(ds.problems) + empty_split_problems(sizes)
     return {
         "name": ds.name,
         "root": str(ds.root),
@@ -52,8 +53,25 @@ def inspect_dataset(ds: RetrievalDataset) -> dict[str, Any]:
         "scene_classes": ds.scenes,
         "scenes": scenes,
         "duplicate_captions": {"captions": duplicates["captions"], "images": duplicates["images"]},
-        "problems": list(ds.problems),
+        "dropped": dict(ds.dropped),
+        "images_in_several_splits": ds.images_in_several_splits,
+        "problems": problems,
     }
+
+
+# What an empty split stops, and the way out, for each split a run uses.
+EMPTY_SPLIT_ADVICE = {
+    "train": "`rsbench run` has nothing to train on; only zero-shot evaluation (--adapter frozen) works",
+    "val": "`rsbench run` selects the best epoch on val; add a val split, or run with "
+           "--set eval.select_on=test (the record then says it was selected on test)",
+    "test": "`rsbench run` reports on test; add a test split, or run with --set eval.report_on=val",
+}
+
+
+def empty_split_problems(sizes: dict[str, dict[str, int]]) -> list[str]:
+    """A problem line for each of train, val and test that holds no images, saying what to do."""
+    return [f"split '{split}' is empty: {advice}" for split, advice in EMPTY_SPLIT_ADVICE.items()
+            if sizes.get(split, {}).get("images", 0) == 0]
 
 
 def render_inspection(report: dict[str, Any], console: Any) -> None:

@@ -5,9 +5,18 @@ Images live in ``<image folder>/<category>/<filename>``; the category key is the
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from rsbench.data.checks import AnnotatedImage, checked_dataset, image_folder, read_json, require_file, require_folder
+from rsbench.data.checks import (
+    AnnotatedImage,
+    checked_dataset,
+    examples,
+    image_folder,
+    read_json,
+    require_file,
+    require_folder,
+)
 from rsbench.data.config import NwpuConfig, require_data_root
 from rsbench.data.record import SPLITS, RetrievalDataset
 from rsbench.errors import DataError
@@ -52,13 +61,33 @@ def load_nwpu(config: NwpuConfig) -> RetrievalDataset:
     root = require_folder(require_data_root(config, "nwpu"), "data root")
     path = require_file(root, config.annotation, "annotation file")
     images = read_nwpu(read_json(path), config.annotation)
+    base = image_folder(root, config.image_dir, ("NWPU_images", "images"))
+    require_category_folders(images, base)
     return checked_dataset(
         images,
         name="nwpu",
         root=root,
-        image_base=image_folder(root, config.image_dir, ("NWPU_images", "images")),
+        image_base=base,
         source=config.annotation,
         on_bad_image=config.on_bad_image,
         check_images=config.check_images,
         scene_hint="empty category",
     )
+
+
+def require_category_folders(images: list[AnnotatedImage], base: Path) -> None:
+    """A DataError when the images sit flat in ``base`` instead of in ``base/<category>/``.
+
+    NWPU-Captions is distributed with one folder per category; a flattened copy would otherwise
+    be reported as thousands of missing images, which hides what is actually wrong.
+    """
+    flat = [image for image in images
+            if "/" in image.image_id and not (base / image.image_id).exists()
+            and (base / image.image_id.split("/", 1)[1]).is_file()]
+    if flat:
+        shown = examples([image.image_id.split("/", 1)[1] for image in flat])
+        raise DataError(
+            f"NWPU-Captions keeps each image in <image folder>/<category>/<filename>, but {len(flat)} image(s) "
+            f"are directly in {base} ({shown}): the folder has the wrong layout. Put the images in one folder "
+            f"per category (airplane/airplane_001.jpg, ...) as the release has them."
+        )

@@ -35,6 +35,10 @@ class RetrievalDataset:
     records: list[Record]
     synthetic: bool = False
     problems: list[str] = field(default_factory=list)
+    # What the loader left out, by reason (empty_captions, images_without_captions, unreadable_images),
+    # and how many images the annotation lists in more than one split (kept, but reported): records carry both.
+    dropped: dict[str, int] = field(default_factory=dict)
+    images_in_several_splits: int = 0
     # Optional query groups for split metrics: family -> image_id -> one label (or None) per caption,
     # e.g. SynthRS's {"object_size": {...}} (small / large / mixed objects described).
     caption_groups: dict[str, dict[str, tuple[str | None, ...]]] = field(default_factory=dict)

@@ -1,12 +1,16 @@
 """Loads plugins (the built-in one first, then the ``rsbench`` entry-point group) into the registries.
 
 This is the only module that talks to pluggy; the rest of rsbench asks for a registry by kind.
+A plugin that fails (cannot be imported, implements a hook rsbench does not define, raises in a
+hook, registers a name another plugin has) is kept as *broken* with the reason: ``rsbench plugins``
+still lists everything, and every command that needs components stops with that reason.
 Set ``RSBENCH_DISABLE_PLUGINS=1`` to load built-ins only, or to a comma-separated list of
 entry-point names to skip just those.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.metadata
 import os
@@ -17,7 +21,7 @@ import pluggy
 
 from rsbench.errors import RsbenchError
 from rsbench.hooks import specs
-from rsbench.registry import KINDS, Registry
+from rsbench.registry import KINDS, Component, Registry
 
 hookimpl = pluggy.HookimplMarker("rsbench")
 
@@ -32,16 +36,24 @@ HOOK_OF_KIND = {
 }
 DISABLE_ENV = "RSBENCH_DISABLE_PLUGINS"
 BUILTIN_NAME = "rsbench.builtin"
+ALL_OFF = frozenset({"1", "true", "yes", "on", "all", "*"})
+ALL_ON = frozenset({"", "0", "false", "no", "off"})
 
 
 @dataclass
 class PluginInfo:
-    """What ``rsbench plugins`` shows for one loaded plugin."""
+    """What ``rsbench plugins`` shows for one plugin: where it is from and whether it works."""
 
     name: str
     version: str
     source: str
     hooks: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # why it is broken: commands needing components stop
+    warnings: list[str] = field(default_factory=list)  # what was refused without breaking it (a command name)
+
+    @property
+    def status(self) -> str:
+        return "broken" if self.problems else "ok"
 
 
 @dataclass
@@ -51,39 +63,99 @@ class _State:
     plugins: list[PluginInfo]
 
 
-def _disabled_names() -> set[str] | None:
-    """None: load every plugin. A set: skip those entry-point names ('*' skips all third-party)."""
+def disabled_names(installed: list[str]) -> set[str]:
+    """Entry-point names ``RSBENCH_DISABLE_PLUGINS`` turns off (all of ``installed`` for ``1``/``true``).
+
+    A name that is not an installed plugin is an error: a typo would otherwise load the plugin
+    the user meant to switch off.
+    """
     value = os.environ.get(DISABLE_ENV, "").strip()
-    if not value or value.lower() in {"0", "false", "no"}:
-        return None
-    if value.lower() in {"1", "true", "yes", "all", "*"}:
-        return {"*"}
-    return {v.strip() for v in value.split(",") if v.strip()}
+    if value.lower() in ALL_ON:
+        return set()
+    if value.lower() in ALL_OFF:
+        return set(installed)
+    names = {v.strip() for v in value.split(",") if v.strip()}
+    if BUILTIN_NAME in names:
+        raise RsbenchError(f"{DISABLE_ENV} names {BUILTIN_NAME}, rsbench's own components, which cannot be "
+                           f"disabled; name third-party plugins only ({_installed_list(installed)})")
+    unknown = sorted(names - set(installed))
+    if unknown:
+        close = [m for n in unknown for m in difflib.get_close_matches(n, installed, n=1)]
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise RsbenchError(
+            f"{DISABLE_ENV}={value} names {', '.join(repr(n) for n in unknown)}, which "
+            f"{'is not an installed plugin' if len(unknown) == 1 else 'are not installed plugins'}.{hint} "
+            f"Installed plugins: {_installed_list(installed)}. Use 1 to disable them all."
+        )
+    return names
+
+
+def _installed_list(installed: list[str]) -> str:
+    return ", ".join(sorted(installed)) or "none"
 
 
 def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
-    disabled = _disabled_names() or set()
-    if "*" in disabled:
-        return
-    for ep in importlib.metadata.entry_points(group="rsbench"):
-        if ep.name in disabled or pm.has_plugin(ep.name):
+    entry_points = list(importlib.metadata.entry_points(group="rsbench"))
+    skip = disabled_names([ep.name for ep in entry_points])
+    for ep in entry_points:
+        if ep.name in skip or pm.has_plugin(ep.name) or any(i.name == ep.name for i in infos):
             continue
+        dist = ep.dist
+        info = PluginInfo(
+            name=ep.name,
+            version=dist.version if dist is not None else "?",
+            source=f"{dist.metadata['Name'] if dist is not None else '?'} ({ep.value})",
+        )
+        infos.append(info)
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken third-party plugin must say which one it is
-            raise RsbenchError(
-                f"plugin '{ep.name}' ({ep.value}) failed to import: {exc}. "
-                f"Fix or uninstall it, or set {DISABLE_ENV}={ep.name}."
-            ) from exc
-        pm.register(plugin, name=ep.name)
-        dist = ep.dist
-        infos.append(
-            PluginInfo(
-                name=ep.name,
-                version=dist.version if dist is not None else "?",
-                source=f"{dist.metadata['Name'] if dist is not None else '?'} ({ep.value})",
-            )
-        )
+            info.problems.append(f"failed to import {ep.value}: {type(exc).__name__}: {exc}")
+            continue
+        try:
+            pm.register(plugin, name=ep.name)
+        except ValueError as exc:  # the same module under two entry-point names
+            info.problems.append(f"cannot be registered: {exc}")
+
+
+def _check_hook_names(pm: pluggy.PluginManager, by_name: dict[str, PluginInfo]) -> None:
+    """pluggy's ``check_pending`` for every plugin at once: a misspelt hook marks its plugin broken."""
+    known = [name for name in vars(pm.hook) if not name.startswith("_")]
+    for name, caller in list(vars(pm.hook).items()):
+        if name.startswith("_") or caller.has_spec():
+            continue
+        close = difflib.get_close_matches(name, [k for k in known if getattr(pm.hook, k).has_spec()], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        for impl in caller.get_hookimpls():
+            info = by_name.get(impl.plugin_name)
+            if info is not None and not impl.optionalhook:  # pluggy's own rule: optional hooks may be unknown
+                info.problems.append(f"implements hook '{name}', which rsbench does not define{hint}")
+
+
+def _fill_registries(pm: pluggy.PluginManager, by_name: dict[str, PluginInfo]) -> dict[str, Registry]:
+    regs = {kind: Registry(kind) for kind in KINDS}
+    for kind, hook_name in HOOK_OF_KIND.items():
+        # Call each implementation directly so every registration knows which plugin made it.
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():  # registration order: built-ins first
+            info = by_name[impl.plugin_name]
+            if info.problems:
+                continue
+
+            def register(*args: Any, _info: PluginInfo = info, _reg: Registry = regs[kind], **kwargs: Any) -> Any:
+                try:
+                    return _reg.register(*args, **kwargs, source=_info.name)
+                except RsbenchError as exc:  # a duplicate name or a bad config class
+                    _info.problems.append(str(exc))
+                    return None
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                info.problems.append(f"hook {hook_name} raised {type(exc).__name__}: {exc}")
+            info.hooks.append(hook_name)
+    for impl in pm.hook.register_commands.get_hookimpls():
+        by_name[impl.plugin_name].hooks.append("register_commands")
+    return regs
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,49 +167,112 @@ def _state() -> _State:
     pm.register(builtin, name=BUILTIN_NAME)
     infos = [PluginInfo(BUILTIN_NAME, __version__, "rsbench (built-in components)")]
     _load_entry_points(pm, infos)
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise RsbenchError(f"a plugin implements a hook rsbench does not define: {exc}") from exc
-
-    regs = {kind: Registry(kind) for kind in KINDS}
     by_name = {info.name: info for info in infos}
-    for kind, hook_name in HOOK_OF_KIND.items():
-        # Call each implementation directly so every registration knows which plugin made it.
-        for impl in getattr(pm.hook, hook_name).get_hookimpls():  # registration order: built-ins first
-            register = functools.partial(regs[kind].register, source=impl.plugin_name)
-            impl.function(register=register)
-            if impl.plugin_name in by_name:
-                by_name[impl.plugin_name].hooks.append(hook_name)
-    for impl in pm.hook.register_commands.get_hookimpls():
-        if impl.plugin_name in by_name:
-            by_name[impl.plugin_name].hooks.append("register_commands")
+    _check_hook_names(pm, by_name)
+    regs = _fill_registries(pm, by_name)
     builtin.install_fallbacks(regs)
     return _State(pm, regs, infos)
 
 
+def raise_for_broken_plugins() -> None:
+    """An RsbenchError naming the first broken plugin, what is wrong and the way out."""
+    for info in _state().plugins:
+        if info.problems:
+            more = f" (and {len(info.problems) - 1} more problem(s))" if len(info.problems) > 1 else ""
+            way_out = ("Fix or uninstall it" if info.name != BUILTIN_NAME else "Reinstall rsbench")
+            raise RsbenchError(
+                f"plugin '{info.name}' is broken: {info.problems[0]}{more}. {way_out}, or set "
+                f"{DISABLE_ENV}={info.name}; `rsbench plugins` shows the state of every plugin."
+            )
+
+
 def registries() -> dict[str, Registry]:
-    """All registries, filled on first use."""
+    """All registries, filled on first use; an error when a plugin is broken."""
+    raise_for_broken_plugins()
     return _state().registries
 
 
 def get_registry(kind: str) -> Registry:
     if kind not in KINDS:
-        import difflib
-
         close = difflib.get_close_matches(kind, KINDS, n=2)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise RsbenchError(f"unknown component kind '{kind}'.{hint} Kinds: {', '.join(KINDS)}.")
-    return _state().registries[kind]
+    return registries()[kind]
 
 
 def loaded_plugins() -> list[PluginInfo]:
+    """Every plugin found, broken ones included (their ``problems`` say why)."""
     return list(_state().plugins)
 
 
-def add_plugin_commands(cli: Any) -> None:
-    """Let every plugin add commands to the CLI."""
-    _state().pm.hook.register_commands(cli=cli)
+def provider(component: Component) -> dict[str, str | None]:
+    """Which plugin provided ``component``, and that plugin's version: what a record stores."""
+    if component.source == "open_clip":  # backbones accepted by name through the open_clip fallback
+        try:
+            version = importlib.metadata.version("open_clip_torch")
+        except importlib.metadata.PackageNotFoundError:
+            version = None
+        return {"provider": "open_clip", "version": version}
+    info = next((i for i in _state().plugins if i.name == component.source), None)
+    return {"provider": component.source, "version": info.version if info is not None else None}
+
+
+def add_plugin_commands(cli: Any) -> list[str]:
+    """Let every working plugin add commands to the CLI; return warnings for the ones refused.
+
+    Each plugin's hook receives a ``typer.Typer`` of its own; its commands are then added to
+    ``cli`` unless a built-in command or an earlier plugin already has the name (never replaced).
+    Calling this again on the same ``cli`` adds nothing twice.
+    """
+    import typer
+
+    state = _state()
+    mounted: dict[str, str] = cli.__dict__.setdefault("_rsbench_plugin_commands", {})
+    existing = _command_names_of(cli.registered_commands) + _group_names_of(cli.registered_groups)
+    owner = {name: "rsbench's built-in command" for name in existing if name not in mounted}
+    owner |= {name: f"plugin '{plugin}'" for name, plugin in mounted.items()}
+    by_name = {info.name: info for info in state.plugins}
+    warnings: list[str] = []
+    for impl in state.pm.hook.register_commands.get_hookimpls():
+        info = by_name[impl.plugin_name]
+        if info.problems:
+            continue
+        own = typer.Typer()
+        try:
+            impl.function(cli=own)
+        except Exception as exc:
+            info.problems.append(f"hook register_commands raised {type(exc).__name__}: {exc}")
+            continue
+        additions = [(n, c, "command") for n, c in zip(_command_names_of(own.registered_commands),
+                                                        own.registered_commands, strict=True)]
+        additions += [(n, g, "group") for n, g in zip(_group_names_of(own.registered_groups),
+                                                      own.registered_groups, strict=True)]
+        for name, entry, what in additions:
+            if mounted.get(name) == info.name:
+                continue  # added by an earlier call
+            if name in owner:
+                message = (f"plugin '{info.name}' registers command '{name}', which is {owner[name]}; "
+                           f"it was not added. Rename the plugin's command, or set {DISABLE_ENV}={info.name}.")
+                if message not in info.warnings:
+                    info.warnings.append(message)
+                warnings.append(message)
+                continue
+            (cli.registered_commands if what == "command" else cli.registered_groups).append(entry)
+            mounted[name] = info.name
+            owner[name] = f"plugin '{info.name}'"
+    return warnings
+
+
+def _command_names_of(commands: list[Any]) -> list[str]:
+    """The names typer gives registered commands (an explicit name, else the function's, dashed)."""
+    from typer.main import get_command_name
+
+    return [c.name or get_command_name(c.callback.__name__) for c in commands]
+
+
+def _group_names_of(groups: list[Any]) -> list[str]:
+    """The names of registered sub-apps (``add_typer(..., name=)`` or the sub-app's own name)."""
+    return [g.name or g.typer_instance.info.name or "?" for g in groups]
 
 
 def reset() -> None:

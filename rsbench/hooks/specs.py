@@ -1,20 +1,89 @@
-"""Hook specifications. A plugin implements any of these with ``@rsbench.hooks.hookimpl``.
+"""Hook specifications and the types of what plugins register; implement hooks with ``@rsbench.hooks.hookimpl``.
 
 Each ``register_<kind>s`` hook receives ``register(name, factory, config=..., description=...)``;
 ``factory`` is a callable or a lazy ``"module:attr"`` string, ``config`` a dataclass of options.
+The protocols below are what the engine calls; docs/plugins.md says when, with what, and
+``rsbench.testing`` checks a component against them. (Types are imported for checkers only, so
+loading the hooks never imports torch.)
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import contextlib
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
+
+if TYPE_CHECKING:
+    import torch
+    import typer
+
+    from rsbench.data.record import RetrievalDataset
+    from rsbench.models.adapters.base import Adapter
+    from rsbench.models.backbones.open_clip_backbone import Backbone
+    from rsbench.registry import Component
+    from rsbench.text.augmenters.base import Augmenter
 
 hookspec = pluggy.HookspecMarker("rsbench")
 
 
 class Register(Protocol):
-    def __call__(self, name: str, factory: Any, config: type = ..., description: str | None = None) -> Any: ...
+    """The callback every ``register_<kind>s`` hook receives."""
+
+    def __call__(self, name: str, factory: Callable[..., Any] | str, config: type = ...,
+                 description: str | None = None) -> Component | None: ...
+
+
+class Loss(Protocol):
+    """Scores a batch of B aligned pairs; row i of both embeddings is one (image, caption) pair.
+
+    ``image_emb``/``text_emb``: (B, E) as the adapter returns them, NOT normalised. ``logit_scale``:
+    a positive 0-d tensor, already exponentiated (CLIP's exp(t), at most 100). ``same_image``:
+    None or a (B, B) bool tensor, True at [i, j] where image i and caption j belong to the same
+    image (the diagonal is always True); such off-diagonal pairs are not negatives.
+    """
+
+    def __call__(self, image_emb: torch.Tensor, text_emb: torch.Tensor, logit_scale: torch.Tensor,
+                 same_image: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
+class Sampler(Protocol):
+    """Chooses each step's negatives and returns (scalar loss, logs with a float ``"loss"``).
+
+    ``image_ids``/``scene_ids``: (B,) long tensors; equal ids mean the same image / scene class
+    (scene id -1: no scene). The state must hold tensors and plain values only (checkpoints are
+    read with ``weights_only=True``); ``load_state_dict({})`` must be accepted and change nothing.
+    """
+
+    def __call__(self, image_emb: torch.Tensor, text_emb: torch.Tensor, logit_scale: torch.Tensor,
+                 image_ids: torch.Tensor, scene_ids: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class Strategy(Protocol):
+    """Turns a model and an evaluation split into a (captions, images) similarity matrix on the CPU.
+
+    ``image_batches`` yields (b, 3, S, S) preprocessed image tensors and ``token_batches`` (b, L)
+    token tensors, each iterable consumed once; ``autocast()`` is the run's autocast context.
+    """
+
+    def similarity(self, adapter: Adapter, image_batches: Iterable[torch.Tensor],
+                   token_batches: Iterable[torch.Tensor], device: torch.device,
+                   autocast: Callable[[], contextlib.AbstractContextManager]) -> torch.Tensor: ...
+
+
+# What ``factory`` must be for each kind (``config`` is an instance of the registered dataclass).
+BackboneFactory = Callable[[Any], "Backbone"]
+AdapterFactory = Callable[[Any, "Backbone"], "Adapter"]
+SamplerFactory = Callable[[Any, Loss], Sampler]
+AugmenterFactory = Callable[[Any, "RetrievalDataset"], "Augmenter"]
+StrategyFactory = Callable[[Any], Strategy]
+DatasetFactory = Callable[[Any], "RetrievalDataset"]
+LossFactory = Callable[[Any], Loss]
 
 
 @hookspec
@@ -53,5 +122,5 @@ def register_losses(register: Register) -> None:
 
 
 @hookspec
-def register_commands(cli: Any) -> None:
-    """Add commands to the ``rsbench`` CLI; ``cli`` is the root ``typer.Typer`` app."""
+def register_commands(cli: typer.Typer) -> None:
+    """Add commands to the ``rsbench`` CLI: ``cli`` is a ``typer.Typer``; names rsbench has are refused."""

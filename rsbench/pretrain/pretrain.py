@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from rsbench.config import RunConfig, build_config
 from rsbench.errors import RsbenchError
@@ -34,10 +35,11 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
     """
     import torch
 
-    from rsbench.engine import Experiment, checkpoint_path, device_label, resume_state
+    from rsbench.engine import Experiment, checkpoint_path, resume_state
     from rsbench.models.backbones.open_clip_backbone import file_sha256
     from rsbench.pretrain.transfer import transfer_report
     from rsbench.results.record import package_versions, write_text_atomically
+    from rsbench.runtime import device_label
     from rsbench.train.pairs import TrainPairs
     from rsbench.train.trainer import train
 
@@ -58,7 +60,8 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
     )
     # Pretraining keeps its final weights (as open_clip does), not the best corpus-val epoch.
     weights = export_weights(exp.backbone.model, out_dir / WEIGHTS_FILE, cfg.name("backbone"))
-    console.log(f"wrote {weights} ({weights.stat().st_size / 1e6:.2f} MB); evaluating it zero-shot on SynthRS")
+    console.log(f"wrote {escape(str(weights))} ({weights.stat().st_size / 1e6:.2f} MB); "
+                f"evaluating it zero-shot on SynthRS")
     zero_shot = zero_shot_metrics(weights, cfg.name("backbone"), cfg.device, console, zero_shot_dataset)
     transfer = transfer_report(str(weights), cfg.name("backbone"), cfg.to_dict()["dataset"],
                                zero_shot_dataset or {"name": "synthrs"}, cfg.device, console)

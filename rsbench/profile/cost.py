@@ -6,6 +6,7 @@ import contextlib
 import resource
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -55,20 +56,24 @@ def _rss_peak_bytes() -> int:
 
 
 @contextlib.contextmanager
-def peak_memory(device: torch.device) -> Iterator[dict[str, int]]:
+def peak_memory(device: torch.device) -> Iterator[dict[str, Any]]:
     """Peak memory inside the block: ``torch.cuda.max_memory_allocated`` on CUDA, peak RSS growth on CPU.
 
     The CPU figure is the growth of the process's high-water mark, so it undercounts when an
     earlier phase already reached a higher peak; it is a lower bound, named as such in the docs.
+    ``result["so_far"]()`` gives the peak up to now, inside the block (a checkpoint stores it, so a
+    resumed run can report the peak over both of its halves).
     """
-    result = {"peak_memory_bytes": 0}
+    result: dict[str, Any] = {"peak_memory_bytes": 0}
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
+        result["so_far"] = lambda: int(torch.cuda.max_memory_allocated(device))
         yield result
         torch.cuda.synchronize(device)
         result["peak_memory_bytes"] = int(torch.cuda.max_memory_allocated(device))
     else:
         before = _rss_peak_bytes()
+        result["so_far"] = lambda: max(0, _rss_peak_bytes() - before)
         yield result
         result["peak_memory_bytes"] = max(0, _rss_peak_bytes() - before)

@@ -20,11 +20,11 @@ from typing import Any
 import torch
 
 from rsbench.config import RunConfig
-from rsbench.engine import build, device_label, resolve_device, seed_everything
 from rsbench.errors import ConfigError
 from rsbench.profile.cost import count_parameters, peak_memory, saved_for_backward_bytes
+from rsbench.runtime import autocast_for, device_label, resolve_device, seed_everything
 from rsbench.train.schedule import adamw
-from rsbench.train.trainer import autocast_for, train_step
+from rsbench.train.trainer import train_step
 
 # Parts of a RunConfig a profile does not use; left out of its record so it claims nothing about them.
 UNUSED_SECTIONS = frozenset({"dataset", "augmenter", "strategy", "eval", "results_dir"})
@@ -101,9 +101,9 @@ class ProfiledStep:
         self.cfg = cfg
         seed_everything(cfg.seed)
         self.device = resolve_device(cfg.device)
-        self.backbone = build(cfg, "backbone")
-        self.adapter = build(cfg, "adapter", self.backbone).to(self.device)
-        self.sampler = build(cfg, "sampler", build(cfg, "loss"))
+        self.backbone = cfg.build("backbone")
+        self.adapter = cfg.build("adapter", self.backbone).to(self.device)
+        self.sampler = cfg.build("sampler", cfg.build("loss"))
         self.autocast = autocast_for(self.device, cfg.train.amp)
         self.params = self.adapter.trainable_parameters()
         self.generator = torch.Generator().manual_seed(cfg.seed)

@@ -77,6 +77,7 @@ COLUMNS: tuple[str, ...] = (
 # The columns the human-readable tables show, in order.
 SHOWN_FIGURES: tuple[str, ...] = METRIC_KEYS + ("trainable_params", "peak_memory_bytes")
 PARETO_MARK = "★"
+BUILTIN_PROVIDER = "rsbench.builtin"
 
 
 def config_identity(config: dict) -> dict:
@@ -106,8 +107,51 @@ def group_key(record: dict) -> str:
     weights = record["backbone"].get("weights_sha256")
     if weights:  # the same tag with other weights (a re-made `synthetic`) is another configuration
         identity["weights"] = weights
+    providers = third_party_providers(record)
+    if providers:  # two versions of a plugin's loss are two configurations
+        identity["providers"] = providers
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def third_party_providers(record: dict) -> dict[str, list]:
+    """``section -> [plugin, version]`` for the components a record says came from a third-party plugin.
+
+    Built-in components are left out, so rows of one configuration stay together across rsbench
+    versions (records carry ``rsbench_version`` for that), and older records without
+    ``components`` group as before.
+    """
+    components = record.get("components")
+    if not isinstance(components, dict):
+        return {}
+    out = {}
+    for section, info in sorted(components.items()):
+        if isinstance(info, dict) and info.get("provider") not in (None, BUILTIN_PROVIDER, "open_clip"):
+            out[section] = [info.get("provider"), info.get("version")]
+    return out
+
+
+def one_per_seed(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Keep the newest record of each (configuration, seed); return (kept, repeats left out).
+
+    Re-running a configuration with a seed it already has measures nothing new: counting both
+    would inflate n and shrink the std. ``records`` is oldest first, as ``load_records`` gives it.
+    """
+    newest: dict[tuple[str, Any], dict] = {}
+    for record in records:
+        newest[(group_key(record), record["seed"])] = record
+    kept_ids = {id(r) for r in newest.values()}
+    kept = [r for r in records if id(r) in kept_ids]
+    repeats = [r for r in records if id(r) not in kept_ids]
+    return kept, repeats
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, or None when it is missing, not a number, NaN or infinite."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def backbone_label(backbone: dict) -> str:
@@ -121,6 +165,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
     metric, mean of every cost, and whether the row is on its dataset's mR / trainable-params
     Pareto front. Sorted by dataset, then mR (best first).
     """
+    records, _ = one_per_seed(records)
     groups: dict[str, list[dict]] = {}
     for record in records:
         groups.setdefault(group_key(record), []).append(record)
@@ -145,12 +190,11 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
             row[f"{k}_std"] = statistics.stdev(values) if len(values) > 1 else math.nan
         for group in SIZE_GROUPS:
             for k in SIZE_RECALLS:
-                values = [float(v) for r in members
-                          if (v := r["metrics"].get("by_object_size", {}).get(group, {}).get(k)) is not None]
+                values = [v for r in members if (v := _number(_size_recall(r, group, k))) is not None]
                 row[f"{group}_{k}_mean"] = statistics.fmean(values) if values else math.nan
                 row[f"{group}_{k}_std"] = statistics.stdev(values) if len(values) > 1 else math.nan
         for k in COST_KEYS:
-            values = [float(v) for r in members if (v := r["cost"].get(k)) is not None]
+            values = [v for r in members if (v := _number(r["cost"].get(k))) is not None]
             row[f"{k}_mean"] = statistics.fmean(values) if values else math.nan
         paper_mr, row["paper"] = published_figure(first["config"], row["dataset"])
         row["paper_mR"] = math.nan if paper_mr is None else paper_mr
@@ -162,6 +206,12 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
     df = df.sort_values(["dataset", "mR_mean"], ascending=[True, False], kind="stable").reset_index(drop=True)
     df.insert(len(df.columns) - 1, "pareto", df.index.isin(pareto_front(df).index))
     return df
+
+
+def _size_recall(record: dict, group: str, key: str) -> Any:
+    by_size = record["metrics"].get("by_object_size")
+    per_group = by_size.get(group) if isinstance(by_size, dict) else None
+    return per_group.get(key) if isinstance(per_group, dict) else None
 
 
 def pareto_front(

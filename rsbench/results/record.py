@@ -69,10 +69,12 @@ def make_record(
     cost: dict,
     extra: dict | None = None,
     env: dict | None = None,
+    components: dict | None = None,
 ) -> dict:
     """A complete result record: the caller's parts plus run id, time, versions and git commit.
 
     ``env`` adds to (and overrides) the detected package versions, e.g. ``{"device": "cuda:0"}``.
+    ``components`` says who provided each component: ``{section: {name, provider, version}}``.
     Paths, dataclasses and numpy scalars in the parts are turned into JSON values; the returned
     dict is exactly what ``write_record`` writes and ``load_records`` reads back.
     """
@@ -110,6 +112,7 @@ def make_record(
         "metrics": clean_metrics | {k: v for k, v in metrics.items() if k not in METRIC_KEYS},
         "cost": cost,
         "env": package_versions() | (env or {}),
+        "components": components or {},
         "extra": extra or {},
     }
     try:
@@ -131,7 +134,13 @@ def record_header() -> dict[str, Any]:
 
 
 def git_sha(cwd: Path | None = None) -> str | None:
-    """The commit checked out in the repository around ``cwd`` (default: the working directory), or None."""
+    """The commit checked out in the repository around ``cwd``, or None outside a git checkout.
+
+    The default is the folder of the rsbench package itself: a record names the code that made
+    it, whatever folder the command was started from.
+    """
+    if cwd is None:
+        cwd = Path(rsbench.__file__).resolve().parent
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
@@ -272,6 +281,9 @@ def load_records(results_dir: Path, *, problems: list[str] | None = None) -> lis
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             skip(path, f"not readable JSON ({exc}); a partial write or a hand edit?")
             continue
+        except RecursionError:
+            skip(path, "JSON nested too deeply to be a result record")
+            continue
         reason = _record_problem(record)
         if reason:
             skip(path, reason)
@@ -297,6 +309,12 @@ def _record_problem(record: Any) -> str | None:
     missing_metrics = [k for k in METRIC_KEYS if not isinstance(record["metrics"].get(k), int | float)]
     if missing_metrics:
         return f"metrics {', '.join(missing_metrics)} missing or not numbers"
+    # json reads NaN and Infinity; make_record never writes them, so such a record was edited by hand
+    bad = [k for k in METRIC_KEYS if not 0.0 <= float(record["metrics"][k]) <= 100.0]
+    if bad:
+        return f"metrics {', '.join(bad)} are not percentages between 0 and 100 (NaN or out of range)"
+    if isinstance(record["seed"], bool) or not isinstance(record["seed"], int):
+        return f"seed {record['seed']!r} is not an integer"
     return None
 
 

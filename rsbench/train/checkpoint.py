@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from rsbench.errors import RsbenchError
+from rsbench.safe_load import UnsafeFileError, load_tensors
 
 CHECKPOINT_FORMAT = "rsbench-train-checkpoint/1"
 
@@ -28,7 +29,12 @@ class CheckpointError(RsbenchError):
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` so that readers see the previous complete file or the new one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CheckpointError(f"cannot create checkpoint folder {path.parent}: {exc.strerror or exc}; "
+                              f"set checkpoint_dir to a folder you can write to") from exc
+    remove_partial_writes(path)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
@@ -43,16 +49,31 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def remove_partial_writes(path: Path) -> list[Path]:
+    """Delete temporary files a killed ``save_checkpoint`` of ``path`` left behind; return them.
+
+    A write is killed between creating its hidden ``.<name>.*.tmp`` file and renaming it, so
+    the checkpoint itself is never partial, but the temporary file would stay forever.
+    """
+    removed = []
+    for tmp in Path(path).parent.glob(f".{Path(path).name}.*.tmp"):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
+
+
 def load_checkpoint(path: Path, run_key: str | None = None) -> dict[str, Any]:
     """Read a checkpoint written by ``save_checkpoint``; with ``run_key``, check it belongs to that run."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_tensors(path, "checkpoint")
     except FileNotFoundError as exc:
         raise CheckpointError(f"checkpoint {path} does not exist") from exc
-    except Exception as exc:  # truncated zip, foreign pickle, ...: all mean "not a usable checkpoint"
-        raise CheckpointError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
-                              f"delete it to start the run over") from exc
+    except UnsafeFileError as exc:  # truncated zip, foreign pickle, ...: all mean "not a usable checkpoint"
+        raise CheckpointError(f"{exc} This checkpoint cannot be read: delete it to start the run over.") from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not an rsbench training checkpoint (format {CHECKPOINT_FORMAT})")
     if run_key is not None and state.get("run_key") != run_key:

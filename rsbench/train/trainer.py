@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -12,11 +11,13 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch.utils.data import DataLoader
 
 from rsbench.config import TrainConfig
 from rsbench.errors import TrainingError
+from rsbench.runtime import autocast_for
 from rsbench.train.checkpoint import save_checkpoint
 from rsbench.train.pairs import TrainPairs, collate_pairs
 from rsbench.train.schedule import adamw, warmup_cosine
@@ -31,12 +32,9 @@ class TrainOutcome:
     train_seconds: float = 0.0
     throughput_pairs_per_s: float | None = None
     final_loss: float | None = None  # the loss of the last training step
-
-
-def autocast_for(device: torch.device, enabled: bool) -> Callable[[], contextlib.AbstractContextManager]:
-    if device.type == "cuda" and enabled:
-        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext
+    resumed_after_epoch: int | None = None  # the checkpoint's epoch when this run was resumed
+    # peak memory of the interrupted process(es) before the resume, as their last checkpoint stored it
+    peak_memory_before_resume: int | None = None
 
 
 def trainable_state(adapter: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -87,11 +85,15 @@ def train(
     checkpoint: Path | None = None,
     run_key: str = "",
     resume: dict[str, Any] | None = None,
+    peak_so_far: Callable[[], int] | None = None,
 ) -> tuple[TrainOutcome, dict[str, torch.Tensor] | None, dict[str, Any] | None]:
     """Train, validating after each epoch; return the outcome and the best epoch's weights and sampler state.
 
     With ``checkpoint``, the state after every epoch is saved there (see ``checkpoint.py``);
     ``resume`` is such a state, and training continues after its epoch as if never interrupted.
+    ``peak_so_far`` measures this process's peak memory; checkpoints keep the maximum over every
+    process that trained the run, so that a resumed run reports it in
+    ``outcome.peak_memory_before_resume``.
     """
     params = adapter.trainable_parameters()
     if not params:
@@ -134,7 +136,9 @@ def train(
         outcome.final_loss = done["final_loss"]
         timed_pairs, timed_seconds, elapsed = done["timed_pairs"], done["timed_seconds"], done["elapsed"]
         best_state, best_sampler = resume["best_state"], resume["best_sampler"]
-        console.log(f"resumed from {checkpoint} after epoch {first_epoch - 1} (step {step})")
+        outcome.resumed_after_epoch = first_epoch - 1
+        outcome.peak_memory_before_resume = done.get("peak_memory_bytes")
+        console.log(f"resumed from {escape(str(checkpoint))} after epoch {first_epoch - 1} (step {step})")
     start = time.perf_counter() - elapsed
     columns = [
         TextColumn("[bold]{task.description}"),
@@ -188,7 +192,8 @@ def train(
                     "outcome": {"best_epoch": outcome.best_epoch, "best_score": outcome.best_score,
                                 "history": outcome.history, "final_loss": outcome.final_loss,
                                 "timed_pairs": timed_pairs,
-                                "timed_seconds": timed_seconds, "elapsed": time.perf_counter() - start},
+                                "timed_seconds": timed_seconds, "elapsed": time.perf_counter() - start,
+                                "peak_memory_bytes": _peak_over_processes(outcome, peak_so_far)},
                     "best_state": best_state,
                     "best_sampler": best_sampler,
                 })
@@ -198,3 +203,9 @@ def train(
     outcome.train_seconds = time.perf_counter() - start
     outcome.throughput_pairs_per_s = timed_pairs / timed_seconds if timed_seconds > 0 else None
     return outcome, best_state, best_sampler
+
+
+def _peak_over_processes(outcome: TrainOutcome, peak_so_far: Callable[[], int] | None) -> int | None:
+    """The largest peak memory of this process and of the ones before a resume, or None if unmeasured."""
+    peaks = [p for p in (outcome.peak_memory_before_resume, peak_so_far() if peak_so_far else None) if p is not None]
+    return max(peaks) if peaks else None

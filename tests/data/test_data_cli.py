@@ -43,12 +43,14 @@ def test_inspect_json_defaults_to_skipping_bad_images(registry, make_karpathy):
     assert report["name"] == "rsitmd"
     assert report["splits"]["train"] == {"images": 1, "captions": 5}
     assert report["splits"]["test"] == {"images": 0, "captions": 0}
-    assert len(report["problems"]) == 1 and "beach_2.tif (corrupt" in report["problems"][0]
+    assert "beach_2.tif (corrupt" in report["problems"][0]
+    assert [p.split(":")[0] for p in report["problems"][1:]] == ["split 'val' is empty", "split 'test' is empty"]
     assert registry == [("rsitmd", {"on_bad_image": "skip", "check_images": True, "data_root": str(root)})]
 
 
 def test_inspect_tables(registry, make_karpathy):
-    root = make_karpathy([("1.tif", "train", FIVE), ("2100.tif", "test", FIVE)], image_dir="imgs")
+    root = make_karpathy([("1.tif", "train", FIVE), ("1000.tif", "val", FIVE), ("2100.tif", "test", FIVE)],
+                         image_dir="imgs")
     result = CliRunner().invoke(app, ["inspect", "--dataset", "ucm", "--data-root", str(root), "--no-check-images"])
     assert result.exit_code == 0, result.output
     assert "agricultural" in result.stdout and "tenniscourt" in result.stdout

@@ -117,8 +117,12 @@ def test_git_sha_of_a_repository_and_outside_one(tmp_path, monkeypatch):
     expected = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     assert git_sha(repo) == expected
 
+    # A record names the rsbench code that made it, not the folder the command was started from.
     monkeypatch.chdir(repo)
-    assert make_record(**GOOD)["git_sha"] == expected
+    package = Path(rsbench.__file__).resolve().parent
+    assert make_record(**GOOD)["git_sha"] == git_sha(package)
+    monkeypatch.chdir(outside)
+    assert make_record(**GOOD)["git_sha"] == git_sha(package)
 
 
 def test_git_sha_without_git_is_none(monkeypatch):

@@ -10,8 +10,6 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-import pickle
-import re
 import tempfile
 import warnings
 import zipfile
@@ -24,6 +22,7 @@ import torch
 from torch import nn
 
 from rsbench.errors import RsbenchError
+from rsbench.safe_load import load_tensors
 
 log = logging.getLogger(__name__)
 
@@ -67,25 +66,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         return _read_safetensors(path)
     if _is_torchscript_archive(path):
         return _read_torchscript(path)
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        # torch words every failure "Weights only load failed"; a refused object reads "Unsupported global".
-        refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-        if refused is None:
-            detail = re.search(r"Unsupported operand[^\n]*", str(exc))
-            raise RsbenchError(
-                f"cannot read checkpoint {path}: not a PyTorch file ({detail[0] if detail else _last_line(exc)})"
-            ) from exc
-        raise RsbenchError(
-            f"{path} holds Python objects besides tensors (it refers to {refused[1]}), and rsbench only loads "
-            f"files with torch.load(weights_only=True) so that a checkpoint cannot run code. If you trust the "
-            f"file, convert it once: python -c \"import torch; from rsbench.models.backbones.checkpoints import "
-            f"save_checkpoint; save_checkpoint(torch.load('{path}', weights_only=False), "
-            f"'{path.with_suffix('.safetensors')}')\" and pass the .safetensors file."
-        ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise RsbenchError(f"cannot read checkpoint {path}: {exc}. Is it a complete PyTorch file?") from exc
+    raw = load_tensors(path, "weights file")
     flags = raw if isinstance(raw, Mapping) else {}
     state_dict = unwrap_state_dict(raw, str(path))
     layout = "openai" if any(k in state_dict for k in OPENAI_EXTRA_KEYS) else "open_clip"
@@ -98,11 +79,6 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         quick_gelu if isinstance(quick_gelu, bool) else None,
         architecture if isinstance(architecture, str) else None,
     )
-
-
-def _last_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
 
 
 def _read_safetensors(path: Path) -> Checkpoint:

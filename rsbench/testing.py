@@ -1,0 +1,364 @@
+"""Contract checks for components, for plugin authors' own tests (as scikit-learn's ``check_estimator``).
+
+Each ``check_<kind>`` builds nothing it is not given, calls the component exactly as the engine
+does (docs/plugins.md says when and with what) and raises ``ContractError`` naming the broken rule::
+
+    from rsbench.testing import check_adapter, check_loss
+
+    def test_my_adapter_keeps_the_contract():
+        check_adapter(lambda backbone: MyAdapter(MyConfig(), backbone))
+
+    def test_my_loss_keeps_the_contract():
+        check_loss(MyLoss(MyLossConfig()))
+
+``check_component(kind, name)`` does the same for a registered component, built with its
+default options; rsbench's own tests run it over every built-in component.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rsbench.data.record import SPLITS, Record, RetrievalDataset
+
+BATCH = 4
+
+
+class ContractError(AssertionError):
+    """A component breaks the plugin contract (docs/plugins.md); the message says which rule."""
+
+
+def _require(ok: bool, where: str, rule: str) -> None:
+    if not ok:
+        raise ContractError(f"{where}: {rule} (see docs/plugins.md)")
+
+
+def tiny_backbone(name: str = "rsbench-tiny") -> Any:
+    """A built-in tiny CLIP with random weights: cheap enough to build in every test."""
+    from rsbench.models.backbones import build_backbone
+    from rsbench.models.backbones.config import BackboneConfig
+
+    torch.manual_seed(0)
+    return build_backbone(BackboneConfig(name=name, pretrained=None))
+
+
+def toy_dataset(root: Path | None = None) -> RetrievalDataset:
+    """Six in-memory records in three splits with two scenes (paths are not read by augmenters)."""
+    root = root or Path("toy")
+    records = [
+        Record(root / f"{scene}_{i}.png", f"{scene}_{i}.png",
+               (f"a {scene} with {i} small buildings", f"the {scene} next to a road"), scene, split)
+        for i, (scene, split) in enumerate([("airport", "train"), ("harbor", "train"), ("airport", "val"),
+                                            ("harbor", "val"), ("airport", "test"), ("harbor", "test")])
+    ]
+    return RetrievalDataset(name="toy", root=root, records=records, synthetic=True)
+
+
+def embeddings(n: int = BATCH, dim: int = 16, seed: int = 0, requires_grad: bool = True) -> torch.Tensor:
+    """Unnormalised (n, dim) embeddings, as an adapter's ``encode_image``/``encode_text`` return them."""
+    g = torch.Generator().manual_seed(seed)
+    return (3.0 * torch.randn(n, dim, generator=g)).requires_grad_(requires_grad)
+
+
+def check_config(config_cls: type) -> None:
+    """A component's options: a dataclass whose defaults build an instance and whose fields say what they do."""
+    where = f"config {getattr(config_cls, '__name__', config_cls)!r}"
+    _require(dataclasses.is_dataclass(config_cls) and isinstance(config_cls, type), where, "must be a dataclass class")
+    try:
+        config_cls()
+    except Exception as exc:
+        raise ContractError(f"{where}: must build from its defaults alone ({type(exc).__name__}: {exc})") from exc
+    for f in dataclasses.fields(config_cls):
+        if f.name != "name":
+            _require(bool(f.metadata.get("help")), where, f"field '{f.name}' needs metadata={{'help': ...}}")
+
+
+def check_backbone(backbone: Any) -> None:
+    """A backbone: ``model`` with ``encode_image``/``encode_text``/``logit_scale``, tokenizer and transforms."""
+    from PIL import Image
+
+    where = f"backbone {getattr(backbone, 'name', '?')!r}"
+    for attr in ("model", "tokenizer", "preprocess_train", "preprocess_eval", "name", "pretrained", "image_size",
+                 "embed_dim", "context_length"):
+        _require(hasattr(backbone, attr), where, f"must have attribute '{attr}'")
+    tokens = backbone.tokenizer(["a harbor", "two planes"])
+    _require(isinstance(tokens, torch.Tensor) and tokens.dtype == torch.long
+             and tuple(tokens.shape) == (2, backbone.context_length), where,
+             f"tokenizer(list of 2 str) must give a long tensor (2, context_length={backbone.context_length})")
+    image = Image.new("RGB", (40, 30), (10, 120, 200))
+    size = backbone.image_size
+    for name in ("preprocess_train", "preprocess_eval"):
+        pixels = getattr(backbone, name)(image)
+        _require(tuple(pixels.shape) == (3, size, size), where, f"{name}(PIL image) must give a (3, {size}, {size})"
+                 f" tensor, got {tuple(pixels.shape)}")
+    _require(hasattr(backbone.model, "logit_scale"), where, "model must have CLIP's logit_scale (a log temperature)")
+
+
+def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
+    """An adapter built by ``factory(backbone)``: shapes, what trains, a training step, eval determinism."""
+    from rsbench.models.adapters.base import Adapter
+    from rsbench.train.losses.config import InfoNCEConfig
+    from rsbench.train.losses.infonce import InfoNCE
+
+    backbone = backbone if backbone is not None else tiny_backbone()
+    adapter = factory(backbone)
+    where = f"adapter {type(adapter).__name__}"
+    _require(isinstance(adapter, Adapter), where, "must subclass rsbench.models.adapters.base.Adapter")
+    _require(isinstance(adapter.trains, bool), where, "'trains' must be True or False")
+    params = adapter.trainable_parameters()
+    _require(all(p.requires_grad for p in params), where, "trainable_parameters() must all have requires_grad")
+    if not adapter.trains:
+        _require(not params, where, "an adapter with trains=False must have no trainable parameters")
+    else:
+        _require(bool(params), where, "an adapter with trains=True needs trainable parameters")
+    names = {n for n, p in adapter.named_parameters() if p.requires_grad}
+    missing = sorted(names - set(adapter.state_dict()))
+    _require(not missing, where, f"trainable parameters must be in state_dict() (checkpoints save them): {missing[:3]}")
+
+    g = torch.Generator().manual_seed(0)
+    size = backbone.image_size
+    images = torch.randn(BATCH, 3, size, size, generator=g)
+    tokens = backbone.tokenizer(["a harbor with boats", "two white planes", "a green field", "a long bridge"])
+    adapter.eval()
+    with torch.no_grad():
+        image_emb, text_emb = adapter.encode_image(images), adapter.encode_text(tokens)
+        again = adapter.encode_image(images)
+    _require(image_emb.dim() == 2 and image_emb.shape[0] == BATCH, where,
+             f"encode_image((B, 3, S, S)) must return (B, E); got {tuple(image_emb.shape)}")
+    _require(tuple(text_emb.shape) == tuple(image_emb.shape), where,
+             f"encode_text must return the same (B, E) as encode_image; got {tuple(text_emb.shape)}")
+    _require(bool(torch.isfinite(image_emb).all() and torch.isfinite(text_emb).all()), where,
+             "embeddings must be finite")
+    _require(torch.allclose(image_emb, again), where, "in eval mode, encoding the same images twice must agree")
+    scale = adapter.logit_scale.detach()
+    _require(isinstance(scale, torch.Tensor) and scale.numel() == 1 and bool(torch.isfinite(scale))
+             and float(scale) > 0, where, "logit_scale must be a positive scalar tensor (already exponentiated)")
+    if not adapter.trains:
+        return
+    frozen = {n: p.detach().clone() for n, p in adapter.named_parameters() if not p.requires_grad}
+    adapter.train()
+    loss = InfoNCE(InfoNCEConfig())(adapter.encode_image(images), adapter.encode_text(tokens), adapter.logit_scale)
+    loss.backward()
+    grads = [p.grad for p in params if p.grad is not None]
+    _require(bool(grads) and any(bool(g.abs().sum() > 0) for g in grads), where,
+             "a training loss must send gradients to the trainable parameters")
+    _require(all(bool(torch.isfinite(g).all()) for g in grads), where, "gradients must be finite")
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p -= 1e-3 * p.grad
+    changed = [n for n, p in adapter.named_parameters() if n in frozen and not torch.equal(p, frozen[n])]
+    _require(not changed, where, f"parameters outside trainable_parameters() must not change: {changed[:3]}")
+
+
+def check_loss(loss: Callable[..., torch.Tensor]) -> None:
+    """A loss: ``loss(image_emb, text_emb, logit_scale, same_image)`` -> finite scalar that rewards matches."""
+    where = f"loss {type(loss).__name__}"
+    image, text = embeddings(seed=1), embeddings(seed=2)
+    scale = torch.tensor(20.0)
+    same = torch.eye(BATCH, dtype=torch.bool)
+    before = (image.detach().clone(), text.detach().clone())
+    for mask in (None, same):
+        value = loss(image, text, scale, mask)
+        _require(isinstance(value, torch.Tensor) and value.dim() == 0, where, "must return a scalar tensor")
+        _require(bool(torch.isfinite(value)), where, f"must be finite (same_image={'None' if mask is None else 'eye'})")
+    _require(torch.equal(image.detach(), before[0]) and torch.equal(text.detach(), before[1]), where,
+             "must not change its inputs in place")
+    value.backward()
+    _require(image.grad is not None and text.grad is not None and bool(torch.isfinite(image.grad).all()), where,
+             "must be differentiable with respect to both embeddings")
+    two_pairs = loss(embeddings(2, seed=3), embeddings(2, seed=4), scale, torch.eye(2, dtype=torch.bool))
+    _require(bool(torch.isfinite(two_pairs)), where, "must work for a batch of 2 pairs")
+    # captions 0 and 1 belong to one image: a mask must be accepted where off-diagonal cells are True
+    shared = same.clone()
+    shared[0, 1] = shared[1, 0] = True
+    _require(bool(torch.isfinite(loss(image, text, scale, shared))), where,
+             "must accept same_image with True off the diagonal (several captions of one image)")
+    with torch.no_grad():
+        base = embeddings(requires_grad=False, seed=5)
+        matched = loss(base, base.clone(), scale, same)
+        mismatched = loss(base, base.roll(1, dims=0), scale, same)
+    _require(float(matched) < float(mismatched), where,
+             "aligned pairs (text_i = image_i) must score a lower loss than misaligned ones")
+
+
+def check_sampler(factory: Callable[[Any], Any], loss: Any = None) -> None:
+    """A sampler built by ``factory(loss)``: (loss, logs) per step, and a state that survives a checkpoint."""
+    from rsbench.safe_load import load_tensors
+    from rsbench.train.losses.config import InfoNCEConfig
+    from rsbench.train.losses.infonce import InfoNCE
+
+    sampler = factory(loss if loss is not None else InfoNCE(InfoNCEConfig()))
+    where = f"sampler {type(sampler).__name__}"
+    for method in ("state_dict", "load_state_dict"):
+        _require(callable(getattr(sampler, method, None)), where, f"must have {method}()")
+    scale = torch.tensor(20.0)
+    ids, scenes = torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 0, 0])  # pairs 2 and 3 share their image
+
+    def step(seed: int) -> tuple[torch.Tensor, dict]:
+        return sampler(embeddings(seed=seed), embeddings(seed=seed + 1), scale, ids, scenes)
+
+    value, logs = step(0)
+    _require(isinstance(value, torch.Tensor) and value.dim() == 0 and bool(torch.isfinite(value)), where,
+             "must return a finite scalar loss first")
+    _require(isinstance(logs, Mapping) and isinstance(logs.get("loss"), float), where,
+             "must return logs as a dict with a float 'loss' (the progress bar shows it)")
+    _require(bool(value.requires_grad), where, "the loss must carry gradients to the embeddings")
+    state = sampler.state_dict()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "state.pt"
+        torch.save(state, path)
+        try:
+            restored = load_tensors(path, "sampler state")
+        except Exception as exc:
+            raise ContractError(f"{where}: state_dict() must hold tensors and plain values only, so that a "
+                                f"checkpoint reads it with weights_only=True ({exc})") from exc
+    first, _ = step(10)
+    sampler.load_state_dict(restored)
+    second, _ = step(10)
+    _require(torch.allclose(first, second), where,
+             "after load_state_dict(state_dict()), a step must give the loss it gave after the saved step")
+    sampler.load_state_dict({})  # the engine passes {} when no state was kept
+
+
+def check_augmenter(factory: Callable[[RetrievalDataset], Any], dataset: RetrievalDataset | None = None) -> None:
+    """An augmenter built by ``factory(dataset)``: strings in and out, seeded ``augment``, deterministic queries."""
+    from rsbench.text.augmenters.base import Augmenter
+
+    dataset = dataset if dataset is not None else toy_dataset()
+    augmenter = factory(dataset)
+    where = f"augmenter {type(augmenter).__name__}"
+    _require(isinstance(augmenter, Augmenter), where, "must subclass rsbench.text.augmenters.base.Augmenter")
+    for record in dataset.split("train"):
+        for caption in record.captions:
+            out = augmenter.augment(caption, record, random.Random(7))
+            _require(isinstance(out, str) and out.strip() != "", where, "augment must return a non-empty str")
+            _require(out == augmenter.augment(caption, record, random.Random(7)), where,
+                     "augment must depend only on its arguments: the same rng seed gives the same caption")
+    test = dataset.split("test")
+
+    def encode_text(texts: list[str]) -> torch.Tensor:
+        rows = [torch.Generator().manual_seed(sum(map(ord, t))) for t in texts]
+        return torch.stack([torch.randn(8, generator=g) for g in rows])
+
+    augmenter.prepare_queries(test, encode_text)
+    for record in test:
+        for caption in record.captions:
+            query = augmenter.at_query(caption, record)
+            _require(isinstance(query, str) and query.strip() != "", where, "at_query must return a non-empty str")
+            _require(query == augmenter.at_query(caption, record), where, "at_query must be deterministic")
+    described = augmenter.describe_eval()
+    _require(isinstance(described, dict), where, "describe_eval must return a dict")
+    try:
+        json.dumps(described, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ContractError(f"{where}: describe_eval must be JSON (it goes into the record): {exc}") from exc
+
+
+def check_strategy(strategy: Any, adapter: Any = None) -> None:
+    """A retrieval strategy: ``similarity(...)`` -> a finite (captions, images) matrix on the CPU."""
+    from rsbench.runtime import autocast_for
+
+    if adapter is None:
+        from rsbench.models.adapters.frozen import Frozen
+
+        adapter = Frozen(None, tiny_backbone())
+    where = f"strategy {type(strategy).__name__}"
+    size = adapter.backbone.image_size
+    g = torch.Generator().manual_seed(0)
+    image_batches = (torch.randn(n, 3, size, size, generator=g) for n in (3, 2))  # generators: consumed once
+    captions = [f"caption number {i}" for i in range(7)]
+    token_batches = (adapter.backbone.tokenizer(captions[i:i + 4]) for i in range(0, 7, 4))
+    device = torch.device("cpu")
+    adapter.eval()
+    similarity = strategy.similarity(adapter, image_batches, token_batches, device, autocast_for(device, False))
+    _require(isinstance(similarity, torch.Tensor) and tuple(similarity.shape) == (7, 5), where,
+             f"similarity must be (captions, images) = (7, 5); got {getattr(similarity, 'shape', similarity)}")
+    _require(similarity.device.type == "cpu" and bool(torch.isfinite(similarity).all()), where,
+             "similarity must be finite and on the CPU")
+
+
+def check_dataset(dataset: RetrievalDataset) -> None:
+    """A loaded dataset: records in known splits, non-empty captions, unique images, a stable identity."""
+    where = f"dataset {getattr(dataset, 'name', '?')!r}"
+    _require(isinstance(dataset, RetrievalDataset), where, "factory must return rsbench.data.record.RetrievalDataset")
+    _require(bool(dataset.records), where, "must hold records")
+    for r in dataset.records:
+        _require(isinstance(r, Record), where, "records must be rsbench.data.record.Record")
+        _require(r.split in SPLITS, where, f"split must be one of {SPLITS}; {r.image_id} has {r.split!r}")
+        _require(bool(r.captions) and all(isinstance(c, str) and c.strip() for c in r.captions), where,
+                 f"every record needs non-empty str captions; {r.image_id} has {r.captions!r}")
+        _require(r.scene is None or isinstance(r.scene, str), where, "scene must be a str or None")
+    for split in SPLITS:
+        ids = [r.image_id for r in dataset.split(split)]
+        _require(len(ids) == len(set(ids)), where, f"an image may appear once per split ({split})")
+    _require(dataset.content_hash() == dataset.content_hash(), where, "content_hash must be stable")
+    _require(all(isinstance(p, str) for p in dataset.problems), where, "problems must be lines of text")
+    _require(all(isinstance(v, int) and v >= 0 for v in dataset.dropped.values()), where,
+             "dropped must count what was left out (str -> int)")
+    if not dataset.synthetic:
+        root = Path(dataset.root).resolve()
+        outside = [r.image_id for r in dataset.records if not Path(r.image).resolve().is_relative_to(root)]
+        _require(not outside, where, f"image paths must stay inside the data root: {outside[:3]}")
+
+
+def check_component(kind: str, name: str, options: Mapping[str, Any] | None = None, *, backbone: Any = None,
+                    dataset: RetrievalDataset | None = None) -> Any:
+    """Build the registered ``kind`` ``name`` (default options, plus ``options``) and run its kind's check.
+
+    Returns what was built. The config class is checked too (``check_config``).
+    """
+    from rsbench.config import build_dataclass
+    from rsbench.hooks import get_registry
+
+    component = get_registry(kind).get(name)
+    check_config(component.config_cls)
+    config_data = dict(options or {})
+    if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
+        config_data["name"] = name
+    config = build_dataclass(component.config_cls, config_data, f"{kind}.")
+    if kind == "backbone":
+        built = component.build(config)
+        check_backbone(built)
+    elif kind == "adapter":
+        built = None
+
+        def factory(bb: Any) -> Any:
+            nonlocal built
+            built = component.build(config, bb)
+            return built
+
+        check_adapter(factory, backbone)
+    elif kind == "sampler":
+        check_sampler(lambda loss: component.build(config, loss))
+        built = component.build(config, _default_loss())
+    elif kind == "augmenter":
+        check_augmenter(lambda ds: component.build(config, ds), dataset)
+        built = component.build(config, dataset if dataset is not None else toy_dataset())
+    elif kind == "strategy":
+        built = component.build(config)
+        check_strategy(built)
+    elif kind == "dataset":
+        built = component.build(config)
+        check_dataset(built)
+    elif kind == "loss":
+        built = component.build(config)
+        check_loss(built)
+    else:
+        raise ContractError(f"no contract check for kind {kind!r}")
+    return built
+
+
+def _default_loss() -> Any:
+    from rsbench.train.losses.config import InfoNCEConfig
+    from rsbench.train.losses.infonce import InfoNCE
+
+    return InfoNCE(InfoNCEConfig())

@@ -1,0 +1,155 @@
+"""rsbench.testing catches components that break the contract: one deliberately broken component per rule."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+
+from rsbench.data.record import Record, RetrievalDataset
+from rsbench.models.adapters.base import Adapter
+from rsbench.retrieval.config import DualStreamConfig
+from rsbench.retrieval.dual_stream import DualStream
+from rsbench.testing import (
+    ContractError,
+    check_adapter,
+    check_augmenter,
+    check_config,
+    check_dataset,
+    check_loss,
+    check_sampler,
+    check_strategy,
+    toy_dataset,
+)
+from rsbench.text.augmenters.base import Augmenter
+from rsbench.train.losses.config import InfoNCEConfig
+from rsbench.train.losses.infonce import InfoNCE
+from rsbench.train.samplers.batch import BatchSampler
+from rsbench.train.samplers.config import BatchConfig
+
+
+class RewardsMismatch(InfoNCE):
+    def __call__(self, image_emb, text_emb, logit_scale, same_image=None):
+        return -super().__call__(image_emb, text_emb, logit_scale, same_image)
+
+
+class NormalisesInPlace(InfoNCE):
+    def __call__(self, image_emb, text_emb, logit_scale, same_image=None):
+        with torch.no_grad():
+            image_emb /= image_emb.norm(dim=-1, keepdim=True)
+        return super().__call__(image_emb, text_emb, logit_scale, same_image)
+
+
+class ForgetfulSampler(BatchSampler):
+    """Keeps a step count that changes its loss but does not save it."""
+
+    steps = 0
+
+    def __call__(self, image_emb, text_emb, logit_scale, image_ids, scene_ids):
+        self.steps += 1
+        loss, logs = super().__call__(image_emb, text_emb, logit_scale, image_ids, scene_ids)
+        return loss * self.steps, logs
+
+
+class ObjectState(BatchSampler):
+    def state_dict(self):
+        return {"config": self.config}  # a dataclass: weights_only loading refuses it
+
+
+class NoLogs(BatchSampler):
+    def __call__(self, *args):
+        return super().__call__(*args)[0], {}
+
+
+class EmptyQuery(Augmenter):
+    def at_query(self, caption, record):
+        return ""
+
+
+class NotAnAugmenter:
+    def augment(self, caption, record, rng):
+        return caption
+
+
+class TransposedStrategy(DualStream):
+    def similarity(self, *args):
+        return super().similarity(*args).t()
+
+
+class NoTrainableParameters(Adapter):
+    def __init__(self, backbone):
+        super().__init__(backbone)
+        self.freeze_backbone()
+
+
+class ChangesFrozenWeights(Adapter):
+    """Claims only a bias trains, but nudges a frozen weight on every forward."""
+
+    def __init__(self, backbone):
+        super().__init__(backbone)
+        self.freeze_backbone()
+        self.bias = torch.nn.Parameter(torch.zeros(backbone.embed_dim))
+
+    def encode_image(self, images):
+        if self.training:
+            with torch.no_grad():
+                self.model.visual.proj.add_(0.01)
+        return super().encode_image(images) + self.bias
+
+
+@dataclasses.dataclass
+class NoHelp:
+    size: int = 3
+
+
+@dataclasses.dataclass
+class NoDefault:
+    size: int = dataclasses.field(metadata={"help": "a size"})
+
+
+def dataset_with(**changes) -> RetrievalDataset:
+    base = toy_dataset(Path("/data"))  # a real (not synthetic) dataset: its paths must stay under /data
+    record = dataclasses.replace(base.records[0], **changes)
+    return RetrievalDataset(name="bad", root=Path("/data"), records=[record, *base.records[1:]])
+
+
+BROKEN = [
+    ("loss-rewards-mismatch", lambda: check_loss(RewardsMismatch(InfoNCEConfig())), "lower loss"),
+    ("loss-changes-inputs", lambda: check_loss(NormalisesInPlace(InfoNCEConfig())), "in place"),
+    ("sampler-forgets-state", lambda: check_sampler(lambda loss: ForgetfulSampler(BatchConfig(), loss)),
+     "after load_state_dict"),
+    ("sampler-state-not-tensors", lambda: check_sampler(lambda loss: ObjectState(BatchConfig(), loss)),
+     "weights_only=True"),
+    ("sampler-no-loss-log", lambda: check_sampler(lambda loss: NoLogs(BatchConfig(), loss)), "float 'loss'"),
+    ("augmenter-empty-query", lambda: check_augmenter(lambda dataset: EmptyQuery()), "non-empty str"),
+    ("augmenter-wrong-base", lambda: check_augmenter(lambda dataset: NotAnAugmenter()), "must subclass"),
+    ("strategy-images-by-captions", lambda: check_strategy(TransposedStrategy(DualStreamConfig())), "(7, 5)"),
+    ("adapter-trains-nothing", lambda: check_adapter(NoTrainableParameters), "needs trainable parameters"),
+    ("adapter-changes-frozen", lambda: check_adapter(ChangesFrozenWeights), "must not change"),
+    ("config-without-help", lambda: check_config(NoHelp), "metadata"),
+    ("config-without-default", lambda: check_config(NoDefault), "defaults alone"),
+    ("dataset-empty-caption", lambda: check_dataset(dataset_with(captions=("ok", " "))), "non-empty str captions"),
+    ("dataset-unknown-split", lambda: check_dataset(dataset_with(split="restval")), "split must be one of"),
+    ("dataset-path-outside-root", lambda: check_dataset(dataset_with(image=Path("/etc/passwd"))),
+     "inside the data root"),
+]
+
+
+@pytest.mark.parametrize(("check", "rule"), [(c, r) for _, c, r in BROKEN], ids=[i for i, _, _ in BROKEN])
+def test_the_checker_catches_a_broken_component(check, rule):
+    with pytest.raises(ContractError, match=None) as info:
+        check()
+    assert rule in str(info.value)
+
+
+def test_a_good_real_dataset_passes():
+    check_dataset(dataset_with())
+
+
+def test_records_are_records():
+    bad = RetrievalDataset(name="bad", root=Path("/data"), records=[("x.png", ("a caption",))])
+    with pytest.raises(ContractError, match="rsbench.data.record.Record"):
+        check_dataset(bad)
+    assert isinstance(toy_dataset().records[0], Record)

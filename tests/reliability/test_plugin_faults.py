@@ -1,0 +1,100 @@
+"""Plugins that misbehave: ``rsbench plugins`` still shows everything, commands never replace each other,
+``RSBENCH_DISABLE_PLUGINS`` means what it says, and records name the plugin (and version) behind a component."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from rsbench.hooks import manager
+
+RAISER = """
+    from rsbench.hooks import hookimpl
+
+    @hookimpl
+    def register_losses(register):
+        raise RuntimeError("boom")
+"""
+DUPLICATE = """
+    from rsbench.hooks import hookimpl
+
+    @hookimpl
+    def register_samplers(register):
+        register("batch", lambda config, loss: None, description="another batch")
+"""
+COMMANDS = """
+    import typer
+    from rsbench.hooks import hookimpl
+
+    @hookimpl
+    def register_commands(cli):
+        @cli.command("run")
+        def run():
+            print("the plugin's run")
+
+        @cli.command("{name}")
+        def hello():
+            print("hello from {plugin}")
+"""
+LOSS = """
+    from rsbench.hooks import hookimpl
+
+    @hookimpl
+    def register_losses(register):
+        register("fake-infonce", "rsbench.train.losses.infonce:build", description="InfoNCE under another name")
+"""
+
+
+def test_plugins_lists_broken_plugins_instead_of_failing(cli, plugin_site):
+    plugin_site("raiser", RAISER)
+    site = plugin_site("dupplugin", DUPLICATE)
+    out = cli("plugins", "--json", site=site)
+    assert out.returncode == 0, out.output
+    shown = {p["name"]: p for p in json.loads(out.stdout)}
+    assert shown["rsbench.builtin"]["status"] == "ok"
+    assert shown["raiser"]["status"] == "broken" and "RuntimeError: boom" in shown["raiser"]["problems"][0]
+    assert shown["dupplugin"]["status"] == "broken"
+    assert "sampler 'batch' is registered twice" in shown["dupplugin"]["problems"][0]
+    table = cli("plugins", site=site)  # the table too
+    assert table.returncode == 0 and "broken" in table.stdout and "Traceback" not in table.output
+
+
+def test_a_plugin_command_never_replaces_another(cli, plugin_site):
+    plugin_site("first", COMMANDS.replace("{name}", "hello").replace("{plugin}", "first"))
+    site = plugin_site("second", COMMANDS.replace("{name}", "hello").replace("{plugin}", "second"))
+    out = cli("run", "--print-config", site=site)
+    assert out.returncode == 0, out.output
+    assert "adapter:" in out.stdout and "the plugin's run" not in out.stdout  # the built-in run ran
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+    assert any("plugin 'first' registers command 'run'" in w for w in warnings), out.stderr
+    hello = cli("hello", site=site)
+    assert hello.returncode == 0 and hello.stdout.strip() == "hello from first"  # entry points load sorted
+    assert "plugin 'second' registers command 'hello', which is plugin 'first'" in " ".join(hello.stderr.split())
+    listed = {p["name"]: p for p in json.loads(cli("plugins", "--json", site=site).stdout)}
+    assert listed["second"]["status"] == "ok" and listed["second"]["warnings"]
+
+
+@pytest.mark.parametrize("value", ["1", "true", "raiser"])
+def test_disabling_plugins_turns_them_off(cli, plugin_site, value):
+    site = plugin_site("raiser", RAISER)
+    out = cli("list", "loss", "--json", site=site, env={"RSBENCH_DISABLE_PLUGINS": value})
+    assert out.returncode == 0, out.output
+    shown = json.loads(cli("plugins", "--json", site=site, env={"RSBENCH_DISABLE_PLUGINS": value}).stdout)
+    assert [p["name"] for p in shown] == ["rsbench.builtin"]
+
+
+def test_records_name_the_plugin_and_version_behind_a_component(plugin_site, monkeypatch):
+    site = plugin_site("fakeloss", LOSS, version="2.0")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("RSBENCH_DISABLE_PLUGINS", raising=False)
+    manager.reset()
+    try:
+        component = manager.get_registry("loss").get("fake-infonce")
+        assert manager.provider(component) == {"provider": "fakeloss", "version": "2.0"}
+        builtin = manager.get_registry("loss").get("infonce")
+        version = sys.modules["rsbench"].__version__
+        assert manager.provider(builtin) == {"provider": "rsbench.builtin", "version": version}
+    finally:
+        manager.reset()
