@@ -64,7 +64,8 @@ def model_digest(config: dict[str, Any], backbone_sha: str | None, trainable_sha
 
 def _build(config: dict[str, Any], device: str):
     from rsbench.config import build_config
-    from rsbench.engine import build, resolve_device
+    from rsbench.engine import build
+    from rsbench.runtime import resolve_device
 
     cfg = build_config(None, config)
     backbone = build(cfg, "backbone")

@@ -12,7 +12,6 @@ section: the sweep's name, the values it varied, and for tuned runs the grid, ev
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,17 +66,6 @@ def validation_score(record: dict[str, Any], metric: str) -> float | None:
     history = record.get("extra", {}).get("training", {}).get("history") or []
     scores = [float(h[metric]) for h in history if isinstance(h.get(metric), int | float) and math.isfinite(h[metric])]
     return max(scores) if scores else None
-
-
-def check_writable(folder: Path) -> None:
-    """Create ``folder`` and make sure records can be written there, before any run spends its time."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RsbenchError(f"cannot create results directory {folder}: {exc.strerror}; choose another "
-                           f"with --results-dir") from exc
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise RsbenchError(f"results directory {folder} is not writable; choose another with --results-dir")
 
 
 class SweepRunner:
@@ -155,9 +143,11 @@ class SweepRunner:
     # --- execution ---
 
     def execute(self, launcher: Any) -> dict[str, int]:
-        check_writable(self.results_dir)
+        from rsbench.runtime import check_output_folder
+
+        check_output_folder(self.results_dir, "results directory", "--results-dir")
         if self.sweep.tune is not None:
-            check_writable(self.tune_dir)
+            check_output_folder(self.tune_dir, "tuning results directory", "tune.results_dir")
         plan = self.plan()
         counts = {"ran": 0, "skipped": sum(s.done for s in plan), "copied": 0}
         columns = (TextColumn("[bold]sweep {task.description}"), BarColumn(), MofNCompleteColumn(),

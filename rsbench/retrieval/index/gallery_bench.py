@@ -161,8 +161,8 @@ def benchmark_record(report: dict[str, Any], command: str) -> dict[str, Any]:
     """The report as a record (kind ``gallery-benchmark``): run id, time, versions, the CPU and the command."""
     import platform
 
-    from rsbench.engine import cpu_name
     from rsbench.results.record import package_versions, record_header
+    from rsbench.runtime import cpu_name
 
     try:
         import faiss
