@@ -26,7 +26,7 @@ def published_entries() -> tuple[dict[str, Any], ...]:
     return tuple(entries)
 
 
-METHOD_SECTIONS = ("adapter", "sampler", "augmenter", "loss", "strategy")
+METHOD_SECTIONS = ("adapter", "sampler", "augmenter", "loss", "strategy", "reranker")
 
 
 def method_identity(config: dict[str, Any]) -> dict[str, Any]:
