@@ -3,7 +3,7 @@
 The similarity matrix is captions × images; every caption has exactly one true image and an
 image may have several captions (usually 5; duplicates allowed). A strategy may instead hand back
 :class:`~rsbench.retrieval.scores.RetrievalScores`: per direction a dense matrix or top-k candidate
-lists. A true match missing from a query's list is a miss at every K (rank ``gallery size``): a
+lists. A true match missing from a query's list is a miss at every K (rank ``MISSED``): a
 shortlist caps recall at its own recall, it never adds hits.
 """
 
@@ -28,6 +28,9 @@ _CHUNK_ELEMENTS = 4_000_000
 
 # Marks an image that has no caption: it has no rank and is left out of image→text recall.
 NO_RANK = -1
+
+# The rank of a true match missing from a query's candidate list: above every K, so a miss at every K.
+MISSED = 2**62
 
 
 def ranks(
@@ -83,7 +86,7 @@ def score_ranks(
     """:func:`ranks` of a captions × images matrix, or of a strategy's per-direction scores.
 
     Dense directions are ranked as by :func:`ranks` (``i2t`` is images × captions); candidate lists by
-    :func:`candidate_ranks`, where a true match outside the list gets rank ``gallery size`` (a miss).
+    :func:`candidate_ranks`, where a true match outside the list gets rank ``MISSED`` (a miss at every K).
     """
     if not isinstance(scores, RetrievalScores):
         return ranks(scores, caption_to_image, chunk_rows=chunk_rows)
@@ -108,7 +111,7 @@ def candidate_ranks(candidates: Candidates, targets: torch.Tensor, *, by_owner: 
     Text→image (``by_owner`` False): ``targets[q]`` is query q's one true gallery item. Image→text
     (``by_owner`` True): ``targets[g]`` is the image gallery caption g belongs to, and query q's true items
     are the captions with ``targets[g] == q``; a query with none gets ``NO_RANK``. A query whose true
-    items are all missing from its list gets ``gallery_size``: a miss at every K (TGDT's evaluator counts
+    items are all missing from its list gets ``MISSED``: a miss at every K (TGDT's evaluator counts
     such a query as a rank-1 hit; we do not).
     """
     indices, scores = candidates.indices.cpu(), candidates.scores.detach().cpu()
@@ -129,7 +132,7 @@ def candidate_ranks(candidates: Candidates, targets: torch.Tensor, *, by_owner: 
     found = is_true.any(dim=1)
     best = torch.where(is_true, scores, torch.full_like(scores, float("-inf"))).amax(dim=1)
     wrong_ahead = ((scores >= best[:, None]) & ~is_true).sum(dim=1)
-    out = torch.where(found, wrong_ahead, torch.full_like(wrong_ahead, candidates.gallery_size))
+    out = torch.where(found, wrong_ahead, torch.full_like(wrong_ahead, MISSED))
     return torch.where(has_true, out, torch.full_like(out, NO_RANK))
 
 

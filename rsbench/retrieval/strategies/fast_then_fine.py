@@ -97,8 +97,7 @@ class FastThenFine:
                 i2t=i2t.rescored(i2t.scores + cfg.fine_weight * fine_i2t),
             )
         done = time.perf_counter()
-        info = {"candidates": cfg.candidates, "k": {"t2i": t2i.k, "i2t": i2t.k},
-                "fine_weight": cfg.fine_weight, "interaction": cfg.interaction}
+        info = {"candidates": cfg.candidates, "fine_weight": cfg.fine_weight, "interaction": cfg.interaction}
         return RetrievalResult(
             final, stage1=RetrievalScores(t2i=t2i, i2t=i2t),
             seconds={"encode": encoded - start, "recall": recalled - encoded, "fine": done - recalled}, info=info,
