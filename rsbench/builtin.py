@@ -19,6 +19,7 @@ from rsbench.retrieval.rerankers.config import CslsConfig, DualSoftmaxConfig, Ga
 from rsbench.text.augmenters.scene_config import SceneConfig
 from rsbench.train.losses.config import InfoNCEConfig
 from rsbench.train.losses.hinge_config import HingeConfig
+from rsbench.train.losses.multi_granular_config import MultiGranularConfig
 from rsbench.train.samplers.config import BatchConfig
 from rsbench.train.samplers.queue_config import QueueConfig
 
@@ -78,6 +79,8 @@ def register_losses(register):
              "symmetric InfoNCE over in-batch negatives (CMER Eq. 19-21)")
     register("dw-hinge", "rsbench.train.losses.hinge:build", HingeConfig,
              "difficulty-weighted hinge over in-batch negatives (HVSA; CMER Eq. 16-18)")
+    register("multi-granular", "rsbench.train.losses.multi_granular:build", MultiGranularConfig,
+             "FTF's training side, our reading: global + token-level InfoNCE + TGDT's intra-modal consistency")
 
 
 @hookimpl

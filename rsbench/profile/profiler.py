@@ -64,9 +64,11 @@ def training_saved_bytes(adapter, sampler, batch, device: torch.device, autocast
     adapter.train()
 
     def forward() -> torch.Tensor:
+        from rsbench.train.token_batch import encode_batch
+
         with autocast():
-            return sampler(adapter.encode_image(images), adapter.encode_text(tokens), adapter.logit_scale,
-                           image_ids, scene_ids)[0]
+            image_emb, text_emb, extra = encode_batch(adapter, sampler, images, tokens)
+            return sampler(image_emb, text_emb, adapter.logit_scale, image_ids, scene_ids, **extra)[0]
 
     state = sampler.state_dict()
     try:
