@@ -14,10 +14,12 @@ from rsbench.models.adapters.focus.config import FocusConfig, FocusVisualConfig
 from rsbench.models.adapters.lora.config import LoraConfig, TextLoraConfig
 from rsbench.models.backbones.config import BackboneConfig
 from rsbench.registry import Component, NoOptions, Registry
-from rsbench.retrieval.config import DualStreamConfig
+from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig
+from rsbench.retrieval.rerankers.config import CslsConfig, DualSoftmaxConfig, GalrConfig, QbNormConfig
 from rsbench.text.augmenters.scene_config import SceneConfig
 from rsbench.train.losses.config import InfoNCEConfig
 from rsbench.train.losses.hinge_config import HingeConfig
+from rsbench.train.losses.multi_granular_config import MultiGranularConfig
 from rsbench.train.samplers.config import BatchConfig
 from rsbench.train.samplers.queue_config import QueueConfig
 
@@ -77,6 +79,8 @@ def register_losses(register):
              "symmetric InfoNCE over in-batch negatives (CMER Eq. 19-21)")
     register("dw-hinge", "rsbench.train.losses.hinge:build", HingeConfig,
              "difficulty-weighted hinge over in-batch negatives (HVSA; CMER Eq. 16-18)")
+    register("multi-granular", "rsbench.train.losses.multi_granular:build", MultiGranularConfig,
+             "FTF's training side, our reading: global + token-level InfoNCE + TGDT's intra-modal consistency")
 
 
 @hookimpl
@@ -88,8 +92,23 @@ def register_augmenters(register):
 
 @hookimpl
 def register_strategies(register):
-    register("dual-stream", "rsbench.retrieval.dual_stream:build", DualStreamConfig,
+    register("dual-stream", "rsbench.retrieval.strategies.dual_stream:build", DualStreamConfig,
              "cosine similarity of independently encoded images and captions")
+    register("fast-then-fine", "rsbench.retrieval.strategies.fast_then_fine:build", FastThenFineConfig,
+             "FTF (Chen et al. 2026), our reading: global top-K recall, then a word-patch token interaction reranks")
+
+
+@hookimpl
+def register_rerankers(register):
+    register("none", "rsbench.retrieval.rerankers.base:build_none", NoOptions, "the strategy's scores, unchanged")
+    register("dual-softmax", "rsbench.retrieval.rerankers.dual_softmax:build", DualSoftmaxConfig,
+             "scores times a softmax prior over the queries (Cheng et al. 2021)")
+    register("qb-norm", "rsbench.retrieval.rerankers.qb_norm:build", QbNormConfig,
+             "querybank normalisation, dynamic inverted softmax, training queries as the bank (Bogolin et al. 2022)")
+    register("csls", "rsbench.retrieval.rerankers.csls:build", CslsConfig,
+             "hubness correction: 2s minus mean top-10 of row and column (Conneau et al. 2018)")
+    register("galr", "rsbench.retrieval.rerankers.galr:build", GalrConfig,
+             "GaLR's reverse-query rerank of the top K (Yuan et al. 2022; its code's defaults)")
 
 
 def install_fallbacks(registries: dict[str, Registry]) -> None:

@@ -21,7 +21,9 @@ import yaml
 
 from rsbench.errors import ConfigError, RsbenchError
 
-COMPONENT_SECTIONS: tuple[str, ...] = ("dataset", "backbone", "adapter", "sampler", "augmenter", "strategy", "loss")
+COMPONENT_SECTIONS: tuple[str, ...] = (
+    "dataset", "backbone", "adapter", "sampler", "augmenter", "strategy", "reranker", "loss"
+)
 TOP_LEVEL_KEYS: tuple[str, ...] = ("seed", "device", "results_dir", "checkpoint_dir")
 
 DEFAULT_COMPONENTS: dict[str, str] = {
@@ -31,6 +33,7 @@ DEFAULT_COMPONENTS: dict[str, str] = {
     "sampler": "queue",  # negative sample recycling,
     "augmenter": "scene",  # and scene prompts
     "strategy": "dual-stream",
+    "reranker": "none",
     "loss": "infonce",
 }
 

@@ -42,25 +42,22 @@ class Experiment:
         self.loss = build(cfg, "loss")
         self.sampler = build(cfg, "sampler", self.loss)
         self.strategy = build(cfg, "strategy")
+        self.reranker = build(cfg, "reranker")
+        self.retrieval: dict[str, Any] = {}  # what the last evaluation's retrieval stage did (record section)
         self.autocast = autocast_for(self.device, cfg.train.amp)
 
     def evaluate(self, split: str, groups: bool = False) -> dict[str, Any]:
         """Retrieval metrics on ``split``; with ``groups``, also R@K per query group the dataset
         defines (SynthRS: ``by_object_size`` = small / large / mixed objects described)."""
-        from torch.utils.data import DataLoader
-
         from rsbench.metrics import retrieval_metrics
-        from rsbench.train.pairs import EvalImages, eval_captions
+        from rsbench.retrieval.stage import retrieve
+        from rsbench.train.pairs import eval_captions
 
         records = self.dataset.split(split)
         self.adapter.eval()
         self.augmenter.prepare_queries(records, self.encode_texts)
         captions, caption_to_image = eval_captions(records, self.augmenter.at_query)
-        bs = self.cfg.eval.batch_size
-        images = DataLoader(EvalImages(records, self.backbone.preprocess_eval), batch_size=bs,
-                            num_workers=self.cfg.train.num_workers)
-        tokens = (self.backbone.tokenizer(captions[i : i + bs]) for i in range(0, len(captions), bs))
-        similarity = self.strategy.similarity(self.adapter, images, tokens, self.device, self.autocast)
+        similarity, self.retrieval = retrieve(self, records, captions, caption_to_image)
         metrics: dict[str, Any] = retrieval_metrics(similarity, caption_to_image)
         if groups:
             from rsbench.metrics import grouped_recalls, majority_label
@@ -222,6 +219,7 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
                     for section in COMPONENT_SECTIONS},
         extra={
             "eval": exp.augmenter.describe_eval(),
+            "retrieval": exp.retrieval,
             "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history,
                          "resumed_after_epoch": outcome.resumed_after_epoch},
             "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,

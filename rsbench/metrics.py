@@ -1,7 +1,10 @@
 """Recall@K for text-image retrieval, both ways, under the field's protocol with pessimistic ties.
 
 The similarity matrix is captions × images; every caption has exactly one true image and an
-image may have several captions (usually 5; duplicates allowed).
+image may have several captions (usually 5; duplicates allowed). A strategy may instead hand back
+:class:`~rsbench.retrieval.scores.RetrievalScores`: per direction a dense matrix or top-k candidate
+lists. A true match missing from a query's list is a miss at every K (rank ``MISSED``): a
+shortlist caps recall at its own recall, it never adds hits.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 import torch
 
 from rsbench.errors import RsbenchError
+from rsbench.retrieval.scores import Candidates, RetrievalScores
 
 METRIC_KEYS: tuple[str, ...] = ("i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "mR")
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10)
@@ -24,6 +28,9 @@ _CHUNK_ELEMENTS = 4_000_000
 
 # Marks an image that has no caption: it has no rank and is left out of image→text recall.
 NO_RANK = -1
+
+# The rank of a true match missing from a query's candidate list: above every K, so a miss at every K.
+MISSED = 2**62
 
 
 def ranks(
@@ -70,6 +77,65 @@ def ranks(
     return i2t.cpu(), t2i.cpu()
 
 
+def score_ranks(
+    scores: torch.Tensor | np.ndarray | RetrievalScores,
+    caption_to_image: Sequence[int] | np.ndarray | torch.Tensor,
+    *,
+    chunk_rows: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`ranks` of a captions × images matrix, or of a strategy's per-direction scores.
+
+    Dense directions are ranked as by :func:`ranks` (``i2t`` is images × captions); candidate lists by
+    :func:`candidate_ranks`, where a true match outside the list gets rank ``MISSED`` (a miss at every K).
+    """
+    if not isinstance(scores, RetrievalScores):
+        return ranks(scores, caption_to_image, chunk_rows=chunk_rows)
+    targets = torch.as_tensor(np.asarray(caption_to_image), dtype=torch.int64)
+    if isinstance(scores.t2i, Candidates):
+        t2i = candidate_ranks(scores.t2i, targets)
+    else:
+        t2i = ranks(scores.t2i, targets, chunk_rows=chunk_rows)[1]
+    if isinstance(scores.i2t, Candidates):
+        if scores.i2t.gallery_size != targets.numel():
+            raise RsbenchError(f"image→text candidates over {scores.i2t.gallery_size} captions, "
+                               f"but caption_to_image names {targets.numel()}")
+        i2t = candidate_ranks(scores.i2t, targets, by_owner=True)
+    else:
+        i2t = ranks(scores.i2t.t(), targets, chunk_rows=chunk_rows)[0]
+    return i2t, t2i
+
+
+def candidate_ranks(candidates: Candidates, targets: torch.Tensor, *, by_owner: bool = False) -> torch.Tensor:
+    """Zero-based ranks of the true matches inside top-k lists, with pessimistic ties as in :func:`ranks`.
+
+    Text→image (``by_owner`` False): ``targets[q]`` is query q's one true gallery item. Image→text
+    (``by_owner`` True): ``targets[g]`` is the image gallery caption g belongs to, and query q's true items
+    are the captions with ``targets[g] == q``; a query with none gets ``NO_RANK``. A query whose true
+    items are all missing from its list gets ``MISSED``: a miss at every K (TGDT's evaluator counts
+    such a query as a rank-1 hit; we do not).
+    """
+    indices, scores = candidates.indices.cpu(), candidates.scores.detach().cpu()
+    if torch.isnan(scores).any():
+        raise RsbenchError("candidate scores contain NaN; check the embeddings for a non-finite value")
+    n_queries = indices.shape[0]
+    targets = targets.cpu().to(torch.int64)
+    if by_owner:
+        is_true = targets[indices] == torch.arange(n_queries)[:, None]
+        has_true = torch.zeros(n_queries, dtype=torch.bool)
+        owners = targets[targets >= 0]
+        has_true[owners[owners < n_queries]] = True
+    else:
+        if targets.numel() != n_queries:
+            raise RsbenchError(f"{targets.numel()} true matches for {n_queries} candidate lists")
+        is_true = indices == targets[:, None]
+        has_true = torch.ones(n_queries, dtype=torch.bool)
+    found = is_true.any(dim=1)
+    best = torch.where(is_true, scores, torch.full_like(scores, float("-inf"))).amax(dim=1)
+    wrong_ahead = ((scores >= best[:, None]) & ~is_true).sum(dim=1)
+    out = torch.where(found, wrong_ahead, torch.full_like(wrong_ahead, MISSED))
+    return torch.where(has_true, out, torch.full_like(out, NO_RANK))
+
+
 def recalls_from_ranks(
     ranks: Sequence[int] | np.ndarray | torch.Tensor, ks: Sequence[int] = DEFAULT_KS
 ) -> dict[int, float]:
@@ -91,7 +157,7 @@ def recalls_from_ranks(
 
 
 def retrieval_metrics(
-    similarity: torch.Tensor | np.ndarray,
+    similarity: torch.Tensor | np.ndarray | RetrievalScores,
     caption_to_image: Sequence[int] | np.ndarray | torch.Tensor,
     *,
     chunk_rows: int | None = None,
@@ -102,7 +168,7 @@ def retrieval_metrics(
     image. Images with no caption are left out of image→text recall (they have nothing to find)
     but stay in the gallery of text→image retrieval.
     """
-    i2t, t2i = ranks(similarity, caption_to_image, chunk_rows=chunk_rows)
+    i2t, t2i = score_ranks(similarity, caption_to_image, chunk_rows=chunk_rows)
     i2t_recalls = recalls_from_ranks(i2t, DEFAULT_KS)
     t2i_recalls = recalls_from_ranks(t2i, DEFAULT_KS)
     metrics = {f"i2t_r{k}": i2t_recalls[k] for k in DEFAULT_KS} | {f"t2i_r{k}": t2i_recalls[k] for k in DEFAULT_KS}
@@ -163,7 +229,7 @@ def _validated(similarity: Any, caption_to_image: Any) -> tuple[torch.Tensor, to
 
 
 def grouped_recalls(
-    similarity: torch.Tensor | np.ndarray,
+    similarity: torch.Tensor | np.ndarray | RetrievalScores,
     caption_to_image: Sequence[int] | np.ndarray | torch.Tensor,
     caption_labels: Sequence[str | None],
     image_labels: Sequence[str | None],
@@ -177,7 +243,7 @@ def grouped_recalls(
     """
     if len(caption_labels) != len(caption_to_image):
         raise RsbenchError(f"{len(caption_labels)} caption labels for {len(caption_to_image)} captions")
-    i2t, t2i = ranks(similarity, caption_to_image)
+    i2t, t2i = score_ranks(similarity, caption_to_image)
     if len(image_labels) != len(i2t):
         raise RsbenchError(f"{len(image_labels)} image labels for {len(i2t)} images")
     out: dict[str, dict[str, float | int]] = {}

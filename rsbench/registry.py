@@ -16,7 +16,9 @@ from typing import Any
 
 from rsbench.errors import RsbenchError, UnknownComponentError
 
-KINDS: tuple[str, ...] = ("backbone", "adapter", "sampler", "augmenter", "strategy", "dataset", "loss")
+KINDS: tuple[str, ...] = (
+    "backbone", "adapter", "sampler", "augmenter", "strategy", "reranker", "dataset", "loss"
+)
 
 
 def plural(kind: str) -> str:

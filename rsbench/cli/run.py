@@ -21,6 +21,7 @@ def flags_to_config(**flags: Any) -> dict[str, Any]:
         "sampler": ("sampler", "name"),
         "aug": ("augmenter", "name"),
         "strategy": ("strategy", "name"),
+        "rerank": ("reranker", "name"),
         "loss": ("loss", "name"),
         "epochs": ("train", "epochs"),
         "batch_size": ("train", "batch_size"),
@@ -47,7 +48,8 @@ def run_command(
     data_root: str | None = typer.Option(None, "--data-root", help="dataset folder"),
     backbone: str | None = typer.Option(None, help="open_clip model name or built-in tiny model"),
     pretrained: str | None = typer.Option(None, help="pretrained tag, or a local .pt/.safetensors file"),
-    strategy: str | None = typer.Option(None, help="retrieval strategy"),
+    strategy: str | None = typer.Option(None, help="retrieval strategy (`rsbench list strategy`)"),
+    rerank: str | None = typer.Option(None, "--rerank", help="reranker applied after the strategy (default none)"),
     loss: str | None = typer.Option(None, help="loss name"),
     epochs: int | None = typer.Option(None, help="training epochs"),
     batch_size: int | None = typer.Option(None, "--batch-size", help="pairs per step"),
@@ -70,8 +72,8 @@ def run_command(
     console = Console(stderr=json_out)
     flags = flags_to_config(
         adapter=adapter, sampler=sampler, aug=aug, dataset=dataset, data_root=data_root, backbone=backbone,
-        pretrained=pretrained, strategy=strategy, loss=loss, epochs=epochs, batch_size=batch_size, lr=lr,
-        device=device, results_dir=results_dir,
+        pretrained=pretrained, strategy=strategy, rerank=rerank, loss=loss, epochs=epochs, batch_size=batch_size,
+        lr=lr, device=device, results_dir=results_dir,
     )
     seeds = list(seed) if seed else [None]
     configs = []

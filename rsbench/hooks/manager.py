@@ -31,6 +31,7 @@ HOOK_OF_KIND = {
     "sampler": "register_samplers",
     "augmenter": "register_augmenters",
     "strategy": "register_strategies",
+    "reranker": "register_rerankers",
     "dataset": "register_datasets",
     "loss": "register_losses",
 }

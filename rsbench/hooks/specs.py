@@ -108,7 +108,12 @@ def register_augmenters(register: Register) -> None:
 
 @hookspec
 def register_strategies(register: Register) -> None:
-    """Register retrieval strategies: ``factory(config) -> Strategy`` producing a captions x images similarity."""
+    """Register retrieval strategies: ``factory(config) -> Strategy`` with ``retrieve(split, encoder)`` -> scores."""
+
+
+@hookspec
+def register_rerankers(register: Register) -> None:
+    """Register rerankers: ``factory(config) -> Reranker`` with ``rerank(scores, context)`` applied after a strategy."""
 
 
 @hookspec

@@ -27,7 +27,7 @@ from rsbench.train.schedule import adamw
 from rsbench.train.trainer import train_step
 
 # Parts of a RunConfig a profile does not use; left out of its record so it claims nothing about them.
-UNUSED_SECTIONS = frozenset({"dataset", "augmenter", "strategy", "eval", "results_dir"})
+UNUSED_SECTIONS = frozenset({"dataset", "augmenter", "strategy", "reranker", "eval", "results_dir"})
 NUM_FAKE_SCENES = 17  # scene ids of the random batch; the queue sampler excludes same-scene entries
 
 
@@ -64,9 +64,11 @@ def training_saved_bytes(adapter, sampler, batch, device: torch.device, autocast
     adapter.train()
 
     def forward() -> torch.Tensor:
+        from rsbench.train.token_batch import encode_batch
+
         with autocast():
-            return sampler(adapter.encode_image(images), adapter.encode_text(tokens), adapter.logit_scale,
-                           image_ids, scene_ids)[0]
+            image_emb, text_emb, extra = encode_batch(adapter, sampler, images, tokens)
+            return sampler(image_emb, text_emb, adapter.logit_scale, image_ids, scene_ids, **extra)[0]
 
     state = sampler.state_dict()
     try:

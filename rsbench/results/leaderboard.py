@@ -94,7 +94,10 @@ def config_identity(config: dict) -> dict:
             return [strip(v, None) for v in value]
         return value
 
-    return strip(config, None)
+    identity = strip(config, None)
+    if component_name(identity.get("reranker")) == "none":
+        identity.pop("reranker")  # no reranker: the same configuration as a record from before rerankers existed
+    return identity
 
 
 def group_key(record: dict) -> str:

@@ -26,13 +26,16 @@ def published_entries() -> tuple[dict[str, Any], ...]:
     return tuple(entries)
 
 
-METHOD_SECTIONS = ("adapter", "sampler", "augmenter", "loss", "strategy")
+METHOD_SECTIONS = ("adapter", "sampler", "augmenter", "loss", "strategy", "reranker")
 
 
 def method_identity(config: dict[str, Any]) -> dict[str, Any]:
     """What a published row and a configuration must share: backbone name and the method sections."""
     backbone = str(config["backbone"]["name"]).replace("/", "-")  # papers write ViT-B/16, open_clip ViT-B-16
-    return {"backbone": backbone, **{section: config.get(section) for section in METHOD_SECTIONS}}
+    identity = {"backbone": backbone, **{section: config.get(section) for section in METHOD_SECTIONS}}
+    if identity["reranker"] is None:  # a record from before rerankers existed was not reranked
+        identity["reranker"] = {"name": "none"}
+    return identity
 
 
 @cache

@@ -173,7 +173,8 @@ def component_name(value: Any) -> str | None:
 
 
 def method_label(config: dict) -> str:
-    """The training method in a config: ``adapter/sampler/augmenter``, plus ``+strategy`` if not the default.
+    """The training method in a config: ``adapter/sampler/augmenter``, plus ``+strategy`` if not the default
+    and ``+rerank:NAME`` when a reranker other than ``none`` rescored the results.
 
     A scene augmenter evaluated without the oracle scene (``at_eval`` none or predicted) says so:
     ``focus/queue/scene@none``, so that it stands apart from the oracle row it is compared with.
@@ -187,6 +188,9 @@ def method_label(config: dict) -> str:
     strategy = component_name(config.get("strategy"))
     if strategy and strategy not in DEFAULT_STRATEGIES:
         label += f"+{strategy}"
+    reranker = component_name(config.get("reranker"))
+    if reranker and reranker != "none":
+        label += f"+rerank:{reranker}"
     return label
 
 

@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rsbench.errors import ConfigError
 
 
 @dataclass
 class DualStreamConfig:
     """Encode images and captions independently; cosine similarity of the embeddings."""
+
+
+@dataclass
+class FastThenFineConfig:
+    """Fast-then-fine (Chen et al. 2026): global top-K recall, then a token interaction reranks the K."""
+
+    candidates: int = field(
+        default=50,
+        metadata={"help": "K: stage-1 shortlist per query, both directions (TGDT keeps 50 captions per image; "
+                  "a K above the gallery is cut to the gallery, and the record says so)"},
+    )
+    fine_weight: float = field(
+        default=1.0, metadata={"help": "beta in s = s_coarse + beta * s_fine (0 = dual-stream's ranking)"}
+    )
+    interaction: Literal["balanced", "words", "patches"] = field(
+        default="balanced",
+        metadata={"help": "fine score: mean of words->patches and patches->words max-cosines (balanced), "
+                  "or one of the two terms alone"},
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
+            raise ConfigError(f"strategy.candidates must be an integer >= 1, got {self.candidates!r}")
+        if self.fine_weight < 0:
+            raise ConfigError(f"strategy.fine_weight must be >= 0, got {self.fine_weight}")

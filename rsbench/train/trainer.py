@@ -52,10 +52,12 @@ def train_step(adapter, sampler, optimizer, params, batch, device: torch.device,
     """
     images, tokens, image_ids, scene_ids = batch
     images, tokens = images.to(device, non_blocking=True), tokens.to(device, non_blocking=True)
+    from rsbench.train.token_batch import encode_batch
+
     with autocast():
-        image_emb = adapter.encode_image(images)
-        text_emb = adapter.encode_text(tokens)
-        loss, logs = sampler(image_emb, text_emb, adapter.logit_scale, image_ids.to(device), scene_ids.to(device))
+        image_emb, text_emb, extra = encode_batch(adapter, sampler, images, tokens)
+        loss, logs = sampler(image_emb, text_emb, adapter.logit_scale, image_ids.to(device), scene_ids.to(device),
+                             **extra)
     if not torch.isfinite(loss):
         hint = f"Lower train.lr (now {lr}) or keep train.grad_clip > 0." if lr is not None else ""
         raise TrainingError(

@@ -27,6 +27,26 @@ class Adapter(nn.Module):
     def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.model.encode_text(tokens)
 
+    def encode_image_tokens(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(embedding (B, E), patch tokens (B, P, E))``, unnormalised, both in the joint space.
+
+        The tokens are the image tower's last-layer patch tokens through ``ln_post`` and ``visual.proj``
+        (see rsbench/models/joint_tokens.py); adapters that add to the embedding add to them as well.
+        """
+        from rsbench.models.joint_tokens import capture_final_norm, project_patch_tokens
+
+        with capture_final_norm(self.model, "visual") as normed:
+            pooled = self.encode_image(images)
+        return pooled, project_patch_tokens(self.model, normed["tokens"])
+
+    def encode_text_tokens(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(embedding (B, E), word tokens (B, L, E), word mask (B, L))``; the mask drops start, end and padding."""
+        from rsbench.models.joint_tokens import capture_final_norm, project_word_tokens, word_mask
+
+        with capture_final_norm(self.model, "text") as normed:
+            pooled = self.encode_text(tokens)
+        return pooled, project_word_tokens(self.model, normed["tokens"]), word_mask(tokens)
+
     @property
     def logit_scale(self) -> torch.Tensor:
         """exp of CLIP's learnable log-temperature, capped at 100 as in CLIP."""

@@ -93,6 +93,15 @@ class ClipAdapter(Adapter):
             features = self._frozen(self.model.encode_text, tokens)
         return self.text_adapter(features)
 
+    def encode_image_tokens(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The adapted embedding, and patch tokens through the same residual adapter (it acts per vector)."""
+        pooled, tokens = super().encode_image_tokens(images)
+        return pooled, tokens if self.visual_adapter is None else self.visual_adapter(tokens)
+
+    def encode_text_tokens(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pooled, words, mask = super().encode_text_tokens(tokens)
+        return pooled, words if self.text_adapter is None else self.text_adapter(words), mask
+
     def _recording(self) -> bool:
         return self.backprop_through_backbone and torch.is_grad_enabled()
 

@@ -23,9 +23,11 @@ class BatchSampler:
         logit_scale: torch.Tensor,
         image_ids: torch.Tensor,
         scene_ids: torch.Tensor,
+        **extra: Any,
     ) -> tuple[torch.Tensor, dict[str, float]]:
+        """``extra`` (``tokens`` for a token-level loss) goes to the loss as it is."""
         same_image = image_ids[:, None] == image_ids[None, :] if self.config.exclude_same_image else None
-        loss = self.loss(image_emb, text_emb, logit_scale, same_image)
+        loss = self.loss(image_emb, text_emb, logit_scale, same_image, **extra)
         return loss, {"loss": float(loss.detach())}
 
     def state_dict(self) -> dict[str, Any]:

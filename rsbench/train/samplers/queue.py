@@ -161,9 +161,10 @@ class QueueSampler:
         logit_scale: torch.Tensor,
         image_ids: torch.Tensor,
         scene_ids: torch.Tensor,
+        **extra: Any,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         c = self.config
-        loss_batch, _ = self.batch(image_emb, text_emb, logit_scale, image_ids, scene_ids)
+        loss_batch, _ = self.batch(image_emb, text_emb, logit_scale, image_ids, scene_ids, **extra)
         if self.queue.length is None:
             self.queue.length = c.queue_multiple * len(image_emb)
         fill = len(self.queue)  # entries this step's L_queue sees (the current batch is pushed after)

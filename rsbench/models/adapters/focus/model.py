@@ -83,11 +83,30 @@ class FocusAdapter(Adapter):
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
         with torch.no_grad(), self.backbone.capture_blocks("visual", self.block_indices) as captured:
             frozen = self.model.encode_image(images)
-        features = [self._side_input(captured[i]) for i in self.block_indices]
-        side = self.up(self.side_branch(features, self.grid)[:, 0])
+        return frozen + self._side(self.side_branch(self._side_inputs(captured), self.grid)[:, 0])
+
+    def encode_image_tokens(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fused embedding, and patch tokens fused the same way: the frozen tower's patch tokens
+        (``ln_post``, ``visual.proj``) plus ``W_up`` of the side branch's patch tokens (our reading: CMER
+        fuses only the CLS token, Eq. 15; applying the same map per token keeps the untrained adapter the
+        frozen model at token level too)."""
+        from rsbench.models.joint_tokens import capture_final_norm, project_patch_tokens
+
+        with (torch.no_grad(), capture_final_norm(self.model, "visual") as normed,
+              self.backbone.capture_blocks("visual", self.block_indices) as captured):
+            frozen = self.model.encode_image(images)
+        frozen_tokens = project_patch_tokens(self.model, normed["tokens"])
+        side = self._side(self.side_branch(self._side_inputs(captured), self.grid))
+        return frozen + side[:, 0], frozen_tokens + side[:, 1:]
+
+    def _side_inputs(self, captured: dict[int, torch.Tensor]) -> list[torch.Tensor]:
+        return [self._side_input(captured[i]) for i in self.block_indices]
+
+    def _side(self, branch_tokens: torch.Tensor) -> torch.Tensor:
+        side = self.up(branch_tokens)
         if self.gate is not None:
             side = torch.tanh(self.gate) * side
-        return frozen + side
+        return side
 
     def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
         if self.text_frozen:

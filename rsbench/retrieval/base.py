@@ -1,0 +1,53 @@
+"""The retrieval-strategy contract: an evaluation split and an encoder view in, scores per direction out.
+
+A strategy sees the split's records (ids, image paths, captions, scenes) and the query strings, not pre-made
+batches, so that one that does not embed images at all (text-to-text retrieval: caption the images, search
+caption strings) fits the same call as dual-stream and fast-then-fine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rsbench.data.record import Record
+from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.scores import RetrievalScores
+
+
+@dataclass
+class EvalSplit:
+    """One evaluation split: its records, the query captions (as the augmenter rewrote them) and their images."""
+
+    records: Sequence[Record]
+    captions: list[str]
+    caption_to_image: list[int]
+
+    def __post_init__(self) -> None:
+        if len(self.captions) != len(self.caption_to_image):
+            raise ValueError(f"{len(self.captions)} captions but {len(self.caption_to_image)} image indices")
+
+    @property
+    def n_images(self) -> int:
+        return len(self.records)
+
+    @property
+    def n_captions(self) -> int:
+        return len(self.captions)
+
+
+@dataclass
+class RetrievalResult:
+    """A strategy's scores, its stage-1 shortlists when it has a second stage, and wall seconds per stage."""
+
+    scores: RetrievalScores
+    stage1: RetrievalScores | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Strategy(Protocol):
+    """What the engine calls: ``retrieve(split, encoder) -> RetrievalResult``."""
+
+    def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult: ...

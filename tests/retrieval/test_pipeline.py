@@ -1,0 +1,55 @@
+"""Every strategy × reranker pair end to end on a tiny run, and the issue's command on the embedded default."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from rsbench.cli import main
+from rsbench.config import build_config
+from rsbench.engine import run_experiment
+from rsbench.hooks import get_registry
+from rsbench.results.leaderboard import leaderboard
+from rsbench.results.record import METRIC_KEYS, load_records, method_label
+
+PAIRS = list(itertools.product(get_registry("strategy").names(), get_registry("reranker").names()))
+
+
+@pytest.mark.parametrize(("strategy", "reranker"), PAIRS)
+def test_every_strategy_and_reranker_pair_writes_a_record(small_run, quiet_console, strategy, reranker):
+    flags = {"adapter": {"name": "frozen"}, "sampler": {"name": "batch"}, "augmenter": {"name": "none"},
+             "strategy": {"name": strategy}, "reranker": {"name": reranker}}
+    record, path = run_experiment(build_config(flags=flags, sets=[*small_run, "train.epochs=0"]), quiet_console)
+    assert json.loads(path.read_text()) == record
+    assert all(0.0 <= record["metrics"][k] <= 100.0 for k in METRIC_KEYS)
+    section = record["extra"]["retrieval"]
+    assert (section["strategy"], section["reranker"]) == (strategy, reranker)
+    assert section["queries"]["i2t"] == record["dataset"]["split_sizes"]["test"]
+    assert set(section["seconds_per_query"]) >= {"encode", "rerank"}
+    assert all(v >= 0 for v in section["seconds_per_query"].values())
+    if strategy == "fast-then-fine":
+        n_images = section["queries"]["i2t"]
+        assert section["k"] == {"t2i": min(50, n_images), "i2t": 50}  # K above the gallery is cut to it
+        assert section["stage1_recall_at_k"]["t2i"] == 100.0  # the whole tiny gallery is the shortlist
+    label = method_label(record["config"])
+    assert (f"+rerank:{reranker}" in label) == (reranker != "none")
+
+
+def test_issue_command_runs_on_the_embedded_default(capsys, small_run, tmp_path):
+    sets = [arg for s in small_run for arg in ("--set", s)]
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--adapter", "focus", "--sampler", "queue", "--aug", "scene", "--strategy", "fast-then-fine",
+              "--rerank", "dual-softmax", *sets, "--set", "strategy.candidates=5", "--json"])
+        raise SystemExit(0)
+    assert not info.value.code
+    records = load_records(tmp_path / "results")
+    assert len(records) == 1
+    section = records[0]["extra"]["retrieval"]
+    assert section["strategy"] == "fast-then-fine" and section["reranker"] == "dual-softmax"
+    assert section["k"] == {"t2i": 5, "i2t": 5}
+    assert 0.0 <= section["stage1_recall_at_k"]["t2i"] <= 100.0
+    assert {"encode", "recall", "fine", "rerank"} <= set(section["seconds_per_query"])
+    (row,) = leaderboard(records).to_dict("records")
+    assert row["method"] == "focus/queue/scene+fast-then-fine+rerank:dual-softmax"
