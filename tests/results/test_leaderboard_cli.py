@@ -43,7 +43,8 @@ def test_prints_table_and_writes_files(app, results, tmp_path):
     assert "60.00 ± 10.00" in result.stdout
     assert "bitfit/batch/none" in result.stdout
     assert "4 records, 2 configurations" in result.stderr
-    assert sorted(p.name for p in out_dir.iterdir()) == ["leaderboard.csv", "leaderboard.md", "leaderboard.tex"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["leaderboard.csv", "leaderboard.md", "leaderboard.tex",
+                                                      "pareto.png", "pareto.svg"]
     assert "60.00 ± 10.00" in (out_dir / "leaderboard.md").read_text()
 
 
