@@ -7,10 +7,32 @@ from typing import Literal
 
 from rsbench.errors import ConfigError
 
+INDEXES = ("exact", "flat", "hnsw", "ivfpq")
+INDEX_HELP = ("stage-1 search: exact (blocks of queries against the whole gallery) or a faiss index "
+              "(flat, hnsw, ivfpq) built over the gallery once, for galleries too large to score densely")
+
+
+def _check_index(index: str) -> None:
+    if index not in INDEXES:
+        raise ConfigError(f"strategy.index must be one of {', '.join(INDEXES)}, got {index!r}")
+
 
 @dataclass
 class DualStreamConfig:
     """Encode images and captions independently; cosine similarity of the embeddings."""
+
+    candidates: int | None = field(
+        default=None,
+        metadata={"help": "null: the dense captions x images matrix; K: only each query's top K (large galleries), "
+                  "found through strategy.index"},
+    )
+    index: Literal["exact", "flat", "hnsw", "ivfpq"] = field(default="exact", metadata={"help": INDEX_HELP})
+
+    def __post_init__(self) -> None:
+        if self.candidates is not None and (isinstance(self.candidates, bool) or not isinstance(self.candidates, int)
+                                            or self.candidates < 1):
+            raise ConfigError(f"strategy.candidates must be null or an integer >= 1, got {self.candidates!r}")
+        _check_index(self.index)
 
 
 @dataclass
@@ -31,8 +53,11 @@ class FastThenFineConfig:
                   "or one of the two terms alone"},
     )
 
+    index: Literal["exact", "flat", "hnsw", "ivfpq"] = field(default="exact", metadata={"help": INDEX_HELP})
+
     def __post_init__(self) -> None:
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
             raise ConfigError(f"strategy.candidates must be an integer >= 1, got {self.candidates!r}")
+        _check_index(self.index)
         if self.fine_weight < 0:
             raise ConfigError(f"strategy.fine_weight must be >= 0, got {self.fine_weight}")

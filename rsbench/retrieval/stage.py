@@ -46,7 +46,7 @@ def describe(strategy: str, reranker: str, split: EvalSplit, result: RetrievalRe
     section: dict[str, Any] = {
         "strategy": strategy,
         "reranker": reranker,
-        "index": "exact",  # chunked matmul on the device; approximate indexes come with the large-gallery index
+        "index": "dense",  # a strategy that searches an index says which in its info
         "queries": {"t2i": split.n_captions, "i2t": split.n_images},
         "k": None,
         "stage1_recall_at_k": None,

@@ -11,9 +11,10 @@ from rsbench.metrics import retrieval_metrics, score_ranks
 from rsbench.retrieval.base import EvalSplit
 from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig
 from rsbench.retrieval.encoder import ImageFeatures, TextFeatures
+from rsbench.retrieval.index.shortlist import shortlist
 from rsbench.retrieval.scores import Candidates
 from rsbench.retrieval.strategies.dual_stream import DualStream
-from rsbench.retrieval.strategies.fast_then_fine import FastThenFine, fine_scores, top_k
+from rsbench.retrieval.strategies.fast_then_fine import FastThenFine, fine_scores
 
 
 class FixedEncoder:
@@ -77,13 +78,25 @@ def test_fine_scores_broadcast_like_a_loop():
 
 
 def test_chunked_top_k_equals_full_top_k(monkeypatch):
-    import rsbench.retrieval.strategies.fast_then_fine as ftf
+    import rsbench.retrieval.index.shortlist as stage1
 
     queries, gallery = torch.randn(13, 4), torch.randn(9, 4)
-    monkeypatch.setattr(ftf, "_CHUNK_ELEMENTS", 20)  # two queries per block
-    got = top_k(queries, gallery, 5)
+    monkeypatch.setattr(stage1, "_CHUNK_ELEMENTS", 20)  # two queries per block
+    got = shortlist(queries, gallery, 5)
     full = (queries @ gallery.t()).topk(5, dim=1)
     assert torch.equal(got.indices, full.indices) and torch.allclose(got.scores, full.values)
+    flat = shortlist(queries, gallery, 5, index="flat")  # faiss's exact index: the same shortlist
+    assert torch.equal(flat.indices, full.indices) and torch.allclose(flat.scores, full.values, atol=1e-5)
+
+
+@pytest.mark.parametrize("index", ["exact", "hnsw"])
+def test_dual_stream_top_k_through_an_index_ranks_like_the_dense_matrix(index):
+    split, encoder = random_split(0)
+    dense = DualStream(DualStreamConfig()).retrieve(split, encoder).scores
+    short = DualStream(DualStreamConfig(candidates=3, index=index)).retrieve(split, encoder)
+    assert short.info["index"] == index
+    full = dense.t2i.topk(3, dim=1)
+    assert torch.equal(short.scores.t2i.indices, full.indices)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -7,6 +7,7 @@ import time
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.config import DualStreamConfig
 from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.index.shortlist import shortlist
 from rsbench.retrieval.scores import RetrievalScores
 
 
@@ -17,17 +18,21 @@ class DualStream:
         self.config = config
 
     def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
-        """A dense captions × images cosine matrix, float32 on the CPU, for both directions."""
+        """A dense captions × images cosine matrix, float32 on the CPU, for both directions; with
+        ``candidates`` K, each query's top K only, found through ``index``."""
         start = time.perf_counter()
         images = encoder.images(split.records).embeddings
         texts = encoder.texts(split.captions).embeddings
         encoded = time.perf_counter()
-        similarity = texts @ images.t()
+        k, index = self.config.candidates, self.config.index
+        if k is None:
+            scores = RetrievalScores.from_similarity(texts @ images.t())
+        else:
+            scores = RetrievalScores(t2i=shortlist(texts, images, k, index, encoder.device),
+                                     i2t=shortlist(images, texts, k, index, encoder.device))
         scored = time.perf_counter()
-        return RetrievalResult(
-            RetrievalScores.from_similarity(similarity),
-            seconds={"encode": encoded - start, "score": scored - encoded},
-        )
+        return RetrievalResult(scores, seconds={"encode": encoded - start, "score": scored - encoded},
+                               info={"index": index if k is not None else "dense"})
 
 
 def build(config: DualStreamConfig) -> DualStream:

@@ -31,6 +31,7 @@ import torch
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.config import FastThenFineConfig
 from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.index.shortlist import shortlist
 from rsbench.retrieval.scores import Candidates, RetrievalScores
 
 # Elements per chunk of gathered candidate tokens (queries × K × tokens × E): about 64 MB of float32.
@@ -57,20 +58,6 @@ def fine_scores(
     return (words_to_patches + patches_to_words) / 2
 
 
-def top_k(queries: torch.Tensor, gallery: torch.Tensor, k: int, device: torch.device | str = "cpu") -> Candidates:
-    """Top-k of cosine scores, a block of queries at a time, never the whole queries × gallery matrix."""
-    k = min(k, gallery.shape[0])
-    rows = max(1, _CHUNK_ELEMENTS // max(1, gallery.shape[0]))
-    gallery_d = gallery.to(device)
-    indices, scores = [], []
-    for start in range(0, queries.shape[0], rows):
-        block = queries[start : start + rows].to(device) @ gallery_d.t()
-        values, index = block.topk(k, dim=1)
-        indices.append(index.cpu())
-        scores.append(values.cpu())
-    return Candidates(torch.cat(indices), torch.cat(scores), int(gallery.shape[0]))
-
-
 class FastThenFine:
     """Global recall of K candidates per query, reranked by a parameter-free token interaction."""
 
@@ -83,8 +70,8 @@ class FastThenFine:
         images = encoder.images(split.records, tokens=True)  # the gallery side: once, whatever the queries
         texts = encoder.texts(split.captions, tokens=True)
         encoded = time.perf_counter()
-        t2i = top_k(texts.embeddings, images.embeddings, cfg.candidates, device)
-        i2t = top_k(images.embeddings, texts.embeddings, cfg.candidates, device)
+        t2i = shortlist(texts.embeddings, images.embeddings, cfg.candidates, cfg.index, device)
+        i2t = shortlist(images.embeddings, texts.embeddings, cfg.candidates, cfg.index, device)
         recalled = time.perf_counter()
         assert images.tokens is not None and texts.tokens is not None and texts.mask is not None
         if cfg.fine_weight == 0:
@@ -97,7 +84,8 @@ class FastThenFine:
                 i2t=i2t.rescored(i2t.scores + cfg.fine_weight * fine_i2t),
             )
         done = time.perf_counter()
-        info = {"candidates": cfg.candidates, "fine_weight": cfg.fine_weight, "interaction": cfg.interaction}
+        info = {"candidates": cfg.candidates, "fine_weight": cfg.fine_weight, "interaction": cfg.interaction,
+                "index": cfg.index}
         return RetrievalResult(
             final, stage1=RetrievalScores(t2i=t2i, i2t=i2t),
             seconds={"encode": encoded - start, "recall": recalled - encoded, "fine": done - recalled}, info=info,
