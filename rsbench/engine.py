@@ -58,6 +58,7 @@ class Experiment:
         self.augmenter.prepare_queries(records, self.encode_texts)
         captions, caption_to_image = eval_captions(records, self.augmenter.at_query)
         similarity, self.retrieval = retrieve(self, records, captions, caption_to_image)
+        self.last_ranking = (similarity, captions, caption_to_image, records)  # for example contact sheets
         metrics: dict[str, Any] = retrieval_metrics(similarity, caption_to_image)
         if groups:
             from rsbench.metrics import grouped_recalls, majority_label
@@ -127,11 +128,12 @@ def resume_state(cfg: RunConfig, console: Console, resume: bool) -> dict[str, An
 
 def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume: bool = False,
                    extra: dict[str, Any] | None = None,
-                   save_model: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+                   save_model: Path | None = None, examples: int = 0) -> tuple[dict[str, Any], Path | None]:
     """Train and evaluate as ``cfg`` says; return the result record and where it was written.
 
     ``extra`` adds sections to the record's ``extra`` (``rsbench sweep`` adds ``sweep``); ``save_model`` keeps
-    the selected model (config + trainable weights) in that new folder for ``rsbench search``. Training saves a
+    the selected model (config + trainable weights) in that new folder for ``rsbench search``; ``examples``
+    writes that many contact sheets of test queries beside the record. Training saves a
     checkpoint after every epoch; ``resume=True`` continues from it. Once the
     record is written the checkpoint is deleted unless ``train.keep_checkpoint``.
     """
@@ -227,6 +229,11 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
         },
     )
     path = write_record(record, Path(cfg.results_dir)) if write else None
+    if examples and path is not None:
+        from rsbench.retrieval.examples import write_examples
+
+        sheets = write_examples(*exp.last_ranking, examples, path.with_name(path.stem + "-examples"))
+        console.log(f"{len(sheets)} example queries drawn in {sheets[0].parent}")
     if checkpoint is not None and not cfg.train.keep_checkpoint and (path is not None or not write):
         checkpoint.unlink(missing_ok=True)  # the record is safe; the checkpoint has served its purpose
     return record, path

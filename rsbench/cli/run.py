@@ -61,6 +61,8 @@ def run_command(
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted run from its checkpoint"),
     print_config: bool = typer.Option(False, "--print-config", help="print the resolved config and exit"),
     json_out: bool = typer.Option(False, "--json", help="print the records' figures as JSON"),
+    examples: int = typer.Option(0, "--examples", help="draw N test queries with their top 10 images, the true "
+                                 "match outlined, into <record>-examples/"),
     save_model: Path | None = typer.Option(
         None, "--save-model", help="keep the selected model in this new folder (seed<k>/ inside it for several "
         "seeds), for rsbench index build --model"
@@ -91,6 +93,8 @@ def run_command(
     from rsbench.errors import RsbenchError
     from rsbench.results.display import render_metrics
 
+    if examples < 0:
+        raise RsbenchError(f"--examples must be 0 or more, got {examples}")
     model_dirs = [None] * len(configs)
     if save_model is not None:
         model_dirs = [save_model] if len(configs) == 1 else [save_model / f"seed{c.seed}" for c in configs]
@@ -99,7 +103,7 @@ def run_command(
             raise RsbenchError(f"--save-model folder already exists: {', '.join(taken)}; choose a new one")
     outputs = []
     for cfg, model_dir in zip(configs, model_dirs, strict=True):
-        record, path = run_experiment(cfg, console, resume=resume, save_model=model_dir)
+        record, path = run_experiment(cfg, console, resume=resume, save_model=model_dir, examples=examples)
         render_metrics(record, console)
         console.print(f"record: {path}", markup=False, highlight=False)
         outputs.append({"record": str(path), "metrics": record["metrics"], "cost": record["cost"]})

@@ -141,3 +141,30 @@ def test_bad_requests_are_clear_errors(saved_model, image_folder, tmp_path):
     result = CliRunner().invoke(app, ["run", "--save-model", str(directory), *sum([["--set", s] for s in SMALL_RUN],
                                                                                    [])])
     assert result.exit_code != 0 and "already exists" in str(result.exception or result.output)
+
+
+def test_example_sheets_outline_the_true_image_where_it_ranks(image_folder, tmp_path):
+    from rsbench.retrieval.examples import write_examples
+    from rsbench.retrieval.scores import RetrievalScores
+
+    _, chosen = image_folder
+    records = chosen[:12]
+    similarity = torch.zeros(3, 12)
+    similarity[0, 4], similarity[0, 0] = 1.0, 0.5  # caption 0 (of image 0): its image second
+    similarity[2, 11] = -1.0  # caption 2 (of image 11): its image last, outside the top 10
+    sheets = write_examples(RetrievalScores.from_similarity(similarity), ["a", "b", "c"], [0, 5, 11], records, 2,
+                            tmp_path)
+    assert [p.name for p in sheets] == ["query-01.png", "query-02.png"]
+    first = Image.open(sheets[0]).convert("RGB")
+    x, y = 8 + 168, 28  # the second thumbnail: the true image, framed in green
+    assert first.getpixel((x - 2, y + 40)) == (0, 170, 0)
+    assert first.getpixel((8 - 2, 28 + 40)) == (255, 255, 255)  # the first is not framed
+    last = Image.open(sheets[1]).convert("RGB")
+    assert (0, 170, 0) not in {last.getpixel((x - 2, y + 40)) for x in range(8, 5 * 168, 168)}
+
+
+def test_run_draws_example_queries_beside_its_record(tmp_path, quiet_console):
+    cfg = build_config(None, {"adapter": {"name": "frozen"}}, [*SMALL_RUN, f"results_dir={tmp_path / 'r'}"])
+    _, path = run_experiment(cfg, quiet_console, examples=3)
+    sheets = sorted(path.with_name(path.stem + "-examples").glob("*.png"))
+    assert len(sheets) == 3 and all(Image.open(s).size[0] == 5 * 168 + 8 for s in sheets)
