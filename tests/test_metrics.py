@@ -252,9 +252,17 @@ def test_large_gallery_is_chunked_and_consistent():
 
 @pytest.mark.benchmark(group="metrics")
 def test_benchmark_rsicd_sized(benchmark):
-    sim = torch.randn(5465, 1093)
+    # RSICD's test set (5465 captions, 1093 images): even captions score their image above every random score,
+    # odd ones below all of them, so every image finds a caption first and exactly the even captions find
+    # their image at all.
+    sim = torch.randn(5465, 1093, generator=torch.Generator().manual_seed(0))
     targets = torch.arange(1093).repeat_interleave(5)
-    benchmark(retrieval_metrics, sim, targets)
+    captions = torch.arange(5465)
+    sim[captions, targets] = torch.where(captions % 2 == 0, 10.0, -10.0)
+    metrics = benchmark(retrieval_metrics, sim, targets)
+    assert metrics["i2t_r1"] == metrics["i2t_r10"] == 100.0
+    even = 100.0 * 2733 / 5465
+    assert metrics["t2i_r1"] == pytest.approx(even) and metrics["t2i_r10"] == pytest.approx(even)
 
 
 def test_grouped_recalls_rank_against_the_whole_gallery():
