@@ -282,6 +282,7 @@ def test_grouped_recalls_rank_against_the_whole_gallery():
     images = [majority_label(labels[0:2]), majority_label(labels[2:4]), majority_label(labels[4:6])]
     assert images == ["mixed", "mixed", "small"]
     groups = grouped_recalls(sim, targets, labels, images, ks=(1,))
+    assert set(groups["small"]) == {"n_captions", "n_images", "t2i_r1", "i2t_r1"}  # only the recalls asked for
     assert groups["small"]["n_captions"] == 3 and groups["small"]["t2i_r1"] == pytest.approx(200 / 3)
     assert groups["large"]["n_captions"] == 2 and groups["large"]["t2i_r1"] == 0.0
     assert "i2t_r1" not in groups["large"] and groups["large"]["n_images"] == 0

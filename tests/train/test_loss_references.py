@@ -143,14 +143,18 @@ def test_queue_sampler_equals_the_reference_over_several_steps(reduction):
     sampler = QueueSampler(QueueConfig(length=7, **options), InfoNCE(InfoNCEConfig()))
     reference = ReferenceQueueSampler(7, **options)
     # Image ids recur across steps (and within one), scenes repeat and some are unknown (-1).
-    steps = [([0, 1, 1, 2], [0, 1, 1, -1]), ([3, 0, 4, 5], [2, 0, -1, 1]), ([6, 2, 7, 7], [1, -1, 2, 2]),
+    # Scene 0 is a scene like any other: image 6 (scene 0) meets queued scene-0 entries of other images.
+    steps = [([0, 1, 1, 2], [0, 1, 1, -1]), ([3, 0, 4, 5], [2, 0, -1, 1]), ([6, 2, 7, 7], [0, -1, 2, 2]),
              ([1, 8, 9, 3], [1, 0, 2, 2])]
     queue_losses = []
     for image_ids, scene_ids in steps:
         images, texts = torch.randn(4, 6), torch.randn(4, 6)
+        usable = [sum(img != i and not (scene >= 0 and s >= 0 and scene == s) for _, _, img, scene in reference.queue)
+                  for i, s in zip(image_ids, scene_ids, strict=True)]
         loss, logs = sampler(images, texts, SCALE, torch.tensor(image_ids), torch.tensor(scene_ids))
         expected = reference(as_lists(images), as_lists(texts), image_ids, scene_ids, 7.0)
         assert loss.item() == pytest.approx(expected, rel=1e-5)
+        assert logs["queue_negatives"] == pytest.approx(sum(usable) / len(usable))  # per pair, averaged
         queue_losses.append(logs["loss_queue"])
     assert queue_losses[0] == 0.0 and all(q > 0 for q in queue_losses[1:])  # the queue term did contribute
     assert [entry[2] for entry in reference.queue] == sampler.queue.oldest_first()[2].tolist()
