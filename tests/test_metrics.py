@@ -290,3 +290,17 @@ def test_grouped_recalls_rank_against_the_whole_gallery():
     assert groups["mixed"]["n_images"] == 2 and "t2i_r1" not in groups["mixed"]
     with pytest.raises(RsbenchError):
         grouped_recalls(sim, targets, labels[:-1], images)
+
+
+@pytest.mark.parametrize(("targets", "named"), [([0, 3], "image index 3, outside 0..1"),
+                                                ([-2, 1], "image index -2, outside 0..1")])
+def test_an_index_outside_the_gallery_is_named(targets, named):
+    with pytest.raises(RsbenchError, match=named):
+        retrieval_metrics(torch.zeros(2, 2), targets)
+
+
+def test_a_nan_is_located_by_its_caption_row():
+    sim = torch.zeros(5, 3)
+    sim[3, 1] = float("nan")
+    with pytest.raises(RsbenchError, match="first in caption row 3"):
+        retrieval_metrics(sim, [0, 1, 2, 0, 1], chunk_rows=2)

@@ -308,3 +308,18 @@ def test_negative_mask_excludes_same_image_and_same_scene_by_default():
     assert mask.tolist() == [[False, False, True, True], [True, True, True, True]]
     both_off = queue_negative_mask(ids(0, 1), ids(0, -1), ids(0, 2, 3, 4), ids(5, 0, -1, 1), False, False)
     assert both_off.all()
+
+
+def test_option_boundaries():
+    # margin 0, beta 0 (a plain hinge), an explicit empty queue and weight 0 (L = L_batch) are all allowed
+    QueueConfig(margin=0.0, beta=0.0, length=0, weight=0.0)
+    with pytest.raises(ConfigError, match="temperature"):
+        InfoNCEConfig(temperature=0.0)
+
+
+def test_one_queued_entry_is_seen():
+    queue = RecyclingQueue(length=3)
+    push(queue, [5])
+    visual, text, image_ids, scene_ids = queue.entries()
+    assert image_ids.tolist() == [5] and visual[:, 0].tolist() == [5.0] and text[:, 0].tolist() == [-5.0]
+    assert queue.oldest_first()[2].tolist() == [5]
