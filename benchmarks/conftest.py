@@ -7,12 +7,7 @@ weights) and ``RSBENCH_BENCH_BATCH`` the batch (default 2), so a quick look on a
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-BACKBONE = os.environ.get("RSBENCH_BENCH_BACKBONE", "ViT-B-16")
-BATCH = int(os.environ.get("RSBENCH_BENCH_BATCH", "2"))
 
 
 @pytest.fixture(autouse=True, scope="session")

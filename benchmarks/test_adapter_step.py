@@ -9,13 +9,19 @@ bytes saved for backward and trainable parameters (``extra_info``; ``--benchmark
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from conftest import BACKBONE, BATCH
 
 from rsbench.config import build_config
 from rsbench.hooks import get_registry
 from rsbench.profile.cost import count_parameters
 from rsbench.profile.profiler import ProfiledStep
+
+# The model and batch (see conftest.py). Read here, not imported from conftest: `pytest tests benchmarks` would
+# import tests' conftest under the same module name.
+BACKBONE = os.environ.get("RSBENCH_BENCH_BACKBONE", "ViT-B-16")
+BATCH = int(os.environ.get("RSBENCH_BENCH_BATCH", "2"))
 
 # Variants worth timing besides each adapter's defaults: CMER Table 3 reports CLIP-Adapter with the
 # frozen backbone's forward recorded for backward, which rsbench names backprop_through_backbone.

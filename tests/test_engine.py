@@ -37,14 +37,13 @@ def small_config(small_run):
 
 @pytest.mark.parametrize(("adapter", "sampler", "augmenter", "loss", "strategy"), COMBINATIONS)
 def test_every_combination_trains_and_writes_a_record(
-    tmp_path, small_config, quiet_console, adapter, sampler, augmenter, loss, strategy
+    tmp_path, small_config, quiet_console, training_calls, adapter, sampler, augmenter, loss, strategy
 ):
     cfg = small_config(adapter=adapter, sampler=sampler, augmenter=augmenter, loss=loss, strategy=strategy)
     record, path = run_experiment(cfg, quiet_console)
     assert path is not None and path.is_file()
     assert json.loads(path.read_text()) == record
     assert set(record["metrics"]) == {*METRIC_KEYS, "by_object_size"}  # SynthRS defines size groups
-    assert all(0.0 <= record["metrics"][k] <= 100.0 for k in METRIC_KEYS)
     assert record["dataset"]["synthetic"] is True
     assert record["config"]["adapter"]["name"] == adapter
     cost = record["cost"]
@@ -52,10 +51,15 @@ def test_every_combination_trains_and_writes_a_record(
     training = record["extra"]["training"]
     if cost["trainable_params"] > 0:
         assert training["steps"] == 2
+        (run,) = training_calls
+        # Every trainable tensor moved; the difficulty-weighted hinge works on cosines, so it never moves the
+        # logit scale that `full` declares trainable.
+        ignored = {"model.logit_scale"} if loss == "dw-hinge" else set()
+        assert set(run.unchanged()) <= ignored, f"trainable tensors two steps left as they were: {run.unchanged()}"
         assert cost["saved_activation_bytes"] > 0
         assert cost["throughput_pairs_per_s"] is None or cost["throughput_pairs_per_s"] > 0
     else:
-        assert training["steps"] == 0
+        assert training["steps"] == 0 and not training_calls
         assert cost["saved_activation_bytes"] == 0
 
 

@@ -252,9 +252,17 @@ def test_large_gallery_is_chunked_and_consistent():
 
 @pytest.mark.benchmark(group="metrics")
 def test_benchmark_rsicd_sized(benchmark):
-    sim = torch.randn(5465, 1093)
+    # RSICD's test set (5465 captions, 1093 images): even captions score their image above every random score,
+    # odd ones below all of them, so every image finds a caption first and exactly the even captions find
+    # their image at all.
+    sim = torch.randn(5465, 1093, generator=torch.Generator().manual_seed(0))
     targets = torch.arange(1093).repeat_interleave(5)
-    benchmark(retrieval_metrics, sim, targets)
+    captions = torch.arange(5465)
+    sim[captions, targets] = torch.where(captions % 2 == 0, 10.0, -10.0)
+    metrics = benchmark(retrieval_metrics, sim, targets)
+    assert metrics["i2t_r1"] == metrics["i2t_r10"] == 100.0
+    even = 100.0 * 2733 / 5465
+    assert metrics["t2i_r1"] == pytest.approx(even) and metrics["t2i_r10"] == pytest.approx(even)
 
 
 def test_grouped_recalls_rank_against_the_whole_gallery():
@@ -274,6 +282,7 @@ def test_grouped_recalls_rank_against_the_whole_gallery():
     images = [majority_label(labels[0:2]), majority_label(labels[2:4]), majority_label(labels[4:6])]
     assert images == ["mixed", "mixed", "small"]
     groups = grouped_recalls(sim, targets, labels, images, ks=(1,))
+    assert set(groups["small"]) == {"n_captions", "n_images", "t2i_r1", "i2t_r1"}  # only the recalls asked for
     assert groups["small"]["n_captions"] == 3 and groups["small"]["t2i_r1"] == pytest.approx(200 / 3)
     assert groups["large"]["n_captions"] == 2 and groups["large"]["t2i_r1"] == 0.0
     assert "i2t_r1" not in groups["large"] and groups["large"]["n_images"] == 0
@@ -281,3 +290,17 @@ def test_grouped_recalls_rank_against_the_whole_gallery():
     assert groups["mixed"]["n_images"] == 2 and "t2i_r1" not in groups["mixed"]
     with pytest.raises(RsbenchError):
         grouped_recalls(sim, targets, labels[:-1], images)
+
+
+@pytest.mark.parametrize(("targets", "named"), [([0, 3], "image index 3, outside 0..1"),
+                                                ([-2, 1], "image index -2, outside 0..1")])
+def test_an_index_outside_the_gallery_is_named(targets, named):
+    with pytest.raises(RsbenchError, match=named):
+        retrieval_metrics(torch.zeros(2, 2), targets)
+
+
+def test_a_nan_is_located_by_its_caption_row():
+    sim = torch.zeros(5, 3)
+    sim[3, 1] = float("nan")
+    with pytest.raises(RsbenchError, match="first in caption row 3"):
+        retrieval_metrics(sim, [0, 1, 2, 0, 1], chunk_rows=2)

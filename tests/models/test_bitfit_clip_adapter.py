@@ -191,14 +191,46 @@ def test_backprop_through_backbone_gives_the_same_gradients(batch):
         torch.testing.assert_close(a, b)
 
 
-def test_backprop_variant_records_nothing_when_evaluating(tiny, batch):
+def tower_inputs(tiny):
+    """Watch what the frozen towers are handed: whether the image batch asks for a gradient, and whether the
+    token embedding carries a hook that makes the text tower record (the backprop variant's anchors)."""
+    seen = {}
+
+    def visual(_module, inputs):
+        seen["image_input_requires_grad"] = inputs[0].requires_grad
+
+    def text(_module, _inputs):
+        seen["token_embedding_hooked"] = bool(tiny.model.token_embedding._forward_hooks)
+
+    handles = [tiny.model.visual.register_forward_pre_hook(visual),
+               tiny.model.transformer.register_forward_pre_hook(text)]
+    return seen, handles
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_backprop_variant_records_the_backbone_only_when_gradients_are_on(tiny, batch, mode):
+    # Evaluation runs under no_grad (Experiment.encode_*, the strategies): there the variant must hand the
+    # towers plain inputs, as the default does. With gradients on, it anchors autograd at both towers'
+    # inputs whatever the module mode, which is what makes it record (and keep) the backbone's activations.
     images, tokens = batch
-    adapter = clip_adapter.build(ClipAdapterConfig(backprop_through_backbone=True), tiny).eval()
-    with torch.no_grad():
-        assert not adapter.encode_image(images).requires_grad
-        assert not adapter.encode_text(tokens).requires_grad
-    hooks = tiny.model.token_embedding._forward_hooks
-    assert not hooks  # the hook that anchors autograd is removed after each forward
+    adapter = clip_adapter.build(ClipAdapterConfig(backprop_through_backbone=True), tiny)
+    adapter.train(mode == "train")
+    seen, handles = tower_inputs(tiny)
+    try:
+        with torch.no_grad():
+            adapter.encode_image(images), adapter.encode_text(tokens)
+        assert seen == {"image_input_requires_grad": False, "token_embedding_hooked": False}
+        image_emb, text_emb = adapter.encode_image(images), adapter.encode_text(tokens)
+        assert seen == {"image_input_requires_grad": True, "token_embedding_hooked": True}
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert not tiny.model.token_embedding._forward_hooks  # the anchor is removed after each forward
+    # and with gradients on the backbone's forward is recorded: many more bytes saved than by the default path
+    recorded = saved_for_backward_bytes(adapter, lambda: contrastive_loss(adapter, images, tokens))
+    adapter.backprop_through_backbone = False
+    assert recorded > 10 * saved_for_backward_bytes(adapter, lambda: contrastive_loss(adapter, images, tokens))
+    assert image_emb.requires_grad and text_emb.requires_grad
 
 
 # --- both: one optimiser step --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -10,7 +11,6 @@ import torch
 from rsbench.config import build_config
 from rsbench.models.backbones.config import SHIPPED_WEIGHTS_DIR, BackboneConfig, shipped_weights
 from rsbench.models.backbones.open_clip_backbone import build_backbone
-from rsbench.models.backbones.open_clip_backbone import file_sha256 as sha256
 from rsbench.pretrain import pretrain as pretrain_module
 from rsbench.pretrain.pretrain import MAX_WEIGHTS_BYTES, pretrain, zero_shot_metrics
 from rsbench.pretrain.recipe import CARD_FILE, CARD_JSON, PRETRAIN_DEFAULTS, WEIGHTS_FILE, pretrain_layer
@@ -21,13 +21,23 @@ TINY_CORPUS = ["dataset.num_images=40", "dataset.overhead_tiles=8", "dataset.ima
 TINY_SYNTHRS = {"name": "synthrs", "num_images": 51, "image_size": 32}
 
 
+def sha256(path) -> str:
+    """The file's digest computed here, independently of rsbench's own ``file_sha256``."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def tiny_pretrain_config(out_dir, *extra):
     return build_config(None, pretrain_layer(str(out_dir)), [*TINY_CORPUS, *extra])
 
 
-def test_pretrain_writes_weights_and_card_that_load_back(tmp_path, quiet_console):
+def test_pretrain_writes_weights_and_card_that_load_back(tmp_path, quiet_console, training_calls):
     cfg = tiny_pretrain_config(tmp_path, "train.max_steps=3")
     card = pretrain(cfg, tmp_path, quiet_console, zero_shot_dataset=TINY_SYNTHRS)
+    # Pretraining trains: every weight of the model moved from its random initialisation (`full` trains them
+    # all, the logit scale included).
+    (trained,) = training_calls
+    assert len(trained.before) == len(list(build_backbone(BackboneConfig(name="rsbench-tiny")).model.parameters()))
+    assert not trained.unchanged()
     weights = tmp_path / WEIGHTS_FILE
     assert weights.stat().st_size <= MAX_WEIGHTS_BYTES
     assert card["model"]["sha256"] == sha256(weights) and card["training"]["steps"] == 3
@@ -41,14 +51,21 @@ def test_pretrain_writes_weights_and_card_that_load_back(tmp_path, quiet_console
     assert not list(tmp_path.glob("*.pt"))  # the checkpoint is gone once the weights are written
     backbone = build_backbone(BackboneConfig(name="rsbench-tiny", pretrained=str(weights)))
     assert all(p.dtype == torch.float32 for p in backbone.model.parameters())
+    # the file holds the trained weights (to float16 precision), not the initial ones
+    loaded = {f"model.{k}": v for k, v in backbone.model.state_dict().items()}
+    for name, value in trained.after.items():
+        torch.testing.assert_close(loaded[name], value.half().float(), rtol=0, atol=0)
     # The card's zero-shot figures are those of the file as a user loads it.
     again = zero_shot_metrics(weights, "rsbench-tiny", "cpu", quiet_console, TINY_SYNTHRS)
     assert again["test"] == card["zero_shot"]["test"]
 
 
-def test_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, quiet_console, monkeypatch):
+def test_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, quiet_console, monkeypatch, training_calls):
     straight = pretrain(tiny_pretrain_config(tmp_path / "a"), tmp_path / "a", quiet_console,
                         zero_shot_dataset=TINY_SYNTHRS)
+    # The run to match trained: every weight moved, and two epochs lowered the loss on the first batch.
+    trained = training_calls[0]
+    assert not trained.unchanged() and trained.loss_after < trained.loss_before
     original = pairs_module.TrainPairs.set_epoch
 
     def stop_at_two(self, epoch):
@@ -100,10 +117,14 @@ def test_shipped_model_reproduces_its_card_zero_shot(quiet_console):
         assert metrics["test"][key] == pytest.approx(value, abs=0.5), key
 
 
-def test_records_name_the_digest_of_the_weights_they_loaded():
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
-
+def test_records_name_the_digest_of_the_weights_they_loaded(tmp_path):
     weights = shipped_weights("rsbench-tiny", "synthetic")
     backbone = build_backbone(BackboneConfig(name="rsbench-tiny", pretrained="synthetic"))
-    assert backbone.weights_sha256 == file_sha256(weights) == sha256(weights)
+    assert backbone.weights_sha256 == sha256(weights)
     assert build_backbone(BackboneConfig(name="rsbench-tiny")).weights_sha256 is None
+    # Other weights, another digest: the record names the file loaded, not a fixed value.
+    with torch.no_grad():
+        backbone.model.logit_scale += 1.0
+    other = pretrain_module.export_weights(backbone.model, tmp_path / "other.safetensors", "rsbench-tiny")
+    copy = build_backbone(BackboneConfig(name="rsbench-tiny", pretrained=str(other)))
+    assert copy.weights_sha256 == sha256(other) != backbone.weights_sha256

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import torch
+import torch.nn.functional as F
 from typer.testing import CliRunner
 
+from rsbench import engine
 from rsbench.cli import app
+from rsbench.data.record import Record
 from rsbench.errors import ConfigError
 from rsbench.models.backbones.config import shipped_weights
 from rsbench.pretrain.pretrain import zero_shot_metrics
@@ -94,3 +100,85 @@ def test_transfer_command_rejects_an_empty_split():
                                       "--set", "dataset.num_images=51", "--set", "dataset.image_size=32"])
     assert isinstance(result.exception, ConfigError) and "'tset'" in str(result.exception)
     assert "test" in str(result.exception)
+
+
+# --- the report's figures on embeddings chosen by hand ------------------------------------------------------------
+#
+# Ten test images, image i embedded as the unit vector e_i; a text embeds as the sum of its words' vectors.
+# Image i's caption is "<colour> <name_i>": name_i is 10 e_i, "red" (images 0-4) is e_0 + ... + e_4, "blue"
+# (images 5-9) is e_5 + ... + e_9. Image 0's caption also says "wharf" (20 e_9), a word the corpus never uses.
+# Two training images form the 1-NN gallery: "port" at e_0 + ... + e_4, "farm" at e_5 + ... + e_9.
+
+NAMES = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+BASIS = torch.eye(10)
+WORDS = {name: 10 * BASIS[i] for i, name in enumerate(NAMES)} | {
+    "red": BASIS[:5].sum(0), "blue": BASIS[5:].sum(0), "wharf": 20 * BASIS[9]}
+TEST_SCENES = ["port"] * 4 + ["farm"] * 6  # image 4 lies with the port images but is a farm
+
+
+def hand_caption(i: int) -> str:
+    return f"{'red' if i < 5 else 'blue'} {NAMES[i]}{' wharf' if i == 0 else ''}."
+
+
+def hand_records() -> list[Record]:
+    test = [Record(Path(f"t{i}.png"), f"t{i}", (hand_caption(i),), TEST_SCENES[i], "test") for i in range(10)]
+    gallery = [Record(Path("port.png"), "port", ("a port",), "port", "train"),
+               Record(Path("farm.png"), "farm", ("a farm",), "farm", "train")]
+    return test + gallery
+
+
+IMAGES = {f"t{i}": BASIS[i] for i in range(10)} | {"port": BASIS[:5].sum(0), "farm": BASIS[5:].sum(0)}
+
+
+class HandExperiment:
+    """Stands in for rsbench.engine.Experiment: the dataset and the embeddings above."""
+
+    def __init__(self, cfg, console) -> None:
+        records = hand_records()
+        self.dataset = SimpleNamespace(name="hand", records=records,
+                                       split=lambda split: [r for r in records if r.split == split])
+        self.adapter = torch.nn.Identity()
+
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        return torch.stack([sum((WORDS.get(w, torch.zeros(10)) for w in corpus_words([t])), torch.zeros(10))
+                            for t in texts])
+
+    def encode_images(self, records) -> torch.Tensor:
+        return F.normalize(torch.stack([IMAGES[r.image_id] for r in records]), dim=-1)
+
+
+@pytest.fixture
+def hand_report(monkeypatch, quiet_console):
+    corpus = SimpleNamespace(split=lambda split: [SimpleNamespace(captions=("red blue " + " ".join(NAMES),))])
+    monkeypatch.setattr(engine, "Experiment", HandExperiment)
+    monkeypatch.setattr(engine, "build", lambda cfg, section, *args: corpus)
+    return transfer_report("synthetic", "rsbench-tiny", {"name": "synthshapes"}, {"name": "synthrs"}, "cpu",
+                           quiet_console)
+
+
+def test_image_1nn_takes_the_nearest_training_images_scene(hand_report):
+    # Images 0-4 are nearest "port", 5-9 nearest "farm": all right but image 4 (a farm) -> 9 of 10.
+    # (The farthest image would give 1 of 10.)
+    assert hand_report["image_scene_1nn_pct"] == pytest.approx(90.0)
+    assert hand_report["scene_chance_pct"] == pytest.approx(50.0)
+
+
+def test_known_words_retrieval_ranks_by_similarity(hand_report):
+    # Cut to corpus words, caption i is 10 e_i + its colour's vector: its own image first, both ways -> mR 100.
+    # (With the similarity negated, every true match would rank last of ten: R@1 = R@5 = 0, R@10 = 100.)
+    assert hand_report["known_words_mR"] == pytest.approx(100.0)
+    # As is, "wharf" pulls caption 0 to image 9 (20 / |c0| against 11 / |c0|): text->image R@1 is 90. Image 9 still
+    # ranks its own caption first (11 / sqrt(125) = 0.98 against 20 / sqrt(525) = 0.87): image->text is perfect.
+    assert hand_report["zero_shot_mR"] == pytest.approx((3 * 100 + 90 + 100 + 100) / 6)
+
+
+def test_vocabulary_and_grounding_by_hand(hand_report):
+    vocabulary = hand_report["vocabulary"]
+    assert vocabulary["corpus_words"] == 12 and vocabulary["eval_words"] == 13
+    assert vocabulary["eval_words_unseen"] == 1 and vocabulary["top_unseen"] == [["wharf", 1]]
+    assert vocabulary["eval_tokens_seen_pct"] == pytest.approx(100 * 20 / 21)
+    # "red" and "blue" are the shared content words on 5 of the 10 images (names are on one image each); each
+    # alone scores its five images 1/sqrt(5) and the others 0: AUC 1 (negated scores would give 0).
+    grounding = hand_report["grounding"]
+    assert grounding["words"] == 2 and grounding["mean_auc"] == pytest.approx(1.0)
+    assert sorted(word for word, _ in grounding["best"]) == ["blue", "red"]

@@ -29,8 +29,11 @@ def interrupt_at_epoch(monkeypatch, epoch: int) -> None:
     monkeypatch.setattr(pairs_module.TrainPairs, "set_epoch", set_epoch)
 
 
-def test_resumed_run_equals_uninterrupted_run(small_run, quiet_console, monkeypatch, tmp_path):
+def test_resumed_run_equals_uninterrupted_run(small_run, quiet_console, monkeypatch, tmp_path, training_calls):
     straight, _ = run_experiment(config(small_run, f"results_dir={tmp_path / 'a'}"), quiet_console)
+    trained = training_calls[0]
+    # The run to match demonstrably trained: every trainable tensor moved and the loss on its first batch fell.
+    assert not trained.unchanged() and trained.loss_after < trained.loss_before
 
     cfg = config(small_run, f"results_dir={tmp_path / 'b'}", "train.keep_checkpoint=true")
     with monkeypatch.context() as m:
@@ -50,6 +53,10 @@ def test_resumed_run_equals_uninterrupted_run(small_run, quiet_console, monkeypa
     assert resumed["extra"]["checkpoint"] == str(checkpoint_path(cfg))
     final = load_checkpoint(checkpoint_path(cfg))
     assert final["epoch"] == 2
+    # and ends with the uninterrupted run's weights, bit for bit
+    ended = training_calls[-1].after
+    assert ended.keys() == trained.after.keys()
+    assert all(torch.equal(ended[k], trained.after[k]) for k in ended)
 
 
 def test_checkpoint_is_deleted_once_the_record_is_written(small_run, quiet_console):

@@ -8,12 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rsbench.errors import ConfigError
+from rsbench.errors import ConfigError, RsbenchError
 from rsbench.train.losses.config import InfoNCEConfig
 from rsbench.train.losses.hinge import DifficultyWeightedHinge, difficulty_weighted_hinge
 from rsbench.train.losses.hinge_config import HingeConfig
 from rsbench.train.losses.infonce import InfoNCE
-from rsbench.train.samplers.queue import QueueSampler, RecyclingQueue, build
+from rsbench.train.samplers.queue import QueueSampler, RecyclingQueue, build, queue_negative_mask
 from rsbench.train.samplers.queue_config import QueueConfig
 
 SCALE = torch.tensor(10.0)
@@ -278,3 +278,48 @@ def test_empty_state_leaves_the_queue_alone_and_a_fresh_state_resets_it():
     assert len(s.queue) == 2
     s.load_state_dict(fresh)
     assert len(s.queue) == 0 and s.queue.length is None
+
+
+def test_a_single_pair_is_enqueued_and_an_unset_length_comes_from_the_first_push():
+    queue = RecyclingQueue(length=None)
+    push(queue, [7, 8, 9])
+    assert queue.length == 3 and queue.oldest_first()[2].tolist() == [7, 8, 9]
+    push(queue, [4])
+    assert len(queue) == 3 and queue.oldest_first()[2].tolist() == [8, 9, 4]
+
+
+def test_an_embedding_of_another_width_is_refused():
+    queue = RecyclingQueue(length=4)
+    push(queue, [1, 2], dim=4)
+    with pytest.raises(RsbenchError, match="holds 4-d embeddings but got 3-d"):
+        push(queue, [3], dim=3)
+
+
+def test_foreign_states_are_clear_errors():
+    with pytest.raises(RsbenchError, match="missing length, pointer, filled, visual, text, image_ids, scene_ids"):
+        RecyclingQueue(length=2).load_state_dict({"weights": 1})
+    with pytest.raises(RsbenchError, match="expected a 'queue' entry"):
+        sampler().load_state_dict({"weights": 1})
+
+
+def test_negative_mask_excludes_same_image_and_same_scene_by_default():
+    # pairs (image, scene): (0, 0), (1, -1); queue: (0, 5), (2, 0), (3, -1), (4, 1)
+    mask = queue_negative_mask(ids(0, 1), ids(0, -1), ids(0, 2, 3, 4), ids(5, 0, -1, 1))
+    assert mask.tolist() == [[False, False, True, True], [True, True, True, True]]
+    both_off = queue_negative_mask(ids(0, 1), ids(0, -1), ids(0, 2, 3, 4), ids(5, 0, -1, 1), False, False)
+    assert both_off.all()
+
+
+def test_option_boundaries():
+    # margin 0, beta 0 (a plain hinge), an explicit empty queue and weight 0 (L = L_batch) are all allowed
+    QueueConfig(margin=0.0, beta=0.0, length=0, weight=0.0)
+    with pytest.raises(ConfigError, match="temperature"):
+        InfoNCEConfig(temperature=0.0)
+
+
+def test_one_queued_entry_is_seen():
+    queue = RecyclingQueue(length=3)
+    push(queue, [5])
+    visual, text, image_ids, scene_ids = queue.entries()
+    assert image_ids.tolist() == [5] and visual[:, 0].tolist() == [5.0] and text[:, 0].tolist() == [-5.0]
+    assert queue.oldest_first()[2].tolist() == [5]

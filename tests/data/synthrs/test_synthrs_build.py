@@ -6,17 +6,20 @@ import json
 import re
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from rsbench.data.synthrs import SynthRSConfig, build_synthrs
 from rsbench.data.synthrs import build as synthrs_build
 from rsbench.data.synthrs.build import MARKER, SMALL_AREA_FRACTION, cache_key, plan, render
+from rsbench.data.synthrs.canvas import MEASURE_SIZE, Canvas, Measured
 from rsbench.data.synthrs.captions import tokens
 from rsbench.data.synthrs.config import SCENE_CLASSES, SPLIT_FRACTIONS
+from rsbench.data.synthrs.objects import ObjectGroup
 from rsbench.data.synthrs.scenes import PAINTERS
 from rsbench.errors import DataError
 
@@ -116,16 +119,71 @@ def test_small_objects_are_common_in_the_default_classes(small_meta: dict) -> No
     assert len(scenes_with_small) >= len(SCENE_CLASSES) - 3
 
 
-def test_object_counts_match_what_was_drawn() -> None:
-    # the painters record one instance per drawn object: a class with a fixed layout shows it
+def blobs(mask: np.ndarray) -> int:
+    """Number of 4-connected regions of True pixels (a flood fill, kept here as the reference)."""
+    seen = np.zeros_like(mask, dtype=bool)
+    count = 0
+    for start in zip(*np.nonzero(mask), strict=True):
+        if seen[start]:
+            continue
+        count += 1
+        stack = [start]
+        seen[start] = True
+        while stack:
+            y, x = stack.pop()
+            for ny, nx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
+                if 0 <= ny < mask.shape[0] and 0 <= nx < mask.shape[1] and mask[ny, nx] and not seen[ny, nx]:
+                    seen[ny, nx] = True
+                    stack.append((ny, nx))
+    return count
+
+
+def render_with_drawn_masks(spec, cfg, monkeypatch) -> tuple[dict, dict[str, list[np.ndarray]]]:
+    """Render one image, keeping for each recorded object instance the mask of what was drawn for it."""
+    measured_masks: list[tuple[Measured, np.ndarray]] = []
+    drawn: dict[str, list[np.ndarray]] = {}
+    measure, record = Canvas.measure, ObjectGroup.record
+
+    @contextmanager
+    def measure_and_keep(self):
+        mask = Image.new("L", (MEASURE_SIZE, MEASURE_SIZE), 0)
+        with measure(self) as measured:
+            self._masks.append(ImageDraw.Draw(mask))  # every counted draw of the block lands here too
+            try:
+                yield measured
+            finally:
+                self._masks.pop()
+        measured_masks.append((measured, np.asarray(mask) > 0))
+
+    def record_and_keep(self, measured):
+        record(self, measured)
+        mask = next(m for candidate, m in measured_masks if candidate is measured)
+        if mask.any():
+            drawn.setdefault(self.kind, []).append(mask)
+
+    with monkeypatch.context() as m:
+        m.setattr(Canvas, "measure", measure_and_keep)
+        m.setattr(ObjectGroup, "record", record_and_keep)
+        _, meta, _ = render(spec, cfg)
+    return meta, drawn
+
+
+def test_object_counts_match_what_was_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The count a caption states is the number of objects drawn: storage tanks stand apart, so the tanks'
+    # drawings must make exactly that many separate blobs, one per recorded tank.
     cfg = SynthRSConfig(**SMALL)
-    for spec in plan(cfg):
-        if spec.scene == "intersection":
-            _, meta, _ = render(spec, cfg)
-            roads = [o for o in meta["objects"] if o["kind"] == "road"]
-            assert roads and roads[0]["count"] == 2
-            return
-    raise AssertionError("no intersection planned")
+    specs = [s for s in plan(cfg) if s.scene == "storagetanks"]
+    assert specs
+    for spec in specs:
+        meta, drawn = render_with_drawn_masks(spec, cfg, monkeypatch)
+        (tanks,) = [o for o in meta["objects"] if o["kind"] == "tank"]
+        assert all(blobs(mask) == 1 for mask in drawn["tank"])
+        assert blobs(np.logical_or.reduce(drawn["tank"])) == len(drawn["tank"]) == tanks["count"]
+    # Crossing roads make one blob, but an intersection's two roads are two drawings.
+    (spec,) = [s for s in plan(cfg) if s.scene == "intersection"][:1]
+    meta, drawn = render_with_drawn_masks(spec, cfg, monkeypatch)
+    (roads,) = [o for o in meta["objects"] if o["kind"] == "road"]
+    assert roads["count"] == len(drawn["road"]) == 2 and not np.array_equal(*drawn["road"])
 
 
 def test_second_call_reuses_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
