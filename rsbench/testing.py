@@ -159,9 +159,30 @@ def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
     _require(not changed, where, f"parameters outside trainable_parameters() must not change: {changed[:3]}")
 
 
+def _with_tokens(loss: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """For a loss with ``token_level = True``: also pass ``tokens``, each token its embedding plus small noise."""
+    if not getattr(loss, "token_level", False):
+        return loss
+    from rsbench.train.token_batch import TokenBatch
+
+    def call(image: torch.Tensor, text: torch.Tensor, scale: torch.Tensor, same: Any) -> torch.Tensor:
+        g = torch.Generator().manual_seed(9)
+        patches = image[:, None, :] + 0.05 * torch.randn(len(image), 4, image.shape[1], generator=g)
+        words = text[:, None, :] + 0.05 * torch.randn(len(text), 3, text.shape[1], generator=g)
+        mask = torch.ones(len(text), 3, dtype=torch.bool)
+        mask[:, -1] = False  # one padding position
+        return loss(image, text, scale, same, tokens=TokenBatch(patches, words, mask))
+
+    return call
+
+
 def check_loss(loss: Callable[..., torch.Tensor]) -> None:
-    """A loss: ``loss(image_emb, text_emb, logit_scale, same_image)`` -> finite scalar that rewards matches."""
+    """A loss: ``loss(image_emb, text_emb, logit_scale, same_image)`` -> finite scalar that rewards matches.
+
+    A loss that declares ``token_level = True`` also gets ``tokens=TokenBatch(...)`` built from the embeddings.
+    """
     where = f"loss {type(loss).__name__}"
+    loss = _with_tokens(loss)
     image, text = embeddings(seed=1), embeddings(seed=2)
     scale = torch.tensor(20.0)
     same = torch.eye(BATCH, dtype=torch.bool)
@@ -263,27 +284,99 @@ def check_augmenter(factory: Callable[[RetrievalDataset], Any], dataset: Retriev
         raise ContractError(f"{where}: describe_eval must be JSON (it goes into the record): {exc}") from exc
 
 
-def check_strategy(strategy: Any, adapter: Any = None) -> None:
-    """A retrieval strategy: ``similarity(...)`` -> a finite (captions, images) matrix on the CPU."""
-    from rsbench.runtime import autocast_for
+class _FixedEncoder:
+    """An encoder view with fixed, seeded features: what ``check_strategy`` hands a strategy."""
 
-    if adapter is None:
-        from rsbench.models.adapters.frozen import Frozen
-
-        adapter = Frozen(None, tiny_backbone())
-    where = f"strategy {type(strategy).__name__}"
-    size = adapter.backbone.image_size
-    g = torch.Generator().manual_seed(0)
-    image_batches = (torch.randn(n, 3, size, size, generator=g) for n in (3, 2))  # generators: consumed once
-    captions = [f"caption number {i}" for i in range(7)]
-    token_batches = (adapter.backbone.tokenizer(captions[i:i + 4]) for i in range(0, 7, 4))
     device = torch.device("cpu")
-    adapter.eval()
-    similarity = strategy.similarity(adapter, image_batches, token_batches, device, autocast_for(device, False))
-    _require(isinstance(similarity, torch.Tensor) and tuple(similarity.shape) == (7, 5), where,
-             f"similarity must be (captions, images) = (7, 5); got {getattr(similarity, 'shape', similarity)}")
-    _require(similarity.device.type == "cpu" and bool(torch.isfinite(similarity).all()), where,
-             "similarity must be finite and on the CPU")
+
+    def __init__(self, n_images: int, n_captions: int, dim: int = 16, patches: int = 4, words: int = 5) -> None:
+        from rsbench.retrieval.encoder import ImageFeatures, TextFeatures
+
+        g = torch.Generator().manual_seed(0)
+        unit = torch.nn.functional.normalize
+        mask = torch.ones(n_captions, words, dtype=torch.bool)
+        mask[:, -2:] = torch.rand(n_captions, 2, generator=g) > 0.5  # some padding
+        self._images = ImageFeatures(unit(torch.randn(n_images, dim, generator=g), dim=-1),
+                                     unit(torch.randn(n_images, patches, dim, generator=g), dim=-1))
+        self._texts = TextFeatures(unit(torch.randn(n_captions, dim, generator=g), dim=-1),
+                                   unit(torch.randn(n_captions, words, dim, generator=g), dim=-1), mask)
+
+    def images(self, records: Any, tokens: bool = False) -> Any:
+        from rsbench.retrieval.encoder import ImageFeatures
+
+        return self._images if tokens else ImageFeatures(self._images.embeddings)
+
+    def texts(self, texts: Any, tokens: bool = False) -> Any:
+        from rsbench.retrieval.encoder import TextFeatures
+
+        return self._texts if tokens else TextFeatures(self._texts.embeddings)
+
+
+def _check_direction(scores: Any, queries: int, gallery: int, where: str, name: str) -> None:
+    from rsbench.retrieval.scores import Candidates
+
+    if isinstance(scores, Candidates):
+        _require(scores.indices.shape[0] == queries and scores.gallery_size == gallery, where,
+                 f"{name} candidates must list {queries} queries over a gallery of {gallery}")
+        values = scores.scores
+    else:
+        _require(isinstance(scores, torch.Tensor) and tuple(scores.shape) == (queries, gallery), where,
+                 f"{name} must be ({queries}, {gallery}) or Candidates; got {getattr(scores, 'shape', scores)}")
+        values = scores
+    _require(values.device.type == "cpu" and bool(torch.isfinite(values).all()), where,
+             f"{name} scores must be finite and on the CPU")
+
+
+def check_strategy(strategy: Any) -> None:
+    """A retrieval strategy: ``retrieve(split, encoder)`` -> a RetrievalResult scoring both directions.
+
+    The split has 5 images with 7 captions; the encoder hands out fixed features (tokens included), so the
+    check needs no model. Text->image must score (7 captions, 5 images), image->text (5, 7), densely or as
+    candidate lists over the right gallery.
+    """
+    from rsbench.retrieval.base import EvalSplit, RetrievalResult
+
+    where = f"strategy {type(strategy).__name__}"
+    _require(callable(getattr(strategy, "retrieve", None)), where, "must have retrieve(split, encoder)")
+    split = EvalSplit(records=[None] * 5, captions=[f"caption number {i}" for i in range(7)],
+                      caption_to_image=[0, 0, 1, 2, 3, 4, 4])
+    result = strategy.retrieve(split, _FixedEncoder(5, 7))
+    _require(isinstance(result, RetrievalResult), where, "retrieve must return rsbench.retrieval.base.RetrievalResult")
+    _check_direction(result.scores.t2i, 7, 5, where, "t2i")
+    _check_direction(result.scores.i2t, 5, 7, where, "i2t")
+    if result.stage1 is not None:
+        _check_direction(result.stage1.t2i, 7, 5, where, "stage-1 t2i")
+        _check_direction(result.stage1.i2t, 5, 7, where, "stage-1 i2t")
+
+
+def check_reranker(reranker: Any) -> None:
+    """A reranker: ``rerank(scores, context)`` scores both directions over the same queries and gallery, finitely;
+    candidate lists stay lists (dense scores may become lists: GaLR keeps only its top K).
+
+    It is given dense scores and then candidate lists (5 images, 7 captions, fixed features, the toy
+    dataset's train records as a query bank).
+    """
+    from rsbench.retrieval.base import EvalSplit
+    from rsbench.retrieval.rerankers.base import RerankContext
+    from rsbench.retrieval.scores import Candidates, RetrievalScores
+
+    where = f"reranker {type(reranker).__name__}"
+    _require(callable(getattr(reranker, "rerank", None)), where, "must have rerank(scores, context)")
+    split = EvalSplit(records=[None] * 5, captions=[f"caption number {i}" for i in range(7)],
+                      caption_to_image=[0, 0, 1, 2, 3, 4, 4])
+    encoder = _FixedEncoder(5, 7)
+    context = RerankContext(split, encoder, toy_dataset().split("train"))
+    dense = encoder.texts(split.captions).embeddings @ encoder.images(split.records).embeddings.t()
+    for scores in (RetrievalScores.from_similarity(dense),
+                   RetrievalScores(t2i=Candidates.top(dense, 3), i2t=Candidates.top(dense.t(), 4))):
+        out = reranker.rerank(scores, context)
+        _require(isinstance(out, RetrievalScores), where, "rerank must return RetrievalScores")
+        for name, before in scores.directions().items():
+            after = out.directions()[name]
+            _require(isinstance(after, Candidates) or not isinstance(before, Candidates), where,
+                     f"{name}: candidate lists stay lists (a reranker cannot score what was never listed)")
+            queries, gallery = (7, 5) if name == "t2i" else (5, 7)
+            _check_direction(after, queries, gallery, where, name)
 
 
 def check_dataset(dataset: RetrievalDataset) -> None:
@@ -346,6 +439,9 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
     elif kind == "strategy":
         built = component.build(config)
         check_strategy(built)
+    elif kind == "reranker":
+        built = component.build(config)
+        check_reranker(built)
     elif kind == "dataset":
         built = component.build(config)
         check_dataset(built)

@@ -9,8 +9,7 @@ loading the hooks never imports torch.)
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
     from rsbench.models.adapters.base import Adapter
     from rsbench.models.backbones.open_clip_backbone import Backbone
     from rsbench.registry import Component
+    from rsbench.retrieval.base import EvalSplit, RetrievalResult
+    from rsbench.retrieval.encoder import EncoderView
     from rsbench.text.augmenters.base import Augmenter
 
 hookspec = pluggy.HookspecMarker("rsbench")
@@ -65,15 +66,15 @@ class Sampler(Protocol):
 
 
 class Strategy(Protocol):
-    """Turns a model and an evaluation split into a (captions, images) similarity matrix on the CPU.
+    """Turns an evaluation split and an encoder view of the trained model into scores per direction.
 
-    ``image_batches`` yields (b, 3, S, S) preprocessed image tensors and ``token_batches`` (b, L)
-    token tensors, each iterable consumed once; ``autocast()`` is the run's autocast context.
+    ``split`` is a ``rsbench.retrieval.base.EvalSplit`` (records, query captions, each caption's image);
+    ``encoder`` a ``rsbench.retrieval.encoder.EncoderView`` (``images(records, tokens=False)``,
+    ``texts(captions, tokens=False)``: normalised embeddings, and joint-space tokens on request). The result
+    is a ``RetrievalResult`` whose ``scores`` hold, per direction, a dense matrix or ``Candidates``.
     """
 
-    def similarity(self, adapter: Adapter, image_batches: Iterable[torch.Tensor],
-                   token_batches: Iterable[torch.Tensor], device: torch.device,
-                   autocast: Callable[[], contextlib.AbstractContextManager]) -> torch.Tensor: ...
+    def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult: ...
 
 
 # What ``factory`` must be for each kind (``config`` is an instance of the registered dataclass).

@@ -11,7 +11,7 @@ import torch
 from rsbench.data.record import Record, RetrievalDataset
 from rsbench.models.adapters.base import Adapter
 from rsbench.retrieval.config import DualStreamConfig
-from rsbench.retrieval.dual_stream import DualStream
+from rsbench.retrieval.strategies.dual_stream import DualStream
 from rsbench.testing import (
     ContractError,
     check_adapter,
@@ -74,8 +74,12 @@ class NotAnAugmenter:
 
 
 class TransposedStrategy(DualStream):
-    def similarity(self, *args):
-        return super().similarity(*args).t()
+    def retrieve(self, split, encoder):
+        from rsbench.retrieval.scores import RetrievalScores
+
+        result = super().retrieve(split, encoder)
+        result.scores = RetrievalScores(t2i=result.scores.i2t, i2t=result.scores.t2i)  # images x captions
+        return result
 
 
 class NoTrainableParameters(Adapter):

@@ -46,10 +46,10 @@ def registered(kind: str) -> tuple[str, object, type]:
 
 
 def test_there_is_an_example_for_every_component_kind_but_backbones():
-    assert set(EXAMPLES) == {"adapter", "loss", "sampler", "augmenter", "strategy", "dataset"}
+    assert set(EXAMPLES) == {"adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "dataset"}
 
 
-@pytest.mark.parametrize("kind", ["adapter", "loss", "sampler", "augmenter", "strategy", "dataset"])
+@pytest.mark.parametrize("kind", ["adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "dataset"])
 def test_documented_example_keeps_the_contract(kind):
     name, factory, config_cls = registered(kind)
     rsbench.testing.check_config(config_cls)
@@ -64,5 +64,7 @@ def test_documented_example_keeps_the_contract(kind):
         rsbench.testing.check_augmenter(lambda dataset: factory(config, dataset))
     elif kind == "strategy":
         rsbench.testing.check_strategy(factory(config))
+    elif kind == "reranker":
+        rsbench.testing.check_reranker(factory(config))
     else:
         rsbench.testing.check_dataset(factory(config))

@@ -135,3 +135,12 @@ def test_gallery_benchmark_hides_the_real_images_and_scores_against_exact_search
         gallery_benchmark(real, 10, "exact", 32)
     with pytest.raises(RsbenchError, match="below the model"):
         gallery_benchmark(real, 3000, "exact", 8)
+
+
+def test_a_faiss_index_without_faiss_installed_is_a_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # as if faiss-cpu were not installed
+    with pytest.raises(RsbenchError, match="pip install faiss-cpu"):
+        make_index("hnsw", 8)
+    assert make_index("exact", 8).ntotal == 0  # exact search needs no faiss
