@@ -65,6 +65,7 @@ def training_calls(monkeypatch) -> list[TrainingCall]:
 
     from rsbench.train import trainer
     from rsbench.train.pairs import collate_pairs
+    from rsbench.train.token_batch import encode_batch
 
     calls: list[TrainingCall] = []
     original = trainer.train
@@ -78,8 +79,8 @@ def training_calls(monkeypatch) -> list[TrainingCall]:
         sampler.load_state_dict(sampler_state)
         try:
             with torch.no_grad():
-                loss, _ = sampler(adapter.encode_image(images), adapter.encode_text(tokens), adapter.logit_scale,
-                                  image_ids, scene_ids)
+                image_emb, text_emb, extra = encode_batch(adapter, sampler, images, tokens)  # tokens if the loss asks
+                loss, _ = sampler(image_emb, text_emb, adapter.logit_scale, image_ids, scene_ids, **extra)
         finally:
             adapter.train(was_training)
             sampler.load_state_dict(state)

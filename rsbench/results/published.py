@@ -31,7 +31,10 @@ METHOD_SECTIONS = ("adapter", "sampler", "augmenter", "loss", "strategy", "reran
 
 def method_identity(config: dict[str, Any]) -> dict[str, Any]:
     """What a published row and a configuration must share: backbone name and the method sections."""
-    backbone = str(config["backbone"]["name"]).replace("/", "-")  # papers write ViT-B/16, open_clip ViT-B-16
+    from rsbench.results.record import component_name
+
+    name = component_name(config.get("backbone")) or ""
+    backbone = name.replace("/", "-")  # papers write ViT-B/16, open_clip ViT-B-16
     identity = {"backbone": backbone, **{section: config.get(section) for section in METHOD_SECTIONS}}
     if identity["reranker"] is None:  # a record from before rerankers existed was not reranked
         identity["reranker"] = {"name": "none"}
