@@ -214,24 +214,20 @@ def dotted_layer(values: dict[str, Any]) -> dict[str, Any]:
 
 def parse_set(assignments: list[str]) -> dict[str, Any]:
     """Turn ``["train.lr=1e-4", "adapter.rank=16"]`` into a nested dict; values are parsed as YAML."""
-    layer: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for item in assignments:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise ConfigError(f"--set expects KEY=VALUE (e.g. train.lr=1e-4), got '{item}'")
         try:
-            parsed = yaml.safe_load(value) if value.strip() else None
+            values[key] = yaml.safe_load(value) if value.strip() else None
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {item}: cannot parse value '{value}': {exc}") from exc
-        node = layer
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--set {item}: '{part}' is set both as a value and as a section")
-        node[parts[-1]] = parsed
-    return layer
+    try:
+        return dotted_layer(values)
+    except ConfigError as exc:
+        raise ConfigError(f"--set {exc}") from exc
 
 
 def _unknown_key(key: str, valid: list[str], where: str) -> ConfigError:

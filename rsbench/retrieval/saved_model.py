@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rsbench.errors import RsbenchError
+from rsbench.models.backbones.open_clip_backbone import file_sha256
 
 CONFIG_FILE, WEIGHTS_FILE, MANIFEST_FILE = "config.yaml", "trainable.safetensors", "model.json"
 
@@ -96,7 +97,7 @@ def save_model(adapter, config: dict[str, Any], backbone_sha: str | None, direct
     temp.mkdir(parents=True)
     state = {k: v.contiguous() for k, v in trainable_state(adapter).items()}
     save_file(state, str(temp / WEIGHTS_FILE))
-    trainable_sha = _sha256(temp / WEIGHTS_FILE)
+    trainable_sha = file_sha256(temp / WEIGHTS_FILE)
     (temp / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     manifest = {"format": "rsbench-model-1", "backbone_weights_sha256": backbone_sha,
                 "trainable_sha256": trainable_sha, "trainable_tensors": len(state),
@@ -117,7 +118,7 @@ def load_model(directory: Path, device: str = "auto") -> SearchModel:
             raise RsbenchError(f"{directory} is not a saved model: {name} is missing (write one with "
                                f"rsbench run --save-model DIR)")
     manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
-    if _sha256(directory / WEIGHTS_FILE) != manifest.get("trainable_sha256"):
+    if file_sha256(directory / WEIGHTS_FILE) != manifest.get("trainable_sha256"):
         raise RsbenchError(f"{directory / WEIGHTS_FILE} does not match its manifest's digest; the folder was edited "
                            f"or half-copied")
     config = yaml.safe_load((directory / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -134,9 +135,3 @@ def load_model(directory: Path, device: str = "auto") -> SearchModel:
                            f"({sorted(missing)[:3]} ...); was it saved by another rsbench version?")
     adapter.load_state_dict(state, strict=False)
     return SearchModel(adapter.to(target).eval(), backbone, config, manifest["digest"], target)
-
-
-def _sha256(path: Path) -> str:
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
-
-    return file_sha256(path)

@@ -29,6 +29,7 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -193,30 +194,25 @@ def _tuning(raw: Any, seeds: list[int]) -> Tuning | None:
     return tuning
 
 
-def weights_digest(cfg: RunConfig) -> str | None:
-    """SHA-256 of the backbone's weights when they are a shipped or local file (None for hub tags, random init)."""
+@cache
+def weights_digest(backbone: str, pretrained: str | None) -> str | None:
+    """SHA-256 of a backbone's weights when they are a shipped or local file (None for hub tags, random init);
+    read once per process for each (backbone, pretrained)."""
     from rsbench.models.backbones.config import canonical_model_name, looks_like_path, shipped_weights
     from rsbench.models.backbones.open_clip_backbone import file_sha256
 
-    options = cfg.options("backbone")
-    if not options.pretrained:
+    if not pretrained:
         return None
-    shipped = shipped_weights(canonical_model_name(cfg.name("backbone")), options.pretrained)
+    shipped = shipped_weights(canonical_model_name(backbone), pretrained)
     if shipped is not None:
         return file_sha256(shipped)
-    local = Path(options.pretrained).expanduser()
-    return file_sha256(local) if looks_like_path(options.pretrained) and local.is_file() else None
-
-
-_DIGESTS: dict[tuple[str, str | None], str | None] = {}
+    local = Path(pretrained).expanduser()
+    return file_sha256(local) if looks_like_path(pretrained) and local.is_file() else None
 
 
 def config_id(cfg: RunConfig) -> str:
     """The identity of a run without its seed: config identity plus weights digest, as a short hex digest."""
-    key = (cfg.name("backbone"), cfg.options("backbone").pretrained)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = weights_digest(cfg)
-    return identity_digest(cfg.to_dict(), _DIGESTS[key])
+    return identity_digest(cfg.to_dict(), weights_digest(cfg.name("backbone"), cfg.options("backbone").pretrained))
 
 
 def identity_digest(config: dict[str, Any], weights: str | None) -> str:

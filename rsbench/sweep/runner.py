@@ -77,6 +77,17 @@ class SweepRunner:
         tune = sweep.tune
         self.tune_dir = Path(tune.results_dir) if tune and tune.results_dir else self.results_dir / "tuning"
         self.points = sweep.points()
+        self._indexed: dict[Path, dict[tuple[str, int], dict[str, Any]]] = {}  # folder -> records, until a run
+
+    def _done(self, folder: Path) -> dict[tuple[str, int], dict[str, Any]]:
+        """The records in ``folder`` by (config id, seed), read once until the next batch of runs changes it."""
+        if folder not in self._indexed:
+            self._indexed[folder] = records_by_run(folder)
+        return self._indexed[folder]
+
+    def _launch(self, launcher: Any, jobs: list[Job], finished: Any) -> None:
+        launcher.run(jobs, finished)
+        self._indexed.clear()  # the runs wrote records
 
     def _run(self, varied: dict[str, Any], seed: int, folder: Path) -> PlannedRun:
         return self.sweep.run(varied, seed, [*self.sets, f"results_dir={folder}"])
@@ -90,7 +101,7 @@ class SweepRunner:
         tune = self.sweep.tune
         if tune is None:
             return []
-        done = records_by_run(self.tune_dir)
+        done = self._done(self.tune_dir)
         steps = []
         for values in tune.points():
             run = self._run({**point, **values}, tune.seed, self.tune_dir)
@@ -104,7 +115,7 @@ class SweepRunner:
         if tune is None:
             choice.chosen = {}
             return choice
-        done = records_by_run(self.tune_dir)
+        done = self._done(self.tune_dir)
         best: float | None = None
         for values in tune.points():
             run = self._run({**point, **values}, tune.seed, self.tune_dir)
@@ -126,7 +137,7 @@ class SweepRunner:
         if choice is None:
             return [Step("seed", self._run(point, seed, self.results_dir), False, "after tuning")
                     for seed in self.sweep.seeds]
-        done = records_by_run(self.results_dir)
+        done = self._done(self.results_dir)
         steps = []
         for seed in self.sweep.seeds:
             run = self._run({**point, **(choice.chosen or {})}, seed, self.results_dir)
@@ -180,22 +191,23 @@ class SweepRunner:
                 self._write_copy(record, run, section)
                 counts["copied"] += 1
                 progress.advance(task)
-            launcher.run(jobs, finished)
+            self._launch(launcher, jobs, finished)
         return counts
 
     def _tune(self, launcher: Any, finished: Any, progress: Progress, task: Any) -> None:
         steps = {id(p): self.tuning_steps(p) for p in self.points}
         # first wave: one value per variant, which tells which variants train at all
-        launcher.run([self._job(s[0].run, {"phase": "tune"}) for s in steps.values() if not s[0].done], finished)
+        self._launch(launcher, [self._job(s[0].run, {"phase": "tune"}) for s in steps.values() if not s[0].done],
+                     finished)
         rest = []
         for point in self.points:
-            first = records_by_run(self.tune_dir).get((steps[id(point)][0].run.config_id, self.sweep.tune.seed))
+            first = self._done(self.tune_dir).get((steps[id(point)][0].run.config_id, self.sweep.tune.seed))
             if first is not None and validation_score(first, self.sweep.tune.metric) is None:
                 skipped = [s for s in steps[id(point)][1:] if not s.done]
                 progress.advance(task, len(skipped))  # does not train: the other values are the same run
                 continue
             rest += [self._job(s.run, {"phase": "tune"}) for s in steps[id(point)][1:] if not s.done]
-        launcher.run(rest, finished)
+        self._launch(launcher, rest, finished)
 
     def _write_copy(self, record: dict[str, Any], run: PlannedRun, section: dict[str, Any]) -> None:
         from rsbench.results.record import write_record

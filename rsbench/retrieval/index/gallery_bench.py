@@ -44,13 +44,20 @@ def lift(vectors: np.ndarray, dim: int, seed: int) -> np.ndarray:
     return (vectors @ basis.T).astype(np.float32)
 
 
-def distractors(real: np.ndarray, count: int, spread: float, rng: np.random.Generator) -> np.ndarray:
-    """``count`` unit vectors near randomly chosen real ones: a Gaussian kernel density estimate of the real
-    embeddings, its kernel their own covariance times ``spread``² (see the module text)."""
+def kernel(real: np.ndarray, spread: float) -> tuple[np.ndarray, np.ndarray]:
+    """The distractors' noise: per-component scales and principal axes of the real embeddings' covariance."""
     centred = real - real.mean(axis=0, keepdims=True)
     _, singular, basis = np.linalg.svd(centred, full_matrices=False)
-    scale = (singular / np.sqrt(max(1, len(real) - 1)) * spread).astype(np.float32)
-    noise = (rng.normal(size=(count, len(scale))).astype(np.float32) * scale) @ basis.astype(np.float32)
+    return (singular / np.sqrt(max(1, len(real) - 1)) * spread).astype(np.float32), basis.astype(np.float32)
+
+
+def distractors(real: np.ndarray, count: int, spread: float, rng: np.random.Generator,
+                noise_kernel: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """``count`` unit vectors near randomly chosen real ones: a Gaussian kernel density estimate of the real
+    embeddings, its kernel their own covariance times ``spread``² (see the module text). Pass ``noise_kernel``
+    (from ``kernel``) when drawing many batches, so the decomposition is done once."""
+    scale, basis = noise_kernel if noise_kernel is not None else kernel(real, spread)
+    noise = (rng.normal(size=(count, len(scale))).astype(np.float32) * scale) @ basis
     out = real[rng.integers(0, len(real), count)] + noise
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
@@ -76,9 +83,10 @@ def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int
     index = make_index(index_kind, dim, **(options or {}))
     build_seconds = 0.0
     cursor = 0
+    noise_kernel = kernel(images, spread)
     for start in range(0, size, CHUNK):
         stop = min(size, start + CHUNK)
-        block = distractors(images, stop - start, spread, rng)  # in the model's space, then lifted
+        block = distractors(images, stop - start, spread, rng, noise_kernel)  # in the model's space, then lifted
         inside = (slots >= start) & (slots < stop)
         block[slots[inside] - start] = images[np.arange(cursor, cursor + int(inside.sum()))]
         cursor += int(inside.sum())
