@@ -81,7 +81,7 @@ def test_report_agrees_with_the_engines_zero_shot(quiet_console):
 def test_transfer_command_prints_json(quiet_console):
     result = CliRunner().invoke(app, [
         "transfer", "--device", "cpu", "--json",
-        "--set", "corpus.num_images=40", "--set", "corpus.image_size=32",
+        "--set", "corpus.num_images=40", "--set", "corpus.overhead_tiles=10", "--set", "corpus.image_size=32",
         "--set", "dataset.num_images=51", "--set", "dataset.image_size=32",
     ])
     assert result.exit_code == 0, result.output
@@ -96,7 +96,7 @@ def test_transfer_command_rejects_a_bad_set():
 
 def test_transfer_command_rejects_an_empty_split():
     result = CliRunner().invoke(app, ["transfer", "--device", "cpu", "--split", "tset",
-                                      "--set", "corpus.num_images=40", "--set", "corpus.image_size=32",
+                                      "--set", "corpus.num_images=40", "--set", "corpus.overhead_tiles=10", "--set", "corpus.image_size=32",
                                       "--set", "dataset.num_images=51", "--set", "dataset.image_size=32"])
     assert isinstance(result.exception, ConfigError) and "'tset'" in str(result.exception)
     assert "test" in str(result.exception)
