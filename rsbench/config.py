@@ -63,6 +63,24 @@ class TrainConfig:
         metadata={"help": "keep the checkpoint (weights, optimiser, sampler queue) after the record is written; "
                   "by default it is deleted once the run has finished"},
     )
+    image_augmentation: Literal["backbone", "none"] = field(
+        default="backbone",
+        metadata={"help": "training images through the backbone's training transform (open_clip: a random "
+                  "resized crop) or, with none, through its deterministic evaluation transform (resize, "
+                  "centre crop), which the feature cache needs"},
+    )
+    cache_features: bool = field(
+        default=False,
+        metadata={"help": "store what the adapter reads from a frozen image tower (focus, clip-adapter, "
+                  "linear-probe) in the first epoch, fp16 and memory-mapped under $RSBENCH_CACHE/features, "
+                  "and skip the tower from the second; needs a deterministic transform "
+                  "(train.image_augmentation=none). When it cannot apply the run says why and trains without"},
+    )
+    dist_backend: Literal["auto", "nccl", "gloo"] = field(
+        default="auto",
+        metadata={"help": "process-group backend of a multi-process run (torchrun, --nproc): auto is nccl on "
+                  "CUDA, gloo on the CPU"},
+    )
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 0, "train.epochs must be >= 0")
@@ -129,7 +147,10 @@ class RunConfig:
         import re
 
         ident = {k: v for k, v in self.to_dict().items() if k not in ("results_dir", "checkpoint_dir", "device")}
-        ident["train"] = {k: v for k, v in ident["train"].items() if k not in ("keep_checkpoint", "num_workers")}
+        ident["train"] = {k: v for k, v in ident["train"].items()
+                          if k not in ("keep_checkpoint", "num_workers", "cache_features", "dist_backend")}
+        if ident["train"].get("image_augmentation") == "backbone":
+            del ident["train"]["image_augmentation"]  # added later: at its default, older checkpoints keep their key
         digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:12]
         label = re.sub(r"[^A-Za-z0-9.+-]+", "-", "-".join(self.name(k) for k in ("adapter", "sampler", "augmenter")))
         return f"{label}-seed{self.seed}-{digest}"

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from rsbench.config import RunConfig
-from rsbench.errors import DataError
+from rsbench.errors import ConfigError, DataError
 from rsbench.runtime import autocast_for, check_output_folder, device_label, resolve_device, seed_everything
 
 
@@ -23,10 +23,10 @@ def build(cfg: RunConfig, section: str, *args: Any) -> Any:
 class Experiment:
     """The built components of one run, and the evaluation they share."""
 
-    def __init__(self, cfg: RunConfig, console: Console) -> None:
+    def __init__(self, cfg: RunConfig, console: Console, device: Any = None) -> None:
         self.cfg, self.console = cfg, console
         seed_everything(cfg.seed)
-        self.device = resolve_device(cfg.device)
+        self.device = device if device is not None else resolve_device(cfg.device)
         self.dataset = build(cfg, "dataset")
         for split in ("train", cfg.eval.select_on, cfg.eval.report_on):
             if not self.dataset.split(split):
@@ -136,6 +136,10 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     writes that many contact sheets of test queries beside the record. Training saves a
     checkpoint after every epoch; ``resume=True`` continues from it. Once the
     record is written the checkpoint is deleted unless ``train.keep_checkpoint``.
+
+    Under torchrun (``WORLD_SIZE`` > 1) every process trains its share of each global batch (see
+    rsbench/train/distributed.py); rank 0 alone evaluates, checkpoints and writes the record, and the
+    other ranks return ``({}, None)``.
     """
     if write:  # before anything heavy is imported or built: a bad folder costs no training time
         check_output_folder(cfg.results_dir, "results directory", "results_dir (--results-dir)")
@@ -148,10 +152,19 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     from rsbench.hooks import provider
     from rsbench.profile.cost import count_parameters, peak_memory
     from rsbench.results.record import make_record, write_record
+    from rsbench.train import distributed
     from rsbench.train.pairs import TrainPairs
     from rsbench.train.trainer import TrainOutcome, train
 
-    exp = Experiment(cfg, console)
+    device = distributed.setup(cfg.device, cfg.train.dist_backend)
+    world = distributed.world_size()
+    if cfg.train.batch_size % world:
+        raise ConfigError(f"train.batch_size={cfg.train.batch_size} is the global batch and must divide evenly "
+                          f"over the {world} processes; use a multiple of {world}")
+    if not distributed.is_main():
+        console = Console(quiet=True)  # rank 0 speaks for the run
+    with distributed.main_first():  # rank 0 builds the dataset cache the others then read
+        exp = Experiment(cfg, console, device)
     ds = exp.dataset
     console.log(
         f"dataset {escape(ds.name)} ({'synthetic' if ds.synthetic else 'real'}): {ds.split_sizes()} images; "
@@ -162,23 +175,36 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     for problem in ds.problems:  # what the loader dropped or found odd: said here and counted in the record
         console.print(Text.assemble(("data:", "yellow"), " ", problem), soft_wrap=True, highlight=False)
     trainable, total = count_parameters(exp.adapter)
-    pairs = TrainPairs(ds.split("train"), exp.backbone.preprocess_train, exp.augmenter.augment, ds.scenes,
+    transform = exp.backbone.preprocess_train if cfg.train.image_augmentation == "backbone" \
+        else exp.backbone.preprocess_eval
+    pairs = TrainPairs(ds.split("train"), transform, exp.augmenter.augment, ds.scenes,
                        cfg.train.captions_per_epoch, seed=cfg.seed)
     saved_bytes = exp.saved_activation_bytes(pairs)
     outcome = TrainOutcome(best_epoch=None, best_score=None)
     trains = exp.adapter.trains and cfg.train.epochs > 0
     checkpoint = checkpoint_path(cfg) if trains else None
+    cache_plan = None
+    if trains and cfg.train.cache_features:
+        from rsbench.train.feature_cache import plan
+
+        cache_plan = plan(exp.adapter, exp.sampler, transform, ds.split("train"), ds.content_hash(),
+                          lambda: pairs.image(0))
+        console.log(f"feature cache: {escape(cache_plan.extra['folder'])}" if cache_plan.used
+                    else f"[yellow]feature cache not used: {escape(cache_plan.reason or '')}[/]")
     with peak_memory(exp.device) as peak:
         if trains:
             outcome, best_state, best_sampler = train(
                 exp.adapter, exp.sampler, pairs, exp.backbone.tokenizer, cfg.train, exp.device,
                 lambda: exp.evaluate(cfg.eval.select_on), console, seed=cfg.seed,
                 checkpoint=checkpoint, run_key=cfg.run_key(), resume=resume_state(cfg, console, resume),
-                peak_so_far=peak["so_far"],
+                peak_so_far=peak["so_far"], feature_cache=cache_plan.cache if cache_plan else None,
             )
             if best_state is not None:
                 exp.adapter.load_state_dict(best_state, strict=False)
                 exp.sampler.load_state_dict(best_sampler or {})
+    if not distributed.is_main():
+        distributed.barrier()  # rank 0 evaluates and writes the one record
+        return {}, None
     if save_model is not None:
         from rsbench.retrieval.saved_model import save_model as keep_model
 
@@ -213,6 +239,7 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
         },
         env={
             "device": device_label(exp.device),
+            "world_size": world,
             "torch": torch.__version__,
             "open_clip": open_clip.__version__,
             "python": platform.python_version(),
@@ -223,7 +250,10 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
             "eval": exp.augmenter.describe_eval(),
             "retrieval": exp.retrieval,
             "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history,
-                         "resumed_after_epoch": outcome.resumed_after_epoch},
+                         "resumed_after_epoch": outcome.resumed_after_epoch,
+                         "global_batch_size": cfg.train.batch_size,
+                         "per_process_batch_size": cfg.train.batch_size // world},
+            **({"feature_cache": cache_plan.describe()} if cache_plan is not None else {}),
             "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,
             **(extra or {}),
         },
@@ -236,4 +266,5 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
         console.log(f"{len(sheets)} example queries drawn in {sheets[0].parent}")
     if checkpoint is not None and not cfg.train.keep_checkpoint and (path is not None or not write):
         checkpoint.unlink(missing_ok=True)  # the record is safe; the checkpoint has served its purpose
+    distributed.barrier()
     return record, path

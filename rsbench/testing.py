@@ -138,6 +138,17 @@ def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
     _require(bool(torch.isfinite(image_emb).all() and torch.isfinite(text_emb).all()), where,
              "embeddings must be finite")
     _require(torch.allclose(image_emb, again), where, "in eval mode, encoding the same images twice must agree")
+    reason = adapter.frozen_features_unavailable()
+    _require(reason is None or isinstance(reason, str), where, "frozen_features_unavailable() must be None or a reason")
+    if reason is None:  # the feature cache (train.cache_features) will finish encode_image from stored features
+        with torch.no_grad():
+            features = adapter.frozen_image_features(images)
+            finished = adapter.encode_image_from_features(features)
+        _require(isinstance(features, dict) and all(isinstance(v, torch.Tensor) and v.shape[0] == BATCH
+                                                    for v in features.values()), where,
+                 "frozen_image_features((B, 3, S, S)) must return a dict of (B, ...) tensors")
+        _require(torch.allclose(finished, image_emb, rtol=1e-4, atol=1e-5), where,
+                 "encode_image_from_features(frozen_image_features(x)) must equal encode_image(x)")
     scale = adapter.logit_scale.detach()
     _require(isinstance(scale, torch.Tensor) and scale.numel() == 1 and bool(torch.isfinite(scale))
              and float(scale) > 0, where, "logit_scale must be a positive scalar tensor (already exponentiated)")

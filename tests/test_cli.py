@@ -27,6 +27,11 @@ def invoke(capsys, *argv: str) -> tuple[int, str, str]:
         (["run", "--backbone", "ViT-B-322"], "ViT-B-32"),
         (["list", "adapters"], "unknown component kind 'adapters'. Did you mean: adapter"),
         (["leaderboard", "--results-dir", "/nonexistent/rsbench"], "/nonexistent/rsbench"),
+        (["run", "--nproc", "0"], "--nproc must be 1 or more"),
+        (["run", "--nproc", "2", "--device", "cpu", "--set", "train.dist_backend=nccl"],
+         "train.dist_backend=nccl needs CUDA devices"),
+        (["run", "--nproc", "2", "--device", "cpu", "--set", "train.batch_size=7"],
+         "must divide evenly over --nproc 2"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(capsys, argv, message):

@@ -67,7 +67,7 @@ def _invoke(argv: list[str] | None) -> None:
         print_warning(warning)
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
-    with command.make_context("rsbench", args) as ctx:
+    with command.make_context("rsbench", args, obj={"argv": args}) as ctx:  # `run --nproc` relaunches argv
         command.invoke(ctx)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,29 @@ def flags_to_config(**flags: Any) -> dict[str, Any]:
     return raw
 
 
+def check_launch(nproc: int, configs: list) -> None:
+    """Refuse, before any process starts, a multi-process run that cannot work."""
+    import torch
+
+    from rsbench.errors import RsbenchError
+    from rsbench.runtime import resolve_device
+    from rsbench.train import distributed
+
+    if distributed.env_world_size() > 1:
+        raise RsbenchError("--nproc inside a torchrun launch: use one or the other")
+    for cfg in configs:
+        device = resolve_device(cfg.device)
+        distributed.choose_backend(cfg.train.dist_backend, device)
+        if device.type == "cuda" and nproc > torch.cuda.device_count():
+            raise RsbenchError(f"--nproc {nproc} needs one GPU per process; this machine has "
+                               f"{torch.cuda.device_count()}")
+        if cfg.train.batch_size % nproc:
+            raise RsbenchError(f"train.batch_size={cfg.train.batch_size} is the global batch and must divide "
+                               f"evenly over --nproc {nproc}; use a multiple of {nproc}")
+
+
 def run_command(
+    ctx: typer.Context,
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML experiment file"),
     adapter: str | None = typer.Option(None, help="adapter name (`rsbench list adapter`)"),
     sampler: str | None = typer.Option(None, help="sampler name"),
@@ -59,6 +82,10 @@ def run_command(
     results_dir: str | None = typer.Option(None, "--results-dir", help="where result records go"),
     set_: list[str] = typer.Option(None, "--set", help="override any field: --set train.lr=1e-4"),
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted run from its checkpoint"),
+    nproc: int | None = typer.Option(
+        None, "--nproc", help="train with N processes on this machine (DistributedDataParallel, launched as "
+        "torchrun --nproc-per-node N would); train.batch_size is the global batch"
+    ),
     print_config: bool = typer.Option(False, "--print-config", help="print the resolved config and exit"),
     json_out: bool = typer.Option(False, "--json", help="print the records' figures as JSON"),
     examples: int = typer.Option(0, "--examples", help="draw N test queries with their top 10 images, the true "
@@ -92,9 +119,17 @@ def run_command(
     from rsbench.engine import run_experiment
     from rsbench.errors import RsbenchError
     from rsbench.results.display import render_metrics
+    from rsbench.train import distributed
 
     if examples < 0:
         raise RsbenchError(f"--examples must be 0 or more, got {examples}")
+    if nproc is not None and nproc > 1:
+        check_launch(nproc, configs)
+        root = ctx.find_root().obj
+        argv = list(root["argv"]) if isinstance(root, dict) and "argv" in root else sys.argv[1:]
+        raise typer.Exit(distributed.launch(nproc, distributed.without_nproc(argv)))
+    if nproc is not None and nproc < 1:
+        raise RsbenchError(f"--nproc must be 1 or more (processes to train with), got {nproc}")
     model_dirs = [None] * len(configs)
     if save_model is not None:
         model_dirs = [save_model] if len(configs) == 1 else [save_model / f"seed{c.seed}" for c in configs]
@@ -102,10 +137,15 @@ def run_command(
         if taken:  # checked before any training time is spent
             raise RsbenchError(f"--save-model folder already exists: {', '.join(taken)}; choose a new one")
     outputs = []
-    for cfg, model_dir in zip(configs, model_dirs, strict=True):
-        record, path = run_experiment(cfg, console, resume=resume, save_model=model_dir, examples=examples)
-        render_metrics(record, console)
-        console.print(f"record: {path}", markup=False, highlight=False)
-        outputs.append({"record": str(path), "metrics": record["metrics"], "cost": record["cost"]})
-    if json_out:
+    try:
+        for cfg, model_dir in zip(configs, model_dirs, strict=True):
+            record, path = run_experiment(cfg, console, resume=resume, save_model=model_dir, examples=examples)
+            if not record:  # a rank other than 0 of a multi-process run: rank 0 reports
+                continue
+            render_metrics(record, console)
+            console.print(f"record: {path}", markup=False, highlight=False)
+            outputs.append({"record": str(path), "metrics": record["metrics"], "cost": record["cost"]})
+    finally:
+        distributed.teardown()
+    if json_out and outputs:
         typer.echo(json.dumps(outputs if len(outputs) > 1 else outputs[0], indent=2))

@@ -49,8 +49,12 @@ METRICS: dict[str, MetricInfo] = {
 # Config keys that do not change what is measured: runs differing only in these are seeds of
 # one configuration. Dropped at any depth; the dataset's location is replaced by its content hash.
 NON_IDENTIFYING_KEYS: frozenset[str] = frozenset(
-    {"seed", "device", "results_dir", "output_dir", "out_dir", "checkpoint_dir", "cache_dir", "data_root"}
+    {"seed", "device", "results_dir", "output_dir", "out_dir", "checkpoint_dir", "cache_dir", "data_root",
+     "dist_backend"}
 )
+# Training options added after records existed, at the value that trains as before: dropped from the identity,
+# so a new record and an older one of the same configuration stay one row.
+LATER_TRAIN_DEFAULTS: dict[str, Any] = {"image_augmentation": "backbone", "cache_features": False}
 DATASET_LOCATION_KEYS: frozenset[str] = frozenset({"root", "data_root", "path"})
 
 ID_COLUMNS: tuple[str, ...] = (
@@ -97,6 +101,9 @@ def config_identity(config: dict) -> dict:
     identity = strip(config, None)
     if component_name(identity.get("reranker")) == "none":
         identity.pop("reranker")  # no reranker: the same configuration as a record from before rerankers existed
+    train = identity.get("train")
+    if isinstance(train, dict):
+        identity["train"] = {k: v for k, v in train.items() if LATER_TRAIN_DEFAULTS.get(k, object()) != v}
     return identity
 
 

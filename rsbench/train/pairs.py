@@ -53,11 +53,34 @@ class TrainPairs(Dataset):
         return len(self.pairs)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, str, int, int]:
+        caption, i, scene = self.caption(index)
+        return self.image(i), caption, i, scene
+
+    def caption(self, index: int) -> tuple[str, int, int]:
+        """Pair ``index``'s (augmented caption, image index, scene id)."""
         i, j = self.pairs[index]
         record = self.records[i]
         caption = self.augment(record.captions[j], record, random.Random(f"{self.rng_seed}-{index}"))
         scene = self.scene_index.get(record.scene, -1) if record.scene is not None else -1
-        return self.transform(load_image(record)), caption, i, scene
+        return caption, i, scene
+
+    def image(self, i: int) -> torch.Tensor:
+        """Training image ``i`` through the training transform."""
+        return self.transform(load_image(self.records[i]))
+
+
+class CachedPairs(Dataset):
+    """``TrainPairs`` with each image replaced by its cached frozen features (``train.cache_features``)."""
+
+    def __init__(self, pairs: TrainPairs, cache) -> None:
+        self.pairs, self.cache = pairs, cache
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> tuple[dict[str, torch.Tensor], str, int, int]:
+        caption, i, scene = self.pairs.caption(index)
+        return self.cache.read(i), caption, i, scene
 
 
 class EvalImages(Dataset):
@@ -87,8 +110,12 @@ def eval_captions(
 def collate_pairs(tokenizer: Callable[[list[str]], torch.Tensor]):
     def collate(batch):
         images, captions, image_ids, scene_ids = zip(*batch, strict=True)
+        if isinstance(images[0], dict):  # cached features (CachedPairs)
+            stacked = {name: torch.stack([f[name] for f in images]) for name in images[0]}
+        else:
+            stacked = torch.stack(images)
         return (
-            torch.stack(images),
+            stacked,
             tokenizer(list(captions)),
             torch.tensor(image_ids),
             torch.tensor(scene_ids),

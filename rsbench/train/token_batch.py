@@ -23,9 +23,15 @@ def wants_tokens(sampler: Any) -> bool:
     return bool(getattr(loss, "token_level", False))
 
 
-def encode_batch(adapter: Any, sampler: Any, images: torch.Tensor, tokens: torch.Tensor
+def encode_batch(adapter: Any, sampler: Any, images: torch.Tensor | dict[str, torch.Tensor], tokens: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor, dict[str, TokenBatch]]:
-    """The adapter's embeddings of a batch, and ``{"tokens": TokenBatch}`` for the sampler when its loss wants them."""
+    """The adapter's embeddings of a batch, and ``{"tokens": TokenBatch}`` for the sampler when its loss wants them.
+
+    ``images`` may be a dict of the frozen tower's features (``Adapter.frozen_image_features``, from the
+    feature cache), which the adapter finishes with ``encode_image_from_features``.
+    """
+    if isinstance(images, dict):  # the frozen tower's features, from the feature cache
+        return adapter.encode_image_from_features(images), adapter.encode_text(tokens), {}
     if not wants_tokens(sampler):
         return adapter.encode_image(images), adapter.encode_text(tokens), {}
     image_emb, patches = adapter.encode_image_tokens(images)

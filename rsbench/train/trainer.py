@@ -19,7 +19,8 @@ from rsbench.config import TrainConfig
 from rsbench.errors import TrainingError
 from rsbench.runtime import autocast_for
 from rsbench.train.checkpoint import save_checkpoint
-from rsbench.train.pairs import TrainPairs, collate_pairs
+from rsbench.train.feature_cache import FeatureCache
+from rsbench.train.pairs import CachedPairs, TrainPairs, collate_pairs
 from rsbench.train.schedule import adamw, warmup_cosine
 
 
@@ -43,34 +44,116 @@ def trainable_state(adapter: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in adapter.state_dict().items() if k in names}
 
 
+class PairEncoder(torch.nn.Module):
+    """The adapter's training forward (images or cached features, tokens -> embeddings) as one module call,
+    so that DistributedDataParallel can wrap it; the logit scale goes out with it, as the loss reads it."""
+
+    def __init__(self, adapter: torch.nn.Module, sampler: Any) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.sampler = sampler  # not a module: only read to know whether the loss wants token features
+
+    def forward(self, images, tokens: torch.Tensor):
+        from rsbench.train.token_batch import encode_batch
+
+        image_emb, text_emb, extra = encode_batch(self.adapter, self.sampler, images, tokens)
+        return image_emb, text_emb, extra, self.adapter.logit_scale
+
+
+def pair_encoder(adapter: torch.nn.Module, sampler: Any, device: torch.device) -> torch.nn.Module:
+    """The ``PairEncoder`` of a training run, wrapped in DistributedDataParallel in a multi-process run."""
+    from rsbench.train import distributed
+
+    encoder = PairEncoder(adapter, sampler)
+    if not distributed.active():
+        return encoder
+    from torch.nn.parallel import DistributedDataParallel
+
+    # static_graph: a trainable tensor the loss never reads (the logit scale under a hinge) is allowed.
+    # No buffer changes in training (CLIP has no batch norm), so none is broadcast before each forward.
+    return DistributedDataParallel(encoder, device_ids=[device.index] if device.type == "cuda" else None,
+                                   static_graph=True, broadcast_buffers=False)
+
+
+def gather_batch(image_emb, text_emb, image_ids, scene_ids, extra):
+    """Every rank's part of the batch, in rank order: embeddings and token features with their gradients
+    (``distributed.gather_with_grad``), ids without. The identity in one process."""
+    from rsbench.train.distributed import gather, gather_with_grad
+    from rsbench.train.token_batch import TokenBatch
+
+    tokens = extra.get("tokens")
+    if tokens is not None:
+        extra = {**extra, "tokens": TokenBatch(gather_with_grad(tokens.patches), gather_with_grad(tokens.words),
+                                               gather(tokens.mask))}
+    return gather_with_grad(image_emb), gather_with_grad(text_emb), gather(image_ids), gather(scene_ids), extra
+
+
+def to_device(images, device: torch.device):
+    """A batch's images, or its dict of cached features, on ``device``."""
+    if isinstance(images, dict):
+        return {k: v.to(device, non_blocking=True) for k, v in images.items()}
+    return images.to(device, non_blocking=True)
+
+
 def train_step(adapter, sampler, optimizer, params, batch, device: torch.device, autocast, grad_clip: float,
-               where: str = "", lr: float | None = None) -> dict[str, float]:
+               where: str = "", lr: float | None = None, encoder: torch.nn.Module | None = None) -> dict[str, float]:
     """One optimisation step on ``batch = (images, tokens, image_ids, scene_ids)``; returns the sampler's logs.
 
     Shared by ``train`` and the profiler, so a profiled step is exactly a training step. A
-    non-finite loss raises TrainingError before any weight changes.
+    non-finite loss raises TrainingError before any weight changes. ``images`` may be a dict of cached
+    frozen-tower features. ``encoder`` is the DDP-wrapped ``PairEncoder`` of a multi-process run: the
+    sampler then sees every rank's pairs (the global batch), and every rank computes the same loss.
     """
-    images, tokens, image_ids, scene_ids = batch
-    images, tokens = images.to(device, non_blocking=True), tokens.to(device, non_blocking=True)
-    from rsbench.train.token_batch import encode_batch
+    from rsbench.train import distributed
 
+    images, tokens, image_ids, scene_ids = batch
+    images, tokens = to_device(images, device), tokens.to(device, non_blocking=True)
+    image_ids, scene_ids = image_ids.to(device), scene_ids.to(device)
+    encoder = encoder if encoder is not None else PairEncoder(adapter, sampler)
     with autocast():
-        image_emb, text_emb, extra = encode_batch(adapter, sampler, images, tokens)
-        loss, logs = sampler(image_emb, text_emb, adapter.logit_scale, image_ids.to(device), scene_ids.to(device),
-                             **extra)
+        image_emb, text_emb, extra, logit_scale = encoder(images, tokens)
+        if distributed.active():
+            image_emb, text_emb, image_ids, scene_ids, extra = gather_batch(image_emb, text_emb, image_ids,
+                                                                            scene_ids, extra)
+        loss, logs = sampler(image_emb, text_emb, logit_scale, image_ids, scene_ids, **extra)
     if not torch.isfinite(loss):
         hint = f"Lower train.lr (now {lr}) or keep train.grad_clip > 0." if lr is not None else ""
         raise TrainingError(
             f"the loss became {loss.item()} {where}; training stopped and no record was written. {hint}".strip()
         )
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    scale = distributed.backward_scale()
+    (loss if scale == 1 else loss * scale).backward()
     if grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(params, grad_clip)
     optimizer.step()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return logs
+
+
+def make_loader(pairs, tokenizer, config: TrainConfig, generator: torch.Generator) -> DataLoader:
+    """Shuffled batches of ``pairs``; in a multi-process run, this rank's share of each global batch
+    (``DistributedSampler`` with ``drop_last``, ``train.batch_size / world size`` pairs per rank)."""
+    from rsbench.train import distributed
+
+    size = distributed.world_size()
+    options: dict[str, Any] = {"num_workers": config.num_workers, "collate_fn": collate_pairs(tokenizer)}
+    if size == 1:
+        return DataLoader(pairs, batch_size=config.batch_size, shuffle=True, generator=generator,
+                          drop_last=len(pairs) > config.batch_size, **options)
+    from torch.utils.data.distributed import DistributedSampler
+
+    per_rank = config.batch_size // size
+    shard = DistributedSampler(pairs, num_replicas=size, rank=distributed.rank(), shuffle=True,
+                               seed=int(generator.initial_seed()), drop_last=True)
+    return DataLoader(pairs, batch_size=per_rank, sampler=shard, drop_last=len(shard) > per_rank, **options)
+
+
+def set_loader_epoch(loader: DataLoader, epoch: int) -> None:
+    sampler = getattr(loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)  # DistributedSampler: another order each epoch, the same on every rank
 
 
 def train(
@@ -88,6 +171,7 @@ def train(
     run_key: str = "",
     resume: dict[str, Any] | None = None,
     peak_so_far: Callable[[], int] | None = None,
+    feature_cache: FeatureCache | None = None,
 ) -> tuple[TrainOutcome, dict[str, torch.Tensor] | None, dict[str, Any] | None]:
     """Train, validating after each epoch; return the outcome and the best epoch's weights and sampler state.
 
@@ -95,21 +179,25 @@ def train(
     ``resume`` is such a state, and training continues after its epoch as if never interrupted.
     ``peak_so_far`` measures this process's peak memory; checkpoints keep the maximum over every
     process that trained the run, so that a resumed run reports it in
-    ``outcome.peak_memory_before_resume``.
+    ``outcome.peak_memory_before_resume``. With ``feature_cache``, the frozen tower's features are
+    stored while an epoch reads images, and read back instead of running the tower once every training
+    image is stored (from the second epoch on). In a multi-process run only rank 0 validates and saves
+    checkpoints (and returns a best state); the others wait.
     """
+    from rsbench.train import distributed
+    from rsbench.train.feature_cache import fill_missing, prepare_cache
+
     params = adapter.trainable_parameters()
     if not params:
         raise TrainingError("the adapter has no trainable parameters; use adapter 'frozen' for zero-shot evaluation")
+    main, size = distributed.is_main(), distributed.world_size()
     generator = torch.Generator().manual_seed(seed)
-    loader = DataLoader(
-        pairs,
-        batch_size=config.batch_size,
-        shuffle=True,
-        drop_last=len(pairs) > config.batch_size,
-        num_workers=config.num_workers,
-        collate_fn=collate_pairs(tokenizer),
-        generator=generator,
-    )
+    loader = make_loader(pairs, tokenizer, config, generator)
+    cached_loader = None
+    if feature_cache is not None:
+        prepare_cache(feature_cache, adapter, pairs, device, autocast_for(device, config.amp))
+        # The same generator (or DistributedSampler seed): epochs read in the same order with or without the cache.
+        cached_loader = make_loader(CachedPairs(pairs, feature_cache), tokenizer, config, generator)
     steps_per_epoch = len(loader)
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps is not None:
@@ -141,6 +229,7 @@ def train(
         outcome.resumed_after_epoch = first_epoch - 1
         outcome.peak_memory_before_resume = done.get("peak_memory_bytes")
         console.log(f"resumed from {escape(str(checkpoint))} after epoch {first_epoch - 1} (step {step})")
+    encoder = pair_encoder(adapter, sampler, device)  # after the resume: DDP starts every rank from rank 0's weights
     start = time.perf_counter() - elapsed
     columns = [
         TextColumn("[bold]{task.description}"),
@@ -156,31 +245,43 @@ def train(
             if step >= total_steps:
                 break
             pairs.set_epoch(epoch)
+            reading = feature_cache is not None and feature_cache.complete()
+            epoch_loader = cached_loader if reading else loader
+            set_loader_epoch(epoch_loader, epoch)
             adapter.train()
-            for images, tokens, image_ids, scene_ids in loader:
+            for images, tokens, image_ids, scene_ids in epoch_loader:
                 t0 = time.perf_counter()
+                if reading:
+                    images = feature_cache.restore(images, device)
+                elif feature_cache is not None:  # this epoch runs the tower: keep what the adapter reads
+                    with torch.no_grad(), autocast():
+                        images = adapter.frozen_image_features(images.to(device))
+                    feature_cache.write(image_ids, images)
                 logs = train_step(adapter, sampler, optimizer, params, (images, tokens, image_ids, scene_ids),
                                   device, autocast, config.grad_clip,
-                                  where=f"at epoch {epoch}, step {step + 1}", lr=config.lr)
+                                  where=f"at epoch {epoch}, step {step + 1}", lr=config.lr, encoder=encoder)
                 scheduler.step()
                 step += 1
                 outcome.final_loss = float(logs["loss"])
                 if step > warmup_steps:
-                    timed_pairs += len(images)
+                    timed_pairs += len(image_ids) * size  # the global batch
                     timed_seconds += time.perf_counter() - t0
                 rate = f"{timed_pairs / timed_seconds:.0f}" if timed_seconds > 0 else "-"
                 progress.update(task, advance=1, loss=f"{logs['loss']:.4f}", rate=rate)
                 if step >= total_steps:
                     break
-            scores = validate()
-            score = scores[select_metric]
-            outcome.history.append({"epoch": epoch, "step": step, **scores})
-            if math.isfinite(score) and (outcome.best_score is None or score > outcome.best_score):
-                outcome.best_epoch, outcome.best_score = epoch, score
-                best_state = trainable_state(adapter)
-                best_sampler = sampler.state_dict()
-            progress.console.log(f"epoch {epoch}: val {select_metric} {score:.2f}")
-            if checkpoint is not None:
+            if feature_cache is not None and not reading:
+                fill_missing(feature_cache, adapter, pairs, device, autocast, config.batch_size)
+            if main:
+                scores = validate()
+                score = scores[select_metric]
+                outcome.history.append({"epoch": epoch, "step": step, **scores})
+                if math.isfinite(score) and (outcome.best_score is None or score > outcome.best_score):
+                    outcome.best_epoch, outcome.best_score = epoch, score
+                    best_state = trainable_state(adapter)
+                    best_sampler = sampler.state_dict()
+                progress.console.log(f"epoch {epoch}: val {select_metric} {score:.2f}")
+            if checkpoint is not None and main:
                 save_checkpoint(checkpoint, {
                     "run_key": run_key,
                     "epoch": epoch,
@@ -199,6 +300,7 @@ def train(
                     "best_state": best_state,
                     "best_sampler": best_sampler,
                 })
+            distributed.barrier()  # the other ranks wait for rank 0's validation and checkpoint
             if step >= total_steps:
                 break
     outcome.steps = step

@@ -12,6 +12,14 @@ class Adapter(nn.Module):
     ``encode_image``/``encode_text`` return unnormalised joint-space embeddings (B, E).
     ``trains`` is False for adapters with nothing to learn, so the trainer skips straight to
     evaluation.
+
+    Feature cache (``train.cache_features``). An adapter that reads a frozen image tower may say what it
+    reads: ``frozen_image_features(images)`` returns those tensors per image (a dict of (B, ...) tensors,
+    computed without gradients), and ``encode_image_from_features(features)`` finishes ``encode_image``
+    from them, so that ``encode_image(x) == encode_image_from_features(frozen_image_features(x))``. The
+    trainer then stores the features in the first epoch and skips the tower from the second on.
+    ``frozen_features_unavailable()`` returns None when the pair is implemented and valid for this
+    configuration, else the reason the cache cannot be used (said in the log and kept in the record).
     """
 
     trains: bool = True
@@ -46,6 +54,22 @@ class Adapter(nn.Module):
         with capture_final_norm(self.model, "text") as normed:
             pooled = self.encode_text(tokens)
         return pooled, project_word_tokens(self.model, normed["tokens"]), word_mask(tokens)
+
+    def frozen_features_unavailable(self) -> str | None:
+        """None if ``frozen_image_features`` serves this adapter as configured; else why not, in one phrase."""
+        trainable = sum(1 for p in self.model.visual.parameters() if p.requires_grad)
+        if trainable:
+            return (f"the image tower trains ({trainable} trainable tensors in it), so its features change "
+                    f"every step")
+        return f"adapter {type(self).__name__} does not say what it reads from the image tower (frozen_image_features)"
+
+    def frozen_image_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What ``encode_image`` reads from the frozen image tower: ``{name: (B, ...)}``, without gradients."""
+        raise NotImplementedError(self.frozen_features_unavailable())
+
+    def encode_image_from_features(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``encode_image`` finished from ``frozen_image_features``' output (B, E)."""
+        raise NotImplementedError(self.frozen_features_unavailable())
 
     @property
     def logit_scale(self) -> torch.Tensor:

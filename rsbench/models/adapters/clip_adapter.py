@@ -74,14 +74,24 @@ class ClipAdapter(Adapter):
         self.model.logit_scale.requires_grad_(config.train_logit_scale)
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
-        if self.visual_adapter is None:
-            return self._frozen(self.model.encode_image, images)
-        if self._recording():
+        if self.visual_adapter is not None and self._recording():
             # Autograd records the whole tower once its input asks for a gradient.
-            features = self.model.encode_image(images.detach().requires_grad_(True))
-        else:
-            features = self._frozen(self.model.encode_image, images)
-        return self.visual_adapter(features)
+            return self.visual_adapter(self.model.encode_image(images.detach().requires_grad_(True)))
+        return self.encode_image_from_features(self.frozen_image_features(images))
+
+    def frozen_features_unavailable(self) -> str | None:
+        if self.backprop_through_backbone and self.visual_adapter is not None:
+            return ("adapter.backprop_through_backbone runs the frozen image tower under autograd on purpose "
+                    "(CMER Table 3's memory), which a cache would skip")
+        return None
+
+    def frozen_image_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The frozen CLIP image embedding (B, E), the visual adapter's input."""
+        return {"embedding": self._frozen(self.model.encode_image, images)}
+
+    def encode_image_from_features(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        embedding = features["embedding"]
+        return embedding if self.visual_adapter is None else self.visual_adapter(embedding)
 
     def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
         if self.text_adapter is None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+import torch
 from torch import nn
 
 from rsbench.models.adapters.base import Adapter
@@ -24,6 +28,36 @@ class LinearProbe(Adapter):
             for p in params:
                 p.requires_grad_(True)
         self.model.logit_scale.requires_grad_(config.train_logit_scale)
+
+    def frozen_features_unavailable(self) -> str | None:
+        proj = getattr(self.model.visual, "proj", None)
+        if proj is not None and not isinstance(proj, nn.Parameter):
+            return f"the image tower's projection is a {type(proj).__name__}, not the matrix the probe reads past"
+        return None
+
+    def frozen_image_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The image tower's pooled output before ``visual.proj`` (B, width): all of the tower that is frozen."""
+        with torch.no_grad(), _without_projection(self.model.visual):
+            return {"pooled": self.model.encode_image(images)}
+
+    def encode_image_from_features(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        proj = getattr(self.model.visual, "proj", None)
+        pooled = features["pooled"]
+        return pooled if proj is None else pooled @ proj.to(pooled.dtype)
+
+
+@contextlib.contextmanager
+def _without_projection(visual: nn.Module) -> Iterator[None]:
+    """open_clip's VisionTransformer applies ``proj`` only when it is set: unset it for one forward."""
+    proj = getattr(visual, "proj", None)
+    if proj is None:
+        yield
+        return
+    visual.proj = None
+    try:
+        yield
+    finally:
+        visual.proj = proj
 
 
 def build(config: LinearProbeConfig, backbone) -> LinearProbe:

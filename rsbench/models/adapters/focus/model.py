@@ -81,9 +81,20 @@ class FocusAdapter(Adapter):
         self.model.logit_scale.requires_grad_(config.train_logit_scale)
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+        return self.encode_image_from_features(self.frozen_image_features(images))
+
+    def frozen_features_unavailable(self) -> str | None:
+        return None  # the image tower never trains; the side branch reads only what it hands over
+
+    def frozen_image_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The frozen CLIP embedding (B, E) and the outputs v_d (B, 1 + H·W, width) of the blocks read."""
         with torch.no_grad(), self.backbone.capture_blocks("visual", self.block_indices) as captured:
             frozen = self.model.encode_image(images)
-        return frozen + self._side(self.side_branch(self._side_inputs(captured), self.grid)[:, 0])
+        return {"embedding": frozen, **{f"block{i}": captured[i] for i in self.block_indices}}
+
+    def encode_image_from_features(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        side_inputs = [self._side_input(features[f"block{i}"]) for i in self.block_indices]
+        return features["embedding"] + self._side(self.side_branch(side_inputs, self.grid)[:, 0])
 
     def encode_image_tokens(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The fused embedding, and patch tokens fused the same way: the frozen tower's patch tokens
