@@ -301,26 +301,36 @@ class _FixedEncoder:
     device = torch.device("cpu")
 
     def __init__(self, n_images: int, n_captions: int, dim: int = 16, patches: int = 4, words: int = 5) -> None:
+        self.n_images, self.n_captions, self.dim, self.patches, self.words = n_images, n_captions, dim, patches, words
+        self._images, self._texts = self._features(n_images, n_captions, seed=0)
+
+    def _features(self, n_images: int, n_captions: int, seed: int) -> tuple[Any, Any]:
         from rsbench.retrieval.encoder import ImageFeatures, TextFeatures
 
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator().manual_seed(seed)
         unit = torch.nn.functional.normalize
-        mask = torch.ones(n_captions, words, dtype=torch.bool)
+        mask = torch.ones(n_captions, self.words, dtype=torch.bool)
         mask[:, -2:] = torch.rand(n_captions, 2, generator=g) > 0.5  # some padding
-        self._images = ImageFeatures(unit(torch.randn(n_images, dim, generator=g), dim=-1),
-                                     unit(torch.randn(n_images, patches, dim, generator=g), dim=-1))
-        self._texts = TextFeatures(unit(torch.randn(n_captions, dim, generator=g), dim=-1),
-                                   unit(torch.randn(n_captions, words, dim, generator=g), dim=-1), mask)
+        images = ImageFeatures(unit(torch.randn(n_images, self.dim, generator=g), dim=-1),
+                               unit(torch.randn(n_images, self.patches, self.dim, generator=g), dim=-1))
+        texts = TextFeatures(unit(torch.randn(n_captions, self.dim, generator=g), dim=-1),
+                             unit(torch.randn(n_captions, self.words, self.dim, generator=g), dim=-1), mask)
+        return images, texts
 
     def images(self, records: Any, tokens: bool = False) -> Any:
+        """The split's fixed features; other records (the training split) get seeded ones of their number."""
         from rsbench.retrieval.encoder import ImageFeatures
 
-        return self._images if tokens else ImageFeatures(self._images.embeddings)
+        n = len(records)
+        features = self._images if n == self.n_images else self._features(n, 0, seed=n)[0]
+        return features if tokens else ImageFeatures(features.embeddings)
 
     def texts(self, texts: Any, tokens: bool = False) -> Any:
         from rsbench.retrieval.encoder import TextFeatures
 
-        return self._texts if tokens else TextFeatures(self._texts.embeddings)
+        n = len(texts)
+        features = self._texts if n == self.n_captions else self._features(0, n, seed=1000 + n)[1]
+        return features if tokens else TextFeatures(features.embeddings)
 
 
 def _check_direction(scores: Any, queries: int, gallery: int, where: str, name: str) -> None:
@@ -341,16 +351,16 @@ def _check_direction(scores: Any, queries: int, gallery: int, where: str, name: 
 def check_strategy(strategy: Any) -> None:
     """A retrieval strategy: ``retrieve(split, encoder)`` -> a RetrievalResult scoring both directions.
 
-    The split has 5 images with 7 captions; the encoder hands out fixed features (tokens included), so the
-    check needs no model. Text->image must score (7 captions, 5 images), image->text (5, 7), densely or as
-    candidate lists over the right gallery.
+    The split has 5 images with 7 captions, and the toy dataset's training records as ``train_records``; the
+    encoder hands out fixed features (tokens included), so the check needs no model. Text->image must score
+    (7 captions, 5 images), image->text (5, 7), densely or as candidate lists over the right gallery.
     """
     from rsbench.retrieval.base import EvalSplit, RetrievalResult
 
     where = f"strategy {type(strategy).__name__}"
     _require(callable(getattr(strategy, "retrieve", None)), where, "must have retrieve(split, encoder)")
     split = EvalSplit(records=[None] * 5, captions=[f"caption number {i}" for i in range(7)],
-                      caption_to_image=[0, 0, 1, 2, 3, 4, 4])
+                      caption_to_image=[0, 0, 1, 2, 3, 4, 4], train_records=toy_dataset().split("train"))
     result = strategy.retrieve(split, _FixedEncoder(5, 7))
     _require(isinstance(result, RetrievalResult), where, "retrieve must return rsbench.retrieval.base.RetrievalResult")
     _check_direction(result.scores.t2i, 7, 5, where, "t2i")

@@ -18,11 +18,17 @@ from rsbench.retrieval.scores import RetrievalScores
 
 @dataclass
 class EvalSplit:
-    """One evaluation split: its records, the query captions (as the augmenter rewrote them) and their images."""
+    """One evaluation split: its records, the query captions (as the augmenter rewrote them) and their images.
+
+    ``train_records`` is the run's training split, for a strategy that fits something of its own on the trained
+    model's features before it scores (a fusion head, say); it is empty when the caller has none. Never fit on
+    the evaluation split's own captions: its labels are what the recalls measure.
+    """
 
     records: Sequence[Record]
     captions: list[str]
     caption_to_image: list[int]
+    train_records: Sequence[Record] = ()
 
     def __post_init__(self) -> None:
         if len(self.captions) != len(self.caption_to_image):

@@ -24,11 +24,12 @@ def retrieve(
     """Scores of ``exp``'s strategy and reranker on one split, and the record's ``retrieval`` section."""
     from rsbench.retrieval.rerankers.base import RerankContext
 
-    split = EvalSplit(records, captions, caption_to_image)
+    train_records = exp.dataset.split("train")
+    split = EvalSplit(records, captions, caption_to_image, train_records)
     encoder = encoder_view(exp)
     result = exp.strategy.retrieve(split, encoder)
     start = time.perf_counter()
-    scores = exp.reranker.rerank(result.scores, RerankContext(split, encoder, exp.dataset.split("train")))
+    scores = exp.reranker.rerank(result.scores, RerankContext(split, encoder, train_records))
     seconds = {**result.seconds, "rerank": time.perf_counter() - start}
     return scores, describe(exp.cfg.name("strategy"), exp.cfg.name("reranker"), split, result, seconds)
 
