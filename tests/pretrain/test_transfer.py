@@ -96,7 +96,8 @@ def test_transfer_command_rejects_a_bad_set():
 
 def test_transfer_command_rejects_an_empty_split():
     result = CliRunner().invoke(app, ["transfer", "--device", "cpu", "--split", "tset",
-                                      "--set", "corpus.num_images=40", "--set", "corpus.overhead_tiles=10", "--set", "corpus.image_size=32",
+                                      "--set", "corpus.num_images=40", "--set", "corpus.overhead_tiles=10",
+                                      "--set", "corpus.image_size=32",
                                       "--set", "dataset.num_images=51", "--set", "dataset.image_size=32"])
     assert isinstance(result.exception, ConfigError) and "'tset'" in str(result.exception)
     assert "test" in str(result.exception)
