@@ -15,6 +15,7 @@ from rsbench.models.adapters.lora.config import LoraConfig, TextLoraConfig
 from rsbench.models.backbones.config import BackboneConfig
 from rsbench.registry import Component, NoOptions, Registry
 from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig
+from rsbench.retrieval.index.config import ExactIndexConfig, FaissIndexConfig
 from rsbench.retrieval.rerankers.config import CslsConfig, DualSoftmaxConfig, GalrConfig, QbNormConfig
 from rsbench.text.augmenters.scene_config import SceneConfig
 from rsbench.train.losses.config import InfoNCEConfig
@@ -109,6 +110,18 @@ def register_rerankers(register):
              "hubness correction: 2s minus mean top-10 of row and column (Conneau et al. 2018)")
     register("galr", "rsbench.retrieval.rerankers.galr:build", GalrConfig,
              "GaLR's reverse-query rerank of the top K (Yuan et al. 2022; its code's defaults)")
+
+
+@hookimpl
+def register_indexes(register):
+    register("exact", "rsbench.retrieval.index.exact:build", ExactIndexConfig,
+             "exact inner-product search in chunks: the reference, never a full queries x gallery matrix")
+    register("flat", "rsbench.retrieval.index.faiss_index:build", FaissIndexConfig,
+             "faiss IndexFlatIP: exact search with faiss's kernels (GPU when present); needs faiss")
+    register("hnsw", "rsbench.retrieval.index.faiss_index:build", FaissIndexConfig,
+             "faiss HNSW graph (M 32, efSearch 128): approximate, fast on CPU; needs faiss")
+    register("ivfpq", "rsbench.retrieval.index.faiss_index:build", FaissIndexConfig,
+             "faiss IVF-PQ: inverted lists of product-quantised codes, compact for huge galleries; needs faiss")
 
 
 def install_fallbacks(registries: dict[str, Registry]) -> None:

@@ -15,7 +15,7 @@ app = typer.Typer(help="Benchmarks: measured figures, printed and optionally as 
 @app.command("gallery")
 def gallery_command(
     size: int = typer.Option(100_000, "--size", help="gallery size: the real images plus synthetic distractors"),
-    index: str = typer.Option("hnsw", "--index", help="exact, flat, hnsw or ivfpq"),
+    index: str = typer.Option("hnsw", "--index", help="exact, flat, hnsw, ivfpq or a plugin's (rsbench list index)"),
     dim: int | None = typer.Option(None, "--dim", help="embedding width (default: the model's; wider is lifted)"),
     spread: float = typer.Option(1.0, "--spread", help="distractor noise, in units of the real embeddings' std"),
     seed: int = typer.Option(0, "--seed", help="seed of the distractors and their placement"),
@@ -31,18 +31,13 @@ def gallery_command(
     """Search a gallery of --size embeddings with an index: queries/s, recall@10 vs exact, build time, bytes."""
     from rsbench.config import parse_set
     from rsbench.errors import RsbenchError
-    from rsbench.retrieval.index import INDEX_KINDS
+    from rsbench.retrieval.index import make_index
     from rsbench.retrieval.index.gallery_bench import embed_dataset, gallery_benchmark
 
-    if index not in INDEX_KINDS:
-        raise RsbenchError(f"unknown index {index!r}; choose one of {', '.join(INDEX_KINDS)}")
     if size < 1:
         raise RsbenchError(f"--size must be positive, got {size}")
-    if index != "exact":
-        from rsbench.retrieval.index.faiss_index import import_faiss
-
-        import_faiss()  # before minutes of embedding, not after
     options = parse_set(list(option or []))
+    make_index(index, dim or 1, **options)  # the name, its options and faiss: errors before minutes of embedding
     console = Console(stderr=True)
     real = embed_dataset(list(set_ or []), console)
     width = dim or real.images.shape[1]

@@ -19,7 +19,7 @@ def index_build_command(
     model: Path | None = typer.Option(None, "--model", help="a model saved by rsbench run --save-model DIR"),
     config: Path | None = typer.Option(None, "--config", "-c", help="or a config (e.g. a frozen CLIP) as YAML"),
     set_: list[str] = typer.Option(None, "--set", help="config overrides, e.g. --set adapter.name=frozen"),
-    index: str = typer.Option("exact", "--index", help="exact, flat, hnsw or ivfpq"),
+    index: str = typer.Option("exact", "--index", help="exact, flat, hnsw, ivfpq or a plugin's (rsbench list index)"),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N"),
 ) -> None:
     """Embed every image under --images with a saved model (or a config) and index it; resumes if interrupted."""

@@ -32,6 +32,7 @@ HOOK_OF_KIND = {
     "augmenter": "register_augmenters",
     "strategy": "register_strategies",
     "reranker": "register_rerankers",
+    "index": "register_indexes",
     "dataset": "register_datasets",
     "loss": "register_losses",
 }

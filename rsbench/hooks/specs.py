@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import numpy as np
     import torch
     import typer
 
@@ -77,12 +80,38 @@ class Strategy(Protocol):
     def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult: ...
 
 
+class GalleryIndex(Protocol):
+    """A searchable gallery of L2-normalised ``dim``-d embeddings; the inner product it maximises is the cosine.
+
+    ``add(vectors)`` appends (N, dim) float32 rows, numbered 0, 1, … in the order they arrive, over all calls;
+    ``ntotal`` counts them. ``search(queries, k)`` returns (Q, k) float32 scores and (Q, k) int64 gallery ids,
+    best first (k at most ``ntotal``). ``nbytes()`` is the index's size in bytes; ``save(path)`` writes it
+    atomically; ``load(path)``, on an empty index built with the same options, reads it back and returns it.
+    """
+
+    dim: int
+
+    @property
+    def ntotal(self) -> int: ...
+
+    def add(self, vectors: np.ndarray) -> None: ...
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def nbytes(self) -> int: ...
+
+    def save(self, path: Path) -> None: ...
+
+    def load(self, path: Path) -> GalleryIndex: ...
+
+
 # What ``factory`` must be for each kind (``config`` is an instance of the registered dataclass).
 BackboneFactory = Callable[[Any], "Backbone"]
 AdapterFactory = Callable[[Any, "Backbone"], "Adapter"]
 SamplerFactory = Callable[[Any, Loss], Sampler]
 AugmenterFactory = Callable[[Any, "RetrievalDataset"], "Augmenter"]
 StrategyFactory = Callable[[Any], Strategy]
+IndexFactory = Callable[[Any, int], GalleryIndex]
 DatasetFactory = Callable[[Any], "RetrievalDataset"]
 LossFactory = Callable[[Any], Loss]
 
@@ -115,6 +144,11 @@ def register_strategies(register: Register) -> None:
 @hookspec
 def register_rerankers(register: Register) -> None:
     """Register rerankers: ``factory(config) -> Reranker`` with ``rerank(scores, context)`` applied after a strategy."""
+
+
+@hookspec
+def register_indexes(register: Register) -> None:
+    """Register gallery indexes: ``factory(config, dim) -> GalleryIndex``, empty, searched by ``strategy.index``."""
 
 
 @hookspec

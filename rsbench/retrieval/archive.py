@@ -58,10 +58,9 @@ def build_archive(images: Path, out: Path, spec: dict[str, Any], index_kind: str
     """Embed ``images`` with the model of ``spec`` into ``out`` (see the module text); returns the manifest."""
     from PIL import Image
 
-    from rsbench.retrieval.index import INDEX_KINDS, make_index
+    from rsbench.retrieval.index import make_index
 
-    if index_kind not in INDEX_KINDS:
-        raise RsbenchError(f"unknown index {index_kind!r}; choose one of {', '.join(INDEX_KINDS)}")
+    make_index(index_kind, 1)  # an unknown name, or faiss missing, is an error before any embedding
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise RsbenchError(f"--out {out} is a file; an archive index is a folder")
@@ -121,13 +120,12 @@ def read_manifest(archive: Path) -> dict[str, Any]:
 
 
 def load_index(archive: Path, manifest: dict[str, Any]):
-    from rsbench.retrieval.index.exact import ExactIndex
-    from rsbench.retrieval.index.faiss_index import FaissIndex
+    from rsbench.retrieval.index import make_index
 
     path = Path(archive) / f"index.{manifest['index']}"
     if not path.is_file():
         raise RsbenchError(f"index file {path} is missing; rebuild with rsbench index build")
-    index = ExactIndex.load(path) if manifest["index"] == "exact" else FaissIndex.load(path)
+    index = make_index(manifest["index"], manifest["dim"]).load(path)  # the registered index of that name
     if index.dim != manifest["dim"] or index.ntotal != len(manifest["paths"]):
         raise RsbenchError(f"{path} holds {index.ntotal} vectors of width {index.dim}, but the manifest lists "
                            f"{len(manifest['paths'])} images of width {manifest['dim']}; rebuild the index")

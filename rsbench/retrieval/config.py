@@ -7,14 +7,22 @@ from typing import Literal
 
 from rsbench.errors import ConfigError
 
-INDEXES = ("exact", "flat", "hnsw", "ivfpq")
-INDEX_HELP = ("stage-1 search: exact (blocks of queries against the whole gallery) or a faiss index "
-              "(flat, hnsw, ivfpq) built over the gallery once, for galleries too large to score densely")
+INDEX_HELP = ("stage-1 search, a registered index (rsbench list index): exact (blocks of queries against the "
+              "whole gallery) or a faiss index (flat, hnsw, ivfpq) built over the gallery once, for galleries too "
+              "large to score densely")
 
 
 def _check_index(index: str) -> None:
-    if index not in INDEXES:
-        raise ConfigError(f"strategy.index must be one of {', '.join(INDEXES)}, got {index!r}")
+    """The name must be a registered index (built-in or a plugin's)."""
+    from rsbench.errors import UnknownComponentError
+    from rsbench.hooks import get_registry
+
+    if not isinstance(index, str):
+        raise ConfigError(f"strategy.index must be an index name, got {index!r}")
+    try:
+        get_registry("index").get(index)
+    except UnknownComponentError as exc:
+        raise ConfigError(f"strategy.index: {exc}") from exc
 
 
 @dataclass
@@ -26,7 +34,7 @@ class DualStreamConfig:
         metadata={"help": "null: the dense captions x images matrix; K: only each query's top K (large galleries), "
                   "found through strategy.index"},
     )
-    index: Literal["exact", "flat", "hnsw", "ivfpq"] = field(default="exact", metadata={"help": INDEX_HELP})
+    index: str = field(default="exact", metadata={"help": INDEX_HELP})
 
     def __post_init__(self) -> None:
         if self.candidates is not None and (isinstance(self.candidates, bool) or not isinstance(self.candidates, int)
@@ -41,8 +49,8 @@ class FastThenFineConfig:
 
     candidates: int = field(
         default=50,
-        metadata={"help": "K: stage-1 shortlist per query, both directions (TGDT keeps 50 captions per image; "
-                  "a K above the gallery is cut to the gallery, and the record says so)"},
+        metadata={"help": "K: stage-1 shortlist per query, both directions (TGDT keeps 50 captions per image); "
+                  "a K above the split's images or captions is an error"},
     )
     fine_weight: float = field(
         default=1.0, metadata={"help": "beta in s = s_coarse + beta * s_fine (0 = dual-stream's ranking)"}
@@ -53,7 +61,7 @@ class FastThenFineConfig:
                   "or one of the two terms alone"},
     )
 
-    index: Literal["exact", "flat", "hnsw", "ivfpq"] = field(default="exact", metadata={"help": INDEX_HELP})
+    index: str = field(default="exact", metadata={"help": INDEX_HELP})
 
     def __post_init__(self) -> None:
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:

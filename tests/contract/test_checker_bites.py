@@ -11,6 +11,7 @@ import torch
 from rsbench.data.record import Record, RetrievalDataset
 from rsbench.models.adapters.base import Adapter
 from rsbench.retrieval.config import DualStreamConfig
+from rsbench.retrieval.index.exact import ExactIndex
 from rsbench.retrieval.strategies.dual_stream import DualStream
 from rsbench.testing import (
     ContractError,
@@ -18,6 +19,7 @@ from rsbench.testing import (
     check_augmenter,
     check_config,
     check_dataset,
+    check_index,
     check_loss,
     check_sampler,
     check_strategy,
@@ -82,6 +84,27 @@ class TransposedStrategy(DualStream):
         return result
 
 
+class WorstFirst(ExactIndex):
+    """Returns the k best in ascending order of score (a distance-style index used as a similarity one)."""
+
+    def search(self, queries, k):
+        scores, ids = super().search(queries, k)
+        return scores[:, ::-1], ids[:, ::-1]
+
+
+class ForgetsEarlierAdds(ExactIndex):
+    """Each add replaces the gallery instead of appending to it."""
+
+    def add(self, vectors):
+        self._parts, self._gallery = [], None
+        super().add(vectors)
+
+
+class SavesNothingToLoad(ExactIndex):
+    def load(self, path):
+        return self  # ignores the file: an empty index
+
+
 class NoTrainableParameters(Adapter):
     def __init__(self, backbone):
         super().__init__(backbone)
@@ -129,7 +152,10 @@ BROKEN = [
     ("sampler-no-loss-log", lambda: check_sampler(lambda loss: NoLogs(BatchConfig(), loss)), "float 'loss'"),
     ("augmenter-empty-query", lambda: check_augmenter(lambda dataset: EmptyQuery()), "non-empty str"),
     ("augmenter-wrong-base", lambda: check_augmenter(lambda dataset: NotAnAugmenter()), "must subclass"),
-    ("strategy-images-by-captions", lambda: check_strategy(TransposedStrategy(DualStreamConfig())), "(7, 5)"),
+    ("strategy-images-by-captions", lambda: check_strategy(TransposedStrategy(DualStreamConfig())), "(84, 60)"),
+    ("index-worst-first", lambda: check_index(lambda dim: WorstFirst(dim)), "best (highest) first"),
+    ("index-forgets-adds", lambda: check_index(lambda dim: ForgetsEarlierAdds(dim)), "ntotal must count"),
+    ("index-load-ignores-file", lambda: check_index(lambda dim: SavesNothingToLoad(dim)), "every saved vector"),
     ("adapter-trains-nothing", lambda: check_adapter(NoTrainableParameters), "needs trainable parameters"),
     ("adapter-changes-frozen", lambda: check_adapter(ChangesFrozenWeights), "must not change"),
     ("config-without-help", lambda: check_config(NoHelp), "metadata"),

@@ -46,10 +46,11 @@ def registered(kind: str) -> tuple[str, object, type]:
 
 
 def test_there_is_an_example_for_every_component_kind_but_backbones():
-    assert set(EXAMPLES) == {"adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "dataset"}
+    assert set(EXAMPLES) == {"adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "index", "dataset"}
 
 
-@pytest.mark.parametrize("kind", ["adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "dataset"])
+@pytest.mark.parametrize("kind", ["adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "index",
+                                  "dataset"])
 def test_documented_example_keeps_the_contract(kind):
     name, factory, config_cls = registered(kind)
     rsbench.testing.check_config(config_cls)
@@ -66,5 +67,7 @@ def test_documented_example_keeps_the_contract(kind):
         rsbench.testing.check_strategy(factory(config))
     elif kind == "reranker":
         rsbench.testing.check_reranker(factory(config))
+    elif kind == "index":
+        rsbench.testing.check_index(lambda dim: factory(config, dim))
     else:
         rsbench.testing.check_dataset(factory(config))

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rsbench.errors import ConfigError
+from rsbench.errors import ConfigError, RsbenchError
 from rsbench.metrics import retrieval_metrics, score_ranks
 from rsbench.retrieval.base import EvalSplit
 from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig
@@ -109,10 +109,11 @@ def test_fine_weight_zero_ranks_like_dual_stream(seed):
         lists: Candidates = getattr(ftf.scores, direction)
         dense = getattr(dual, direction)
         assert torch.equal(lists.indices, dense.topk(k, dim=1).indices)
-    # With K = the whole gallery the metrics are dual-stream's exactly.
-    everything = FastThenFine(FastThenFineConfig(candidates=1000, fine_weight=0.0)).retrieve(split, encoder)
-    assert retrieval_metrics(everything.scores, split.caption_to_image) == retrieval_metrics(
-        dual, split.caption_to_image)
+    # With K = every image, text->image metrics are dual-stream's exactly, and image->text ones up to R@K.
+    everything = FastThenFine(FastThenFineConfig(candidates=split.n_images, fine_weight=0.0)).retrieve(split, encoder)
+    got, expected = (retrieval_metrics(s, split.caption_to_image) for s in (everything.scores, dual))
+    same = ["t2i_r1", "t2i_r5", "t2i_r10", "i2t_r1", "i2t_r5"]
+    assert {m: got[m] for m in same} == {m: expected[m] for m in same}
 
 
 def test_fusion_adds_weighted_fine_scores_and_keeps_the_shortlist():
@@ -132,7 +133,24 @@ def test_fusion_adds_weighted_fine_scores_and_keeps_the_shortlist():
     assert len(t2i) == split.n_captions and len(i2t) == split.n_images
 
 
-@pytest.mark.parametrize("options", [{"candidates": 0}, {"fine_weight": -1.0}])
+@pytest.mark.parametrize("strategy", ["dual-stream", "fast-then-fine"])
+def test_a_shortlist_longer_than_the_gallery_is_an_error_before_encoding(strategy):
+    split, encoder = random_split(0, n_images=7, per_image=3)  # 7 images, 21 captions
+
+    class Refuses(FixedEncoder):
+        def images(self, records, tokens=False):
+            raise AssertionError("encoded before checking K")
+
+    built = (DualStream(DualStreamConfig(candidates=8)) if strategy == "dual-stream"
+             else FastThenFine(FastThenFineConfig(candidates=8)))
+    with pytest.raises(RsbenchError, match=r"strategy.candidates=8 is larger than the gallery: .* 7 images; "
+                                           r"set strategy.candidates to at most 7"):
+        built.retrieve(split, Refuses(encoder._images, encoder._texts))
+    with pytest.raises(RsbenchError, match="k=8 does not fit a gallery of 7"):
+        shortlist(encoder._texts.embeddings, encoder._images.embeddings, 8)
+
+
+@pytest.mark.parametrize("options", [{"candidates": 0}, {"fine_weight": -1.0}, {"index": "hnws"}])
 def test_bad_options_are_config_errors(options):
     with pytest.raises(ConfigError):
         FastThenFineConfig(**options)

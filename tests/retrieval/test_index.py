@@ -88,9 +88,39 @@ def test_saved_index_searches_the_same_and_leaves_no_temporary_file(tmp_path, ki
     index.add(gallery)
     path = tmp_path / "gallery.index"
     index.save(path)
-    loaded = type(index).load(path)
+    loaded = make_index(kind, 8).load(path)
     assert (loaded.search(queries, 5)[1] == index.search(queries, 5)[1]).all()
     assert [p.name for p in tmp_path.iterdir()] == ["gallery.index"]
+    other = "flat" if kind == "hnsw" else "hnsw"
+    with pytest.raises(RsbenchError, match="rebuild|not an exact index|not a faiss index"):  # another kind
+        make_index(other, 8).load(path)
+    with pytest.raises(RsbenchError, match="width 16|not a 16-d"):
+        make_index(kind, 16).load(path)
+
+
+def test_indexes_resolve_through_the_registry_and_a_plugin_index_is_used_by_name(monkeypatch):
+    import torch
+
+    from rsbench.hooks import get_registry
+    from rsbench.registry import Component, NoOptions
+    from rsbench.retrieval.index.shortlist import shortlist
+
+    registry = get_registry("index")
+    assert {"exact", "flat", "hnsw", "ivfpq"} <= set(registry.names())
+    built = []
+
+    def plugin_index(config, dim):
+        built.append(dim)
+        return ExactIndex(dim)
+
+    monkeypatch.setitem(registry.entries, "plugin-exact", Component("index", "plugin-exact", plugin_index, NoOptions))
+    queries, gallery = torch.nn.functional.normalize(torch.randn(5, 8), dim=1), torch.randn(9, 8)
+    found = shortlist(queries, gallery, 3, index="plugin-exact")  # what strategy.index does with the name
+    assert built == [8] and torch.equal(found.indices, (queries @ gallery.t()).topk(3, dim=1).indices)
+    with pytest.raises(RsbenchError, match="unknown index 'hnws'. Did you mean: hnsw.*Registered indexes: exact"):
+        make_index("hnws", 8)
+    with pytest.raises(RsbenchError, match="index.ef_serch"):
+        make_index("hnsw", 8, ef_serch=3)
 
 
 def test_bad_index_requests_are_clear_errors():

@@ -19,8 +19,9 @@ PAIRS = list(itertools.product(get_registry("strategy").names(), get_registry("r
 
 @pytest.mark.parametrize(("strategy", "reranker"), PAIRS)
 def test_every_strategy_and_reranker_pair_writes_a_record(small_run, quiet_console, strategy, reranker):
+    shortlist = {"candidates": 10} if strategy == "fast-then-fine" else {}  # the tiny test split has ~17 images
     flags = {"adapter": {"name": "frozen"}, "sampler": {"name": "batch"}, "augmenter": {"name": "none"},
-             "strategy": {"name": strategy}, "reranker": {"name": reranker}}
+             "strategy": {"name": strategy, **shortlist}, "reranker": {"name": reranker}}
     record, path = run_experiment(build_config(flags=flags, sets=[*small_run, "train.epochs=0"]), quiet_console)
     assert json.loads(path.read_text()) == record
     assert all(0.0 <= record["metrics"][k] <= 100.0 for k in METRIC_KEYS)
@@ -30,9 +31,7 @@ def test_every_strategy_and_reranker_pair_writes_a_record(small_run, quiet_conso
     assert set(section["seconds_per_query"]) >= {"encode", "rerank"}
     assert all(v >= 0 for v in section["seconds_per_query"].values())
     if strategy == "fast-then-fine":
-        n_images = section["queries"]["i2t"]
-        assert section["k"] == {"t2i": min(50, n_images), "i2t": 50}  # K above the gallery is cut to it
-        assert section["stage1_recall_at_k"]["t2i"] == 100.0  # the whole tiny gallery is the shortlist
+        assert section["k"] == {"t2i": 10, "i2t": 10}
     label = method_label(record["config"])
     assert (f"+rerank:{reranker}" in label) == (reranker != "none")
 

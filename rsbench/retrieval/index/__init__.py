@@ -1,28 +1,33 @@
-"""Gallery indexes for large-scale search: ``exact`` (chunked matrix products) and ``faiss`` (flat, HNSW, IVF-PQ).
+"""Gallery indexes for large-scale search, a registered kind (``index``): built-ins ``exact`` (chunked matrix
+products) and faiss's ``flat``, ``hnsw`` and ``ivfpq``; plugins add more through ``register_indexes``.
 
-``make_index(name, dim, config)`` builds one; both answer ``search(queries, k) -> (scores, ids)`` over
-normalised embeddings, best first.
+``make_index(name, dim, **options)`` builds an empty one by its registered name; every index answers
+``search(queries, k) -> (scores, ids)`` over normalised embeddings, best first (rsbench.hooks.specs.GalleryIndex).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-INDEX_KINDS = ("exact", "flat", "hnsw", "ivfpq")
+
+def index_names() -> list[str]:
+    """The registered index names (built-in and plugins')."""
+    from rsbench.hooks import get_registry
+
+    return get_registry("index").names()
 
 
-def make_index(kind: str, dim: int, **options: Any):
-    """An empty index: ``exact`` or one of faiss's ``flat``, ``hnsw``, ``ivfpq`` with its options."""
-    from rsbench.errors import RsbenchError
+def make_index(name: str, dim: int, **options: Any):
+    """An empty index of the registered ``name`` for ``dim``-d vectors, with ``options`` over its defaults.
 
-    if kind == "exact":
-        from rsbench.retrieval.index.config import ExactIndexConfig
-        from rsbench.retrieval.index.exact import ExactIndex
+    An unknown name or option is an ``RsbenchError`` naming what is registered or accepted.
+    """
+    from rsbench.config import build_dataclass
+    from rsbench.hooks import get_registry
 
-        return ExactIndex(dim, ExactIndexConfig(**options))
-    if kind in INDEX_KINDS:
-        from rsbench.retrieval.index.config import FaissIndexConfig
-        from rsbench.retrieval.index.faiss_index import FaissIndex
-
-        return FaissIndex(dim, FaissIndexConfig(kind=kind, **options))
-    raise RsbenchError(f"unknown index {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
+    component = get_registry("index").get(name)
+    data = dict(options)
+    if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
+        data["name"] = name  # one config class may serve several names (the faiss indexes)
+    return component.build(build_dataclass(component.config_cls, data, "index."), int(dim))

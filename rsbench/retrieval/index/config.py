@@ -1,4 +1,4 @@
-"""Options of the gallery indexes (exact and faiss); light, so listing components stays fast."""
+"""Options of the built-in gallery indexes (exact and faiss); light, so listing components stays fast."""
 
 from __future__ import annotations
 
@@ -32,13 +32,14 @@ class ExactIndexConfig:
 class FaissIndexConfig:
     """An approximate (or flat) faiss index over normalised embeddings, inner product = cosine.
 
-    Defaults: HNSW with M 32 and efSearch 128, IVF-PQ with nlist = 4·sqrt(N) cells, 64 sub-quantisers of
-    8 bits and nprobe 32 — faiss's usual starting points (its wiki's "Guidelines to choose an index"), not
-    tuned to a paper. ``gpu``: ``auto`` moves flat and IVF-PQ indexes to every GPU faiss sees (HNSW has no
-    GPU version); ``never`` keeps them on the CPU.
+    One class serves the three faiss names (``flat``, ``hnsw``, ``ivfpq``): the registry fills ``name``, and
+    options of the other two are ignored. Defaults: HNSW with M 32 and efSearch 128, IVF-PQ with
+    nlist = 4·sqrt(N) cells, 64 sub-quantisers of 8 bits and nprobe 32 — faiss's usual starting points (its
+    wiki's "Guidelines to choose an index"), not tuned to a paper. ``gpu``: ``auto`` moves flat and IVF-PQ
+    indexes to every GPU faiss sees (HNSW has no GPU version); ``never`` keeps them on the CPU.
     """
 
-    kind: Literal["flat", "hnsw", "ivfpq"] = field(default="hnsw", metadata={"help": "flat, hnsw or ivfpq"})
+    name: Literal["flat", "hnsw", "ivfpq"] = field(default="hnsw", metadata={"help": "flat, hnsw or ivfpq"})
     hnsw_m: int = field(default=32, metadata={"help": "HNSW: neighbours per node"})
     ef_construction: int = field(default=80, metadata={"help": "HNSW: candidate list while building"})
     ef_search: int = field(default=128, metadata={"help": "HNSW: candidate list while searching (recall vs speed)"})
@@ -49,8 +50,8 @@ class FaissIndexConfig:
     gpu: Literal["auto", "never"] = field(default="auto", metadata={"help": "auto: use faiss's GPUs when present"})
 
     def __post_init__(self) -> None:
-        if self.kind not in FAISS_KINDS:
-            raise ConfigError(f"index.kind must be one of {', '.join(FAISS_KINDS)}, got {self.kind!r}")
+        if self.name not in FAISS_KINDS:
+            raise ConfigError(f"a faiss index is one of {', '.join(FAISS_KINDS)}, got {self.name!r}")
         _positive(self, "hnsw_m", "ef_construction", "ef_search", "pq_m", "nprobe", "train_size")
         if self.nlist is not None:
             _positive(self, "nlist")

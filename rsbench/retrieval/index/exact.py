@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rsbench.errors import RsbenchError
 from rsbench.retrieval.index.config import ExactIndexConfig
 
 EXACT_FORMAT = "rsbench-exact-index-1"
@@ -40,6 +41,8 @@ class ExactIndex:
 
     def add(self, vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise RsbenchError(f"index of dimension {self.dim} cannot take vectors of shape {vectors.shape}")
         if self._gallery is not None:
             self._parts, self._gallery = [self._gallery], None
         self._parts.append(vectors)
@@ -73,12 +76,21 @@ class ExactIndex:
             np.save(handle, self.gallery, allow_pickle=False)
         temp.replace(path)
 
-    @classmethod
-    def load(cls, path: Path, config: ExactIndexConfig | None = None) -> ExactIndex:
-        gallery = np.load(path, allow_pickle=False, mmap_mode="r")
-        index = cls(gallery.shape[1], config)
-        index._gallery = np.array(gallery, dtype=np.float32)  # a writable copy in memory
-        return index
+    def load(self, path: Path) -> ExactIndex:
+        """Read the gallery saved at ``path`` into this index (replacing what it held); returns self."""
+        try:
+            gallery = np.load(path, allow_pickle=False, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise RsbenchError(f"{path} is not an exact index file (.npy): {exc}") from exc
+        if gallery.ndim != 2 or gallery.shape[1] != self.dim:
+            raise RsbenchError(f"{path} holds vectors of shape {gallery.shape}, not of width {self.dim}")
+        self._parts, self._gallery = [], np.array(gallery, dtype=np.float32)  # a writable copy in memory
+        return self
+
+
+def build(config: ExactIndexConfig, dim: int) -> ExactIndex:
+    """An empty exact (chunked brute-force) index for ``dim``-d normalised embeddings."""
+    return ExactIndex(dim, config)
 
 
 def _merge(s1: torch.Tensor, i1: torch.Tensor, s2: torch.Tensor, i2: torch.Tensor,

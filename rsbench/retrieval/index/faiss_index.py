@@ -26,13 +26,13 @@ def import_faiss():
 
 
 class FaissIndex:
-    """A faiss index behind the same add/search/save interface as the exact one."""
+    """A faiss index behind the same add/search/save/load interface as the exact one (rsbench.hooks.specs)."""
 
-    def __init__(self, dim: int, config: FaissIndexConfig | None = None, index=None) -> None:
+    def __init__(self, dim: int, config: FaissIndexConfig | None = None) -> None:
         self.faiss = import_faiss()
         self.dim, self.config = int(dim), config or FaissIndexConfig()
-        self.kind = self.config.kind
-        self.index = index
+        self.kind = self.config.name
+        self.index = None
         self._pending: list[np.ndarray] = []
 
     @property
@@ -65,9 +65,9 @@ class FaissIndex:
     def _new_index(self, n: int):
         faiss, c = self.faiss, self.config
         ip = faiss.METRIC_INNER_PRODUCT
-        if c.kind == "flat":
+        if self.kind == "flat":
             index = faiss.IndexFlatIP(self.dim)
-        elif c.kind == "hnsw":
+        elif self.kind == "hnsw":
             index = faiss.IndexHNSWFlat(self.dim, c.hnsw_m, ip)
             index.hnsw.efConstruction = c.ef_construction
         else:
@@ -77,7 +77,10 @@ class FaissIndex:
             if n < nlist:
                 raise RsbenchError(f"IVF-PQ with {nlist} cells needs at least as many vectors; got {n}")
             index = faiss.index_factory(self.dim, f"IVF{nlist},PQ{c.pq_m}", ip)
-        if c.gpu == "auto" and c.kind != "hnsw" and hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0:
+            # Polysemous training orders the PQ codes for Hamming pre-filtering, which this search never
+            # uses; it costs minutes even on a few hundred vectors.
+            faiss.downcast_index(faiss.extract_index_ivf(index)).do_polysemous_training = False
+        if c.gpu == "auto" and self.kind != "hnsw" and hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0:
             index = faiss.index_cpu_to_all_gpus(index)
         return index
 
@@ -111,12 +114,21 @@ class FaissIndex:
         self.faiss.write_index(self._cpu(), str(temp))
         temp.replace(path)
 
-    @classmethod
-    def load(cls, path: Path, config: FaissIndexConfig | None = None) -> FaissIndex:
-        faiss = import_faiss()
+    def load(self, path: Path) -> FaissIndex:
+        """Read the index saved at ``path`` into this one (its kind and width must be this index's); returns self."""
         try:
-            index = faiss.read_index(str(path))
+            index = self.faiss.read_index(str(path))
         except RuntimeError as exc:
             raise RsbenchError(f"{path} is not a faiss index file ({str(exc).splitlines()[0]})") from exc
-        kind = "hnsw" if "HNSW" in type(index).__name__ else "ivfpq" if "IVF" in type(index).__name__ else "flat"
-        return cls(index.d, FaissIndexConfig(**{**vars(config or FaissIndexConfig()), "kind": kind}), index)
+        name = type(index).__name__
+        kind = "hnsw" if "HNSW" in name else "ivfpq" if "IVF" in name else "flat"
+        if kind != self.kind or index.d != self.dim:
+            raise RsbenchError(f"{path} holds a {index.d}-d {kind} index, not a {self.dim}-d {self.kind} one; "
+                               "rebuild it, or open it as what it is")
+        self.index, self._pending = index, []
+        return self
+
+
+def build(config: FaissIndexConfig, dim: int) -> FaissIndex:
+    """An empty faiss index (flat, HNSW or IVF-PQ, by ``config.name``) for ``dim``-d normalised embeddings."""
+    return FaissIndex(dim, config)

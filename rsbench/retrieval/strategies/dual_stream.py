@@ -7,7 +7,7 @@ import time
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.config import DualStreamConfig
 from rsbench.retrieval.encoder import EncoderView
-from rsbench.retrieval.index.shortlist import shortlist
+from rsbench.retrieval.index.shortlist import check_candidates, shortlist
 from rsbench.retrieval.scores import RetrievalScores
 
 
@@ -19,7 +19,9 @@ class DualStream:
 
     def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
         """A dense captions × images cosine matrix, float32 on the CPU, for both directions; with
-        ``candidates`` K, each query's top K only, found through ``index``."""
+        ``candidates`` K, each query's top K only, found through ``index`` (K above the gallery: an error)."""
+        if self.config.candidates is not None:
+            check_candidates(self.config.candidates, split.n_images, split.n_captions)  # before any encoding
         start = time.perf_counter()
         images = encoder.images(split.records).embeddings
         texts = encoder.texts(split.captions).embeddings

@@ -31,7 +31,7 @@ import torch
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.config import FastThenFineConfig
 from rsbench.retrieval.encoder import EncoderView
-from rsbench.retrieval.index.shortlist import shortlist
+from rsbench.retrieval.index.shortlist import check_candidates, shortlist
 from rsbench.retrieval.scores import Candidates, RetrievalScores
 
 # Elements per chunk of gathered candidate tokens (queries × K × tokens × E): about 64 MB of float32.
@@ -66,6 +66,7 @@ class FastThenFine:
 
     def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
         cfg, device = self.config, encoder.device
+        check_candidates(cfg.candidates, split.n_images, split.n_captions)  # before any encoding
         start = time.perf_counter()
         images = encoder.images(split.records, tokens=True)  # the gallery side: once, whatever the queries
         texts = encoder.texts(split.captions, tokens=True)

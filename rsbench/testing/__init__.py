@@ -295,111 +295,6 @@ def check_augmenter(factory: Callable[[RetrievalDataset], Any], dataset: Retriev
         raise ContractError(f"{where}: describe_eval must be JSON (it goes into the record): {exc}") from exc
 
 
-class _FixedEncoder:
-    """An encoder view with fixed, seeded features: what ``check_strategy`` hands a strategy."""
-
-    device = torch.device("cpu")
-
-    def __init__(self, n_images: int, n_captions: int, dim: int = 16, patches: int = 4, words: int = 5) -> None:
-        self.n_images, self.n_captions, self.dim, self.patches, self.words = n_images, n_captions, dim, patches, words
-        self._images, self._texts = self._features(n_images, n_captions, seed=0)
-
-    def _features(self, n_images: int, n_captions: int, seed: int) -> tuple[Any, Any]:
-        from rsbench.retrieval.encoder import ImageFeatures, TextFeatures
-
-        g = torch.Generator().manual_seed(seed)
-        unit = torch.nn.functional.normalize
-        mask = torch.ones(n_captions, self.words, dtype=torch.bool)
-        mask[:, -2:] = torch.rand(n_captions, 2, generator=g) > 0.5  # some padding
-        images = ImageFeatures(unit(torch.randn(n_images, self.dim, generator=g), dim=-1),
-                               unit(torch.randn(n_images, self.patches, self.dim, generator=g), dim=-1))
-        texts = TextFeatures(unit(torch.randn(n_captions, self.dim, generator=g), dim=-1),
-                             unit(torch.randn(n_captions, self.words, self.dim, generator=g), dim=-1), mask)
-        return images, texts
-
-    def images(self, records: Any, tokens: bool = False) -> Any:
-        """The split's fixed features; other records (the training split) get seeded ones of their number."""
-        from rsbench.retrieval.encoder import ImageFeatures
-
-        n = len(records)
-        features = self._images if n == self.n_images else self._features(n, 0, seed=n)[0]
-        return features if tokens else ImageFeatures(features.embeddings)
-
-    def texts(self, texts: Any, tokens: bool = False) -> Any:
-        from rsbench.retrieval.encoder import TextFeatures
-
-        n = len(texts)
-        features = self._texts if n == self.n_captions else self._features(0, n, seed=1000 + n)[1]
-        return features if tokens else TextFeatures(features.embeddings)
-
-
-def _check_direction(scores: Any, queries: int, gallery: int, where: str, name: str) -> None:
-    from rsbench.retrieval.scores import Candidates
-
-    if isinstance(scores, Candidates):
-        _require(scores.indices.shape[0] == queries and scores.gallery_size == gallery, where,
-                 f"{name} candidates must list {queries} queries over a gallery of {gallery}")
-        values = scores.scores
-    else:
-        _require(isinstance(scores, torch.Tensor) and tuple(scores.shape) == (queries, gallery), where,
-                 f"{name} must be ({queries}, {gallery}) or Candidates; got {getattr(scores, 'shape', scores)}")
-        values = scores
-    _require(values.device.type == "cpu" and bool(torch.isfinite(values).all()), where,
-             f"{name} scores must be finite and on the CPU")
-
-
-def check_strategy(strategy: Any) -> None:
-    """A retrieval strategy: ``retrieve(split, encoder)`` -> a RetrievalResult scoring both directions.
-
-    The split has 5 images with 7 captions, and the toy dataset's training records as ``train_records``; the
-    encoder hands out fixed features (tokens included), so the check needs no model. Text->image must score
-    (7 captions, 5 images), image->text (5, 7), densely or as candidate lists over the right gallery.
-    """
-    from rsbench.retrieval.base import EvalSplit, RetrievalResult
-
-    where = f"strategy {type(strategy).__name__}"
-    _require(callable(getattr(strategy, "retrieve", None)), where, "must have retrieve(split, encoder)")
-    split = EvalSplit(records=[None] * 5, captions=[f"caption number {i}" for i in range(7)],
-                      caption_to_image=[0, 0, 1, 2, 3, 4, 4], train_records=toy_dataset().split("train"))
-    result = strategy.retrieve(split, _FixedEncoder(5, 7))
-    _require(isinstance(result, RetrievalResult), where, "retrieve must return rsbench.retrieval.base.RetrievalResult")
-    _check_direction(result.scores.t2i, 7, 5, where, "t2i")
-    _check_direction(result.scores.i2t, 5, 7, where, "i2t")
-    if result.stage1 is not None:
-        _check_direction(result.stage1.t2i, 7, 5, where, "stage-1 t2i")
-        _check_direction(result.stage1.i2t, 5, 7, where, "stage-1 i2t")
-
-
-def check_reranker(reranker: Any) -> None:
-    """A reranker: ``rerank(scores, context)`` scores both directions over the same queries and gallery, finitely;
-    candidate lists stay lists (dense scores may become lists: GaLR keeps only its top K).
-
-    It is given dense scores and then candidate lists (5 images, 7 captions, fixed features, the toy
-    dataset's train records as a query bank).
-    """
-    from rsbench.retrieval.base import EvalSplit
-    from rsbench.retrieval.rerankers.base import RerankContext
-    from rsbench.retrieval.scores import Candidates, RetrievalScores
-
-    where = f"reranker {type(reranker).__name__}"
-    _require(callable(getattr(reranker, "rerank", None)), where, "must have rerank(scores, context)")
-    split = EvalSplit(records=[None] * 5, captions=[f"caption number {i}" for i in range(7)],
-                      caption_to_image=[0, 0, 1, 2, 3, 4, 4])
-    encoder = _FixedEncoder(5, 7)
-    context = RerankContext(split, encoder, toy_dataset().split("train"))
-    dense = encoder.texts(split.captions).embeddings @ encoder.images(split.records).embeddings.t()
-    for scores in (RetrievalScores.from_similarity(dense),
-                   RetrievalScores(t2i=Candidates.top(dense, 3), i2t=Candidates.top(dense.t(), 4))):
-        out = reranker.rerank(scores, context)
-        _require(isinstance(out, RetrievalScores), where, "rerank must return RetrievalScores")
-        for name, before in scores.directions().items():
-            after = out.directions()[name]
-            _require(isinstance(after, Candidates) or not isinstance(before, Candidates), where,
-                     f"{name}: candidate lists stay lists (a reranker cannot score what was never listed)")
-            queries, gallery = (7, 5) if name == "t2i" else (5, 7)
-            _check_direction(after, queries, gallery, where, name)
-
-
 def check_dataset(dataset: RetrievalDataset) -> None:
     """A loaded dataset: records in known splits, non-empty captions, unique images, a stable identity."""
     where = f"dataset {getattr(dataset, 'name', '?')!r}"
@@ -463,6 +358,9 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
     elif kind == "reranker":
         built = component.build(config)
         check_reranker(built)
+    elif kind == "index":
+        check_index(lambda dim: component.build(config, dim))
+        built = component.build(config, 512)
     elif kind == "dataset":
         built = component.build(config)
         check_dataset(built)
@@ -479,3 +377,13 @@ def _default_loss() -> Any:
     from rsbench.train.losses.infonce import InfoNCE
 
     return InfoNCE(InfoNCEConfig())
+
+
+# The retrieval stage's checks live in their own module; they use ContractError, _require and toy_dataset above.
+from rsbench.testing.retrieval import check_index, check_reranker, check_strategy  # noqa: E402
+
+__all__ = [
+    "ContractError", "check_adapter", "check_augmenter", "check_backbone", "check_component", "check_config",
+    "check_dataset", "check_index", "check_loss", "check_reranker", "check_sampler", "check_strategy", "embeddings",
+    "tiny_backbone", "toy_dataset",
+]

@@ -1,0 +1,175 @@
+"""Contract checks of the retrieval stage's components: strategies, rerankers and gallery indexes.
+
+Import them from ``rsbench.testing`` (``check_strategy``, ``check_reranker``, ``check_index``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rsbench.testing import _require, toy_dataset
+
+
+class _FixedEncoder:
+    """An encoder view with fixed, seeded features: what ``check_strategy`` hands a strategy."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, n_images: int, n_captions: int, dim: int = 16, patches: int = 4, words: int = 5) -> None:
+        self.n_images, self.n_captions, self.dim, self.patches, self.words = n_images, n_captions, dim, patches, words
+        self._images, self._texts = self._features(n_images, n_captions, seed=0)
+
+    def _features(self, n_images: int, n_captions: int, seed: int) -> tuple[Any, Any]:
+        from rsbench.retrieval.encoder import ImageFeatures, TextFeatures
+
+        g = torch.Generator().manual_seed(seed)
+        unit = torch.nn.functional.normalize
+        mask = torch.ones(n_captions, self.words, dtype=torch.bool)
+        mask[:, -2:] = torch.rand(n_captions, 2, generator=g) > 0.5  # some padding
+        images = ImageFeatures(unit(torch.randn(n_images, self.dim, generator=g), dim=-1),
+                               unit(torch.randn(n_images, self.patches, self.dim, generator=g), dim=-1))
+        texts = TextFeatures(unit(torch.randn(n_captions, self.dim, generator=g), dim=-1),
+                             unit(torch.randn(n_captions, self.words, self.dim, generator=g), dim=-1), mask)
+        return images, texts
+
+    def images(self, records: Any, tokens: bool = False) -> Any:
+        """The split's fixed features; other records (the training split) get seeded ones of their number."""
+        from rsbench.retrieval.encoder import ImageFeatures
+
+        n = len(records)
+        features = self._images if n == self.n_images else self._features(n, 0, seed=n)[0]
+        return features if tokens else ImageFeatures(features.embeddings)
+
+    def texts(self, texts: Any, tokens: bool = False) -> Any:
+        from rsbench.retrieval.encoder import TextFeatures
+
+        n = len(texts)
+        features = self._texts if n == self.n_captions else self._features(0, n, seed=1000 + n)[1]
+        return features if tokens else TextFeatures(features.embeddings)
+
+
+def _check_direction(scores: Any, queries: int, gallery: int, where: str, name: str) -> None:
+    from rsbench.retrieval.scores import Candidates
+
+    if isinstance(scores, Candidates):
+        _require(scores.indices.shape[0] == queries and scores.gallery_size == gallery, where,
+                 f"{name} candidates must list {queries} queries over a gallery of {gallery}")
+        values = scores.scores
+    else:
+        _require(isinstance(scores, torch.Tensor) and tuple(scores.shape) == (queries, gallery), where,
+                 f"{name} must be ({queries}, {gallery}) or Candidates; got {getattr(scores, 'shape', scores)}")
+        values = scores
+    _require(values.device.type == "cpu" and bool(torch.isfinite(values).all()), where,
+             f"{name} scores must be finite and on the CPU")
+
+
+def check_strategy(strategy: Any) -> None:
+    """A retrieval strategy: ``retrieve(split, encoder)`` -> a RetrievalResult scoring both directions.
+
+    The split has 60 images with 84 captions (galleries large enough for a default shortlist of 50, as
+    fast-then-fine's), and the toy dataset's training records as ``train_records``; the encoder hands out fixed
+    features (tokens included), so the check needs no model.
+    Text->image must score (84 captions, 60 images), image->text (60, 84), densely or as candidate lists over
+    the right gallery.
+    """
+    from rsbench.retrieval.base import EvalSplit, RetrievalResult
+
+    where = f"strategy {type(strategy).__name__}"
+    _require(callable(getattr(strategy, "retrieve", None)), where, "must have retrieve(split, encoder)")
+    images, captions = 60, 84
+    split = EvalSplit(records=[None] * images, captions=[f"caption number {i}" for i in range(captions)],
+                      caption_to_image=[c % images for c in range(captions)],
+                      train_records=toy_dataset().split("train"))
+    result = strategy.retrieve(split, _FixedEncoder(images, captions))
+    _require(isinstance(result, RetrievalResult), where, "retrieve must return rsbench.retrieval.base.RetrievalResult")
+    _check_direction(result.scores.t2i, captions, images, where, "t2i")
+    _check_direction(result.scores.i2t, images, captions, where, "i2t")
+    if result.stage1 is not None:
+        _check_direction(result.stage1.t2i, captions, images, where, "stage-1 t2i")
+        _check_direction(result.stage1.i2t, images, captions, where, "stage-1 i2t")
+
+
+def check_reranker(reranker: Any) -> None:
+    """A reranker: ``rerank(scores, context)`` scores both directions over the same queries and gallery, finitely;
+    candidate lists stay lists (dense scores may become lists: GaLR keeps only its top K).
+
+    It is given dense scores and then candidate lists (5 images, 7 captions, fixed features, the toy
+    dataset's train records as a query bank).
+    """
+    from rsbench.retrieval.base import EvalSplit
+    from rsbench.retrieval.rerankers.base import RerankContext
+    from rsbench.retrieval.scores import Candidates, RetrievalScores
+
+    where = f"reranker {type(reranker).__name__}"
+    _require(callable(getattr(reranker, "rerank", None)), where, "must have rerank(scores, context)")
+    split = EvalSplit(records=[None] * 5, captions=[f"caption number {i}" for i in range(7)],
+                      caption_to_image=[0, 0, 1, 2, 3, 4, 4])
+    encoder = _FixedEncoder(5, 7)
+    context = RerankContext(split, encoder, toy_dataset().split("train"))
+    dense = encoder.texts(split.captions).embeddings @ encoder.images(split.records).embeddings.t()
+    for scores in (RetrievalScores.from_similarity(dense),
+                   RetrievalScores(t2i=Candidates.top(dense, 3), i2t=Candidates.top(dense.t(), 4))):
+        out = reranker.rerank(scores, context)
+        _require(isinstance(out, RetrievalScores), where, "rerank must return RetrievalScores")
+        for name, before in scores.directions().items():
+            after = out.directions()[name]
+            _require(isinstance(after, Candidates) or not isinstance(before, Candidates), where,
+                     f"{name}: candidate lists stay lists (a reranker cannot score what was never listed)")
+            queries, gallery = (7, 5) if name == "t2i" else (5, 7)
+            _check_direction(after, queries, gallery, where, name)
+
+
+def check_index(factory: Callable[[int], Any], dim: int = 512, size: int = 300) -> None:
+    """A gallery index: ``factory(dim)`` -> an empty index that finds each query's true nearest neighbour first.
+
+    ``size`` random unit vectors are added in two calls (ids run on across calls); 40 queries, each a gallery
+    vector moved slightly off it, must find that vector first, with ids in range, (Q, 10) int ids and scores
+    best first. ``nbytes()`` must be positive; ``save`` then ``factory(dim).load`` must search the same and
+    leave nothing but the saved file. (The defaults, 300 vectors of CLIP's width 512, let IVF-PQ train its
+    256-centroid codebooks in a second or two.)
+    """
+    import numpy as np
+
+    index = factory(dim)
+    where = f"index {type(index).__name__}"
+    for method in ("add", "search", "nbytes", "save", "load"):
+        _require(callable(getattr(index, method, None)), where,
+                 f"must have {method}() (rsbench.hooks.specs.GalleryIndex)")
+    _require(index.ntotal == 0, where, "factory(dim) must return an empty index (ntotal 0)")
+    rng = np.random.default_rng(0)
+    gallery = rng.normal(size=(size, dim)).astype(np.float32)
+    gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
+    index.add(gallery[: size // 3])
+    index.add(gallery[size // 3 :])
+    _require(index.ntotal == size, where, f"ntotal must count every added vector: {size} added, {index.ntotal} counted")
+    targets = rng.choice(size, 40, replace=False)
+    queries = gallery[targets] + 0.05 * rng.normal(size=(40, dim)).astype(np.float32) / np.sqrt(dim)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    truth = (queries @ gallery.T).argmax(axis=1)
+    scores, ids = index.search(queries, 10)
+    scores, ids = np.asarray(scores), np.asarray(ids)
+    _require(scores.shape == ids.shape == (40, 10), where,
+             f"search(queries, 10) must return (40, 10) scores and ids; got {scores.shape} and {ids.shape}")
+    _require(np.issubdtype(ids.dtype, np.integer) and int(ids.min()) >= 0 and int(ids.max()) < size, where,
+             f"ids must be integers in 0..{size - 1}, in the order vectors were added")
+    _require(bool(np.isfinite(scores).all()) and bool((np.diff(scores, axis=1) <= 1e-5).all()), where,
+             "scores must be finite inner products, best (highest) first")
+    missed = int((ids[:, 0] != truth).sum())
+    _require(missed == 0, where, f"the true nearest neighbour must come first; {missed} of 40 queries missed it")
+    size_bytes = index.nbytes()
+    _require(isinstance(size_bytes, int) and size_bytes > 0, where, "nbytes() must be a positive int")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "gallery.index"
+        index.save(path)
+        _require(sorted(p.name for p in Path(tmp).iterdir()) == ["gallery.index"], where,
+                 "save(path) must write path and nothing else (write a temporary file, then rename it)")
+        loaded = factory(dim).load(path)
+        _require(loaded is not None and loaded.ntotal == size, where,
+                 "load(path) must return the index with every saved vector")
+        _require(np.array_equal(np.asarray(loaded.search(queries, 10)[1]), ids), where,
+                 "a loaded index must search like the one saved")
