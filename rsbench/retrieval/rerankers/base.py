@@ -1,8 +1,9 @@
 """The reranker contract: a strategy's scores (and what they were computed from) in, rescored scores out.
 
-Rerankers are defined on a queries × gallery matrix. Candidate lists are rescored on their own entries: the
-matrix holds them, ``mask`` says which they are, and statistics over a column use only the listed entries
-(an approximation the large-gallery index will revisit; exact for dense scores).
+Rerankers are defined on a queries × gallery matrix. Candidate lists are rescored on their own (Q, K)
+entries, never spread into a (Q, N) matrix (a million-item gallery would not fit): statistics over a gallery
+item use only the queries that list it (rerankers/columns.py), the documented reading of every built-in on
+lists; with K = the whole gallery it equals the dense one.
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ class RerankContext:
     train_records: Sequence[Record] = ()
 
 
-# (scores (Q, N), mask of real entries (Q, N) or None when dense, direction "t2i"/"i2t") -> new scores or lists
+# (dense scores (Q, N), direction "t2i"/"i2t") -> new (Q, N) scores or candidate lists
+DenseRerank = Callable[[torch.Tensor, str], torch.Tensor | Candidates]
+# (candidate lists, direction) -> new (Q, K) scores of the same entries, or new candidate lists
+ListRerank = Callable[[Candidates, str], torch.Tensor | Candidates]
+# (scores (Q, N), mask of listed entries (Q, N) or None when dense, direction) -> new scores or lists
 DirectionRerank = Callable[[torch.Tensor, torch.Tensor | None, str], torch.Tensor | Candidates]
 
 
 def rerank_each(scores: RetrievalScores, rerank: DirectionRerank) -> RetrievalScores:
-    """Apply ``rerank`` to both directions, keeping each direction's form (dense or candidate lists)."""
+    """The older one-function form: lists are spread into a (Q, N) matrix with a mask of the listed entries,
+    O(Q·N) memory. Kept for plugins written against it; new rerankers use ``rerank_directions``."""
     out: dict[str, Direction] = {}
     for direction, value in scores.directions().items():
         if isinstance(value, Candidates):
@@ -41,6 +47,19 @@ def rerank_each(scores: RetrievalScores, rerank: DirectionRerank) -> RetrievalSc
             out[direction] = new if isinstance(new, Candidates) else value.rescored(new.gather(1, value.indices))
         else:
             out[direction] = rerank(value.float(), None, direction)
+    return RetrievalScores(t2i=out["t2i"], i2t=out["i2t"])
+
+
+def rerank_directions(scores: RetrievalScores, dense: DenseRerank, lists: ListRerank) -> RetrievalScores:
+    """Apply ``dense`` to dense directions and ``lists`` to candidate lists (never densified), lists staying lists."""
+    out: dict[str, Direction] = {}
+    for direction, value in scores.directions().items():
+        if isinstance(value, Candidates):
+            value = Candidates(value.indices, value.scores.float(), value.gallery_size)
+            new = lists(value, direction)
+            out[direction] = new if isinstance(new, Candidates) else value.rescored(new)
+        else:
+            out[direction] = dense(value.float(), direction)
     return RetrievalScores(t2i=out["t2i"], i2t=out["i2t"])
 
 

@@ -3,32 +3,35 @@
     CSLS(q, g) = 2 s(q, g) − r_Q(q) − r_G(g)
 
 with r_Q(q) the mean of q's k best scores over the gallery and r_G(g) the mean of g's k best scores over the
-queries (k = 10, as in the paper and CFITR's recall stage). A hub, close to many queries, pays r_G. With
-candidate lists the means run over the listed entries only.
+queries (k = 10, as in the paper and CFITR's recall stage). A hub, close to many queries, pays r_G. On
+candidate lists both means run over listed entries only: r_Q over the query's own list, r_G over the k best
+queries among those that list g (rerankers/columns.py, no queries × gallery matrix); with every item listed
+they are the dense means.
 """
 
 from __future__ import annotations
 
 import torch
 
-from rsbench.retrieval.rerankers.base import RerankContext, rerank_each
+from rsbench.retrieval.rerankers.base import RerankContext, rerank_directions
+from rsbench.retrieval.rerankers.columns import column_top_k_mean
 from rsbench.retrieval.rerankers.config import CslsConfig
-from rsbench.retrieval.scores import RetrievalScores
+from rsbench.retrieval.scores import Candidates, RetrievalScores
 
 
-def _mean_top_k(scores: torch.Tensor, mask: torch.Tensor | None, k: int, dim: int) -> torch.Tensor:
-    k = min(k, scores.shape[dim])
-    if mask is None:
-        return scores.topk(k, dim=dim).values.mean(dim=dim)
-    values = scores.masked_fill(~mask, float("-inf")).topk(k, dim=dim).values
-    listed = torch.isfinite(values)
-    total = torch.where(listed, values, torch.zeros_like(values)).sum(dim=dim)
-    return total / listed.sum(dim=dim).clamp(min=1)
+def _mean_top_k(scores: torch.Tensor, k: int, dim: int) -> torch.Tensor:
+    return scores.topk(min(k, scores.shape[dim]), dim=dim).values.mean(dim=dim)
 
 
-def csls(scores: torch.Tensor, mask: torch.Tensor | None, k: int) -> torch.Tensor:
+def csls(scores: torch.Tensor, k: int) -> torch.Tensor:
     """(Q, N) CSLS scores of a (Q, N) score matrix."""
-    return 2 * scores - _mean_top_k(scores, mask, k, dim=1)[:, None] - _mean_top_k(scores, mask, k, dim=0)[None, :]
+    return 2 * scores - _mean_top_k(scores, k, dim=1)[:, None] - _mean_top_k(scores, k, dim=0)[None, :]
+
+
+def csls_lists(lists: Candidates, k: int) -> torch.Tensor:
+    """(Q, K) CSLS scores of candidate lists, both hubness terms from the listed entries."""
+    s = lists.scores
+    return 2 * s - _mean_top_k(s, k, dim=1)[:, None] - column_top_k_mean(lists, s, k)[lists.indices]
 
 
 class Csls:
@@ -36,7 +39,8 @@ class Csls:
         self.config = config
 
     def rerank(self, scores: RetrievalScores, context: RerankContext) -> RetrievalScores:
-        return rerank_each(scores, lambda s, mask, _d: csls(s, mask, self.config.k))
+        k = self.config.k
+        return rerank_directions(scores, lambda s, _d: csls(s, k), lambda c, _d: csls_lists(c, k))
 
 
 def build(config: CslsConfig) -> Csls:

@@ -4,26 +4,30 @@ of the item's scores over all queries, so a gallery item that every query likes 
 
     s'(q, g) = s(q, g) · softmax_q'(τ · s(q', g))[q]
 
-The paper sets τ as a temperature to tune; we default to CLIP's logit scale, 100. Queries whose list does not
-hold g take no part in g's softmax (candidate lists; rerankers/base.py).
+The paper sets τ as a temperature to tune; we default to CLIP's logit scale, 100. On candidate lists the
+softmax over queries runs over the queries whose list holds g (the others never scored g), computed from the
+lists alone (rerankers/columns.py); with every item listed it is the dense prior.
 """
 
 from __future__ import annotations
 
 import torch
 
-from rsbench.retrieval.rerankers.base import RerankContext, rerank_each
+from rsbench.retrieval.rerankers.base import RerankContext, rerank_directions
+from rsbench.retrieval.rerankers.columns import column_logsumexp
 from rsbench.retrieval.rerankers.config import DualSoftmaxConfig
-from rsbench.retrieval.scores import RetrievalScores
+from rsbench.retrieval.scores import Candidates, RetrievalScores
 
 
-def dual_softmax(scores: torch.Tensor, mask: torch.Tensor | None, inverse_temperature: float) -> torch.Tensor:
+def dual_softmax(scores: torch.Tensor, inverse_temperature: float) -> torch.Tensor:
     """(Q, N) scores times the softmax over queries (dim 0) of ``inverse_temperature · scores``."""
-    logits = inverse_temperature * scores
-    if mask is not None:
-        logits = logits.masked_fill(~mask, float("-inf"))
-    prior = torch.softmax(logits, dim=0).nan_to_num(0.0)  # a column with no listed entry has no prior
-    return scores * prior
+    return scores * torch.softmax(inverse_temperature * scores, dim=0)
+
+
+def dual_softmax_lists(lists: Candidates, inverse_temperature: float) -> torch.Tensor:
+    """(Q, K) scores of the lists times the softmax over the queries that list each item."""
+    logits = inverse_temperature * lists.scores
+    return lists.scores * torch.exp(logits - column_logsumexp(lists, logits)[lists.indices])
 
 
 class DualSoftmax:
@@ -31,7 +35,8 @@ class DualSoftmax:
         self.config = config
 
     def rerank(self, scores: RetrievalScores, context: RerankContext) -> RetrievalScores:
-        return rerank_each(scores, lambda s, mask, _d: dual_softmax(s, mask, self.config.inverse_temperature))
+        t = self.config.inverse_temperature
+        return rerank_directions(scores, lambda s, _d: dual_softmax(s, t), lambda c, _d: dual_softmax_lists(c, t))
 
 
 def build(config: DualSoftmaxConfig) -> DualSoftmax:

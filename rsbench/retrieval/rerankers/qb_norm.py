@@ -14,29 +14,67 @@ logarithm, β s(q, g) − logsumexp_b β S_B(b, g), which ranks every row the sa
 The bank: for text→image, the training captions as annotated; for image→text, the training images. They are
 scored by the cosine of global embeddings; after a strategy that adds a fine score (fast-then-fine), the bank
 is therefore scored on the coarse part only, an approximation.
+
+What the bank contributes is two gallery-wide vectors, logsumexp_b β S_B(b, g) and the activation set; they
+are accumulated over blocks of bank queries, so no bank × gallery matrix is held. A query's scores are then
+rescored entry by entry: on candidate lists (whose first k are the query's top k) the result is exactly the
+dense one restricted to the list.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from rsbench.errors import ConfigError
-from rsbench.retrieval.rerankers.base import RerankContext, rerank_each
+from rsbench.retrieval.rerankers.base import RerankContext, rerank_directions
 from rsbench.retrieval.rerankers.config import QbNormConfig
-from rsbench.retrieval.scores import RetrievalScores
+from rsbench.retrieval.scores import Candidates, RetrievalScores
+
+_BLOCK_ELEMENTS = 1 << 24  # bank queries x gallery scores per block: 64 MB of float32
 
 
-def querybank_normalise(
-    scores: torch.Tensor, mask: torch.Tensor | None, bank: torch.Tensor, beta: float, k: int = 1
-) -> torch.Tensor:
-    """DIS of (Q, N) ``scores`` given (B, N) ``bank`` scores of the same gallery."""
-    k = min(k, scores.shape[1], bank.shape[1])
-    activated = torch.zeros(bank.shape[1], dtype=torch.bool)
-    activated[bank.topk(k, dim=1).indices.reshape(-1)] = True
-    ranked = scores if mask is None else scores.masked_fill(~mask, float("-inf"))
-    near_hub = activated[ranked.topk(k, dim=1).indices].all(dim=1)
-    normalised = beta * scores - torch.logsumexp(beta * bank, dim=0)[None, :]
+@dataclass
+class BankStatistics:
+    """What the querybank says of each gallery item: ``log_mass`` logsumexp_b β S_B(b, g), (N,), and whether
+    it is ``activated`` (in the top k of some bank query), (N,) bool."""
+
+    log_mass: torch.Tensor
+    activated: torch.Tensor
+
+    @classmethod
+    def empty(cls, gallery_size: int) -> BankStatistics:
+        return cls(torch.full((gallery_size,), float("-inf")), torch.zeros(gallery_size, dtype=torch.bool))
+
+    def add(self, bank_scores: torch.Tensor, beta: float, k: int) -> None:
+        """Fold in a block of bank queries' scores over the whole gallery, (B, N)."""
+        self.log_mass = torch.logaddexp(self.log_mass, torch.logsumexp(beta * bank_scores, dim=0))
+        self.activated[bank_scores.topk(min(k, bank_scores.shape[1]), dim=1).indices.reshape(-1)] = True
+
+
+def bank_statistics(bank: torch.Tensor, gallery: torch.Tensor, beta: float, k: int) -> BankStatistics:
+    """Statistics of (B, E) bank embeddings against (N, E) gallery embeddings, block by block."""
+    stats = BankStatistics.empty(gallery.shape[0])
+    rows = max(1, _BLOCK_ELEMENTS // max(1, gallery.shape[0]))
+    for start in range(0, bank.shape[0], rows):
+        stats.add(bank[start : start + rows] @ gallery.t(), beta, k)
+    return stats
+
+
+def querybank_normalise(scores: torch.Tensor, stats: BankStatistics, beta: float, k: int = 1) -> torch.Tensor:
+    """DIS of dense (Q, N) ``scores`` given the bank's statistics of the same gallery."""
+    near_hub = stats.activated[scores.topk(min(k, scores.shape[1]), dim=1).indices].all(dim=1)
+    normalised = beta * scores - stats.log_mass[None, :]
     return torch.where(near_hub[:, None], normalised, scores)
+
+
+def querybank_normalise_lists(lists: Candidates, stats: BankStatistics, beta: float, k: int = 1) -> torch.Tensor:
+    """DIS of candidate lists: (Q, K) new scores; a query's top k are the best of its list."""
+    top = lists.indices.gather(1, lists.scores.topk(min(k, lists.k), dim=1).indices)
+    near_hub = stats.activated[top].all(dim=1)
+    normalised = beta * lists.scores - stats.log_mass[lists.indices]
+    return torch.where(near_hub[:, None], normalised, lists.scores)
 
 
 class QbNorm:
@@ -44,13 +82,13 @@ class QbNorm:
         self.config = config
 
     def rerank(self, scores: RetrievalScores, context: RerankContext) -> RetrievalScores:
+        beta, k = self.config.beta, self.config.k
         banks = self.banks(context)
-        return rerank_each(
-            scores, lambda s, mask, d: querybank_normalise(s, mask, banks[d], self.config.beta, self.config.k)
-        )
+        return rerank_directions(scores, lambda s, d: querybank_normalise(s, banks[d], beta, k),
+                           lambda lists, d: querybank_normalise_lists(lists, banks[d], beta, k))
 
-    def banks(self, context: RerankContext) -> dict[str, torch.Tensor]:
-        """Bank × gallery cosine scores per direction, from the training split."""
+    def banks(self, context: RerankContext) -> dict[str, BankStatistics]:
+        """The bank's statistics of each direction's gallery, from the training split."""
         train = list(context.train_records)[: self.config.bank_size]
         captions = [c for r in train for c in r.captions][: self.config.bank_size]
         if not train or not captions:
@@ -59,9 +97,10 @@ class QbNorm:
         encoder, split = context.encoder, context.split
         images = encoder.images(split.records).embeddings
         texts = encoder.texts(split.captions).embeddings
+        beta, k = self.config.beta, self.config.k
         return {
-            "t2i": encoder.texts(captions).embeddings @ images.t(),
-            "i2t": encoder.images(train).embeddings @ texts.t(),
+            "t2i": bank_statistics(encoder.texts(captions).embeddings, images, beta, k),
+            "i2t": bank_statistics(encoder.images(train).embeddings, texts, beta, k),
         }
 
 
