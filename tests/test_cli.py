@@ -26,6 +26,10 @@ def invoke(capsys, *argv: str) -> tuple[int, str, str]:
         (["run", "--dataset", "rsitmd"], "dataset.data_root is required"),
         (["run", "--backbone", "ViT-B-322"], "ViT-B-32"),
         (["list", "adapters"], "unknown component kind 'adapters'. Did you mean: adapter"),
+        (["bench", "gallery", "--index", "hnws"], "unknown index 'hnws'. Did you mean: hnsw"),
+        (["index", "build", "--images", ".", "--out", "/nonexistent/rsbench", "--index", "anoy"],
+         "unknown index 'anoy'. Registered indexes: exact, flat, hnsw, ivfpq"),
+        (["run", "--strategy", "fast-then-fine", "--set", "strategy.index=hnws"], "unknown index 'hnws'"),
         (["leaderboard", "--results-dir", "/nonexistent/rsbench"], "/nonexistent/rsbench"),
         (["run", "--nproc", "0"], "--nproc must be 1 or more"),
         (["run", "--nproc", "2", "--device", "cpu", "--set", "train.dist_backend=nccl"],
@@ -40,6 +44,12 @@ def test_user_errors_are_one_line_and_exit_2(capsys, argv, message):
     assert message in " ".join(err.split())
     assert "Traceback" not in err
     assert err.strip().startswith("error:")
+
+
+def test_list_shows_the_indexes(capsys):
+    code, out, _ = invoke(capsys, "list", "index", "--json")
+    assert code == 0
+    assert {"exact", "flat", "hnsw", "ivfpq"} <= {row["name"] for row in json.loads(out)}
 
 
 def test_malformed_annotation_is_a_clear_error(tmp_path, capsys):
