@@ -64,12 +64,21 @@ class Adapter(nn.Module):
         return f"adapter {type(self).__name__} does not say what it reads from the image tower (frozen_image_features)"
 
     def frozen_image_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """What ``encode_image`` reads from the frozen image tower: ``{name: (B, ...)}``, without gradients."""
-        raise NotImplementedError(self.frozen_features_unavailable())
+        """What ``encode_image`` reads from the frozen image tower: ``{name: (B, ...)}``, without gradients.
+
+        Optional: an adapter that does not override it refuses with the reason (the feature cache checks
+        ``frozen_features_unavailable`` first and then trains without the cache)."""
+        self._refuse_cached_features()
 
     def encode_image_from_features(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
-        """``encode_image`` finished from ``frozen_image_features``' output (B, E)."""
-        raise NotImplementedError(self.frozen_features_unavailable())
+        """``encode_image`` finished from ``frozen_image_features``' output (B, E); optional like it."""
+        self._refuse_cached_features()
+
+    def _refuse_cached_features(self):
+        from rsbench.errors import RsbenchError
+
+        raise RsbenchError(f"no cached image features for adapter {type(self).__name__}: "
+                           f"{self.frozen_features_unavailable()}")
 
     @property
     def logit_scale(self) -> torch.Tensor:
