@@ -5,6 +5,12 @@ Factories are lazy ``"module:attr"`` strings so that listing components imports 
 
 from __future__ import annotations
 
+from rsbench.captioning.config import (
+    FileCaptionerConfig,
+    OpenAICaptionerConfig,
+    OracleCaptionerConfig,
+    TransformersCaptionerConfig,
+)
 from rsbench.data.synthrs.config import SynthRSConfig
 from rsbench.data.synthshapes.config import SynthShapesConfig
 from rsbench.hooks.manager import hookimpl
@@ -122,6 +128,18 @@ def register_indexes(register):
              "faiss HNSW graph (M 32, efSearch 128): approximate, fast on CPU; needs faiss")
     register("ivfpq", "rsbench.retrieval.index.faiss_index:build", FaissIndexConfig,
              "faiss IVF-PQ: inverted lists of product-quantised codes, compact for huge galleries; needs faiss")
+
+
+@hookimpl
+def register_captioners(register):
+    register("file", "rsbench.captioning.file:build", FileCaptionerConfig,
+             "captions made elsewhere: JSON/JSONL keyed by image file name (TRSLLaVA's RSRT release included)")
+    register("oracle", "rsbench.captioning.oracle:build", OracleCaptionerConfig,
+             "SynthRS only: captions written from what was drawn; the upper bound of caption quality")
+    register("openai", "rsbench.captioning.openai_chat:build", OpenAICaptionerConfig,
+             "any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, LM Studio), images sent inline")
+    register("transformers", "rsbench.captioning.transformers_vlm:build", TransformersCaptionerConfig,
+             "any image-text-to-text model (hub id or local folder) through transformers, batched, greedy")
 
 
 def install_fallbacks(registries: dict[str, Registry]) -> None:

@@ -1,8 +1,9 @@
 """The run configuration: defaults < YAML file < CLI flags < ``--set key=value``, validated.
 
 A config is a nested dict. Component sections (``dataset``, ``backbone``, ``adapter``, ...) hold a
-``name`` plus the options of that component's config dataclass; ``train`` and ``eval`` are fixed
-dataclasses below. Resolution checks every key and type and returns a :class:`RunConfig`.
+``name`` plus the options of that component's config dataclass (``captioner`` only when a run names one);
+``train`` and ``eval`` are fixed dataclasses below. Resolution checks every key and type and returns a
+:class:`RunConfig`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from rsbench.errors import ConfigError, RsbenchError
 COMPONENT_SECTIONS: tuple[str, ...] = (
     "dataset", "backbone", "adapter", "sampler", "augmenter", "strategy", "reranker", "loss"
 )
+# Sections a run has only when it names them: most runs use no captions, and a config without a captioner
+# stays the config it was before captioners existed (same checkpoint key, same leaderboard row).
+OPTIONAL_SECTIONS: tuple[str, ...] = ("captioner",)
 TOP_LEVEL_KEYS: tuple[str, ...] = ("seed", "device", "results_dir", "checkpoint_dir")
 
 DEFAULT_COMPONENTS: dict[str, str] = {
@@ -127,6 +131,10 @@ class RunConfig:
     def name(self, section: str) -> str:
         return self.components[section][0]
 
+    def has(self, section: str) -> bool:
+        """Whether the config names a component for ``section`` (optional sections may be absent)."""
+        return section in self.components
+
     def options(self, section: str) -> Any:
         return self.components[section][1]
 
@@ -210,7 +218,8 @@ def merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in layer.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            if key in COMPONENT_SECTIONS and "name" in value and value["name"] != out[key].get("name"):
+            named = key in COMPONENT_SECTIONS or key in OPTIONAL_SECTIONS
+            if named and "name" in value and value["name"] != out[key].get("name"):
                 out[key] = copy.deepcopy(value)
             else:
                 out[key] = merge(out[key], value)
@@ -336,29 +345,36 @@ def build_dataclass(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where.rstrip('.')}: {exc}") from exc
 
 
-def resolve(raw: dict[str, Any]) -> RunConfig:
-    """Validate a raw merged config dict against the registries and the fixed sections."""
+def resolve_component(section: str, spec: Any) -> tuple[str, Any]:
+    """``(name, options dataclass)`` for one component section: ``{"name": ..., option: value, ...}`` or a name."""
     from rsbench.hooks import get_registry
 
-    valid_top = [*COMPONENT_SECTIONS, *FIXED_SECTIONS, *TOP_LEVEL_KEYS]
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise ConfigError(f"'{section}' needs a 'name' (one of `rsbench list {section}`); got {spec!r}")
+    options = {k: v for k, v in spec.items() if k != "name"}
+    try:
+        component = get_registry(section).get(spec["name"])
+    except RsbenchError as exc:
+        raise ConfigError(f"{section}.name: {exc}") from exc
+    if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
+        options["name"] = spec["name"]  # a config that declares `name` receives the component's name
+    return spec["name"], build_dataclass(component.config_cls, options, f"{section}.")
+
+
+def resolve(raw: dict[str, Any]) -> RunConfig:
+    """Validate a raw merged config dict against the registries and the fixed sections."""
+    valid_top = [*COMPONENT_SECTIONS, *OPTIONAL_SECTIONS, *FIXED_SECTIONS, *TOP_LEVEL_KEYS]
     for key in raw:
         if key not in valid_top:
             raise _unknown_key(key, valid_top, "")
     components: dict[str, tuple[str, Any]] = {}
     for section in COMPONENT_SECTIONS:
-        spec = raw.get(section) or {"name": DEFAULT_COMPONENTS[section]}
-        if isinstance(spec, str):
-            spec = {"name": spec}
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            raise ConfigError(f"'{section}' needs a 'name' (one of `rsbench list {section}`); got {spec!r}")
-        options = {k: v for k, v in spec.items() if k != "name"}
-        try:
-            component = get_registry(section).get(spec["name"])
-        except RsbenchError as exc:
-            raise ConfigError(f"{section}.name: {exc}") from exc
-        if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
-            options["name"] = spec["name"]  # a config that declares `name` receives the component's name
-        components[section] = (spec["name"], build_dataclass(component.config_cls, options, f"{section}."))
+        components[section] = resolve_component(section, raw.get(section) or {"name": DEFAULT_COMPONENTS[section]})
+    for section in OPTIONAL_SECTIONS:
+        if raw.get(section) is not None:
+            components[section] = resolve_component(section, raw[section])
     train = build_dataclass(TrainConfig, raw.get("train") or {}, "train.")
     evaluation = build_dataclass(EvalConfig, raw.get("eval") or {}, "eval.")
     seed = _coerce(raw.get("seed", 0), int, "seed")

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     import torch
     import typer
 
-    from rsbench.data.record import RetrievalDataset
+    from rsbench.captioning.base import CaptionFailure
+    from rsbench.captioning.prompt import Prompt
+    from rsbench.data.record import Record, RetrievalDataset
     from rsbench.models.adapters.base import Adapter
     from rsbench.models.backbones.open_clip_backbone import Backbone
     from rsbench.registry import Component
@@ -105,6 +107,27 @@ class GalleryIndex(Protocol):
     def load(self, path: Path) -> GalleryIndex: ...
 
 
+class Captioner(Protocol):
+    """Describes images in words: one reply per record, each a ``str`` (the model's text, which the prompt's
+    parser turns into caption variants), a ``list[str]`` (variants already made, used as they are) or a
+    ``CaptionFailure(reason)`` (that image failed; the others go on).
+
+    ``describe()`` returns JSON-able facts naming what makes the captions (``model``: str, ``oracle``: bool, any
+    ``settings`` that change replies); with the prompt's digest it keys the caption cache and goes into records,
+    so it must not change between calls. ``uses_prompt`` False: replies do not depend on the prompt (captions
+    from a file). ``retry_failures``: whether a failed image is asked once more. Raise ``RsbenchError`` for what
+    stops every image (a missing model, a refused key); the cache keeps the batches finished before.
+    """
+
+    uses_prompt: bool
+    retry_failures: bool
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def caption(self, records: list[Record], prompt: Prompt, *, device: str = "cpu",
+                retry: bool = False) -> list[str | list[str] | CaptionFailure]: ...
+
+
 # What ``factory`` must be for each kind (``config`` is an instance of the registered dataclass).
 BackboneFactory = Callable[[Any], "Backbone"]
 AdapterFactory = Callable[[Any, "Backbone"], "Adapter"]
@@ -114,6 +137,7 @@ StrategyFactory = Callable[[Any], Strategy]
 IndexFactory = Callable[[Any, int], GalleryIndex]
 DatasetFactory = Callable[[Any], "RetrievalDataset"]
 LossFactory = Callable[[Any], Loss]
+CaptionerFactory = Callable[[Any], Captioner]
 
 
 @hookspec
@@ -159,6 +183,11 @@ def register_datasets(register: Register) -> None:
 @hookspec
 def register_losses(register: Register) -> None:
     """Register losses: ``factory(config) -> Loss`` scoring image/text embeddings against their negatives."""
+
+
+@hookspec
+def register_captioners(register: Register) -> None:
+    """Register captioners: ``factory(config) -> Captioner`` writing caption variants for images (VLMs, files)."""
 
 
 @hookspec
