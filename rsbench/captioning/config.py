@@ -61,16 +61,16 @@ class OpenAICaptionerConfig:
 
     def __post_init__(self) -> None:
         _check(self.base_url.startswith(("http://", "https://")),
-               f"captioner.base_url must start with http:// or https://; got {self.base_url!r}")
-        _check(bool(self.model.strip()), "captioner.model must name the model the endpoint serves")
+               f"base_url must start with http:// or https://; got {self.base_url!r}")
+        _check(bool(self.model.strip()), "model must name the model the endpoint serves")
         _check(math.isfinite(self.temperature) and 0 <= self.temperature <= 2,
-               f"captioner.temperature must be in [0, 2]; got {self.temperature}")
-        _check(self.max_tokens >= 1, "captioner.max_tokens must be >= 1")
-        _check(math.isfinite(self.timeout) and self.timeout > 0, "captioner.timeout must be > 0 seconds")
-        _check(self.max_retries >= 0, "captioner.max_retries must be >= 0")
-        _check(math.isfinite(self.backoff) and self.backoff >= 0, "captioner.backoff must be >= 0 seconds")
-        _check(math.isfinite(self.max_backoff) and self.max_backoff >= 0, "captioner.max_backoff must be >= 0")
-        _check(self.concurrency >= 1, "captioner.concurrency must be >= 1")
+               f"temperature must be in [0, 2]; got {self.temperature}")
+        _check(self.max_tokens >= 1, "max_tokens must be >= 1")
+        _check(math.isfinite(self.timeout) and self.timeout > 0, "timeout must be > 0 seconds")
+        _check(self.max_retries >= 0, "max_retries must be >= 0")
+        _check(math.isfinite(self.backoff) and self.backoff >= 0, "backoff must be >= 0 seconds")
+        _check(math.isfinite(self.max_backoff) and self.max_backoff >= 0, "max_backoff must be >= 0")
+        _check(self.concurrency >= 1, "concurrency must be >= 1")
 
 
 @dataclass
@@ -94,6 +94,6 @@ class TransformersCaptionerConfig:
     seed: int = field(default=0, metadata={"help": "seed of the sampled retry"})
 
     def __post_init__(self) -> None:
-        _check(self.max_new_tokens >= 1, "captioner.max_new_tokens must be >= 1")
+        _check(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")
         _check(math.isfinite(self.retry_temperature) and self.retry_temperature >= 0,
-               "captioner.retry_temperature must be >= 0")
+               "retry_temperature must be >= 0")

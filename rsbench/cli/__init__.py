@@ -27,11 +27,26 @@ RESUMABLE = {
            "checkpoint_dir, and the same command with --resume continues it",
     "pretrain": "interrupted: no weights were written; the last finished epoch is in the output folder's "
                 "checkpoint, and the same command with --resume continues it",
+    "caption": "interrupted: every finished batch of captions is in the caption cache; the same command continues "
+               "after them",
 }
 
 
 def _mount() -> None:
-    from rsbench.cli import bench, data, leaderboard, listing, plugins, pretrain, profile, run, search, sweep, transfer
+    from rsbench.cli import (
+        bench,
+        caption,
+        data,
+        leaderboard,
+        listing,
+        plugins,
+        pretrain,
+        profile,
+        run,
+        search,
+        sweep,
+        transfer,
+    )
 
     app.command("run")(run.run_command)
     app.command("profile")(profile.profile_command)
@@ -45,6 +60,7 @@ def _mount() -> None:
     app.add_typer(bench.app, name="bench")
     app.add_typer(search.index_app, name="index")
     app.command("search")(search.search_command)
+    app.command("caption")(caption.caption_command)
 
 
 _mount()

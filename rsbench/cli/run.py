@@ -24,6 +24,7 @@ def flags_to_config(**flags: Any) -> dict[str, Any]:
         "strategy": ("strategy", "name"),
         "rerank": ("reranker", "name"),
         "loss": ("loss", "name"),
+        "captioner": ("captioner", "name"),
         "epochs": ("train", "epochs"),
         "batch_size": ("train", "batch_size"),
         "lr": ("train", "lr"),
@@ -74,6 +75,8 @@ def run_command(
     strategy: str | None = typer.Option(None, help="retrieval strategy (`rsbench list strategy`)"),
     rerank: str | None = typer.Option(None, "--rerank", help="reranker applied after the strategy (default none)"),
     loss: str | None = typer.Option(None, help="loss name"),
+    captioner: str | None = typer.Option(None, help="captioner for strategies and augmenters that use generated "
+                                         "captions (`rsbench list captioner`)"),
     epochs: int | None = typer.Option(None, help="training epochs"),
     batch_size: int | None = typer.Option(None, "--batch-size", help="pairs per step"),
     lr: float | None = typer.Option(None, help="peak learning rate"),
@@ -101,8 +104,8 @@ def run_command(
     console = Console(stderr=json_out)
     flags = flags_to_config(
         adapter=adapter, sampler=sampler, aug=aug, dataset=dataset, data_root=data_root, backbone=backbone,
-        pretrained=pretrained, strategy=strategy, rerank=rerank, loss=loss, epochs=epochs, batch_size=batch_size,
-        lr=lr, device=device, results_dir=results_dir,
+        pretrained=pretrained, strategy=strategy, rerank=rerank, loss=loss, captioner=captioner, epochs=epochs,
+        batch_size=batch_size, lr=lr, device=device, results_dir=results_dir,
     )
     seeds = list(seed) if seed else [None]
     configs = []

@@ -27,7 +27,7 @@ from rsbench.train.schedule import adamw
 from rsbench.train.trainer import train_step
 
 # Parts of a RunConfig a profile does not use; left out of its record so it claims nothing about them.
-UNUSED_SECTIONS = frozenset({"dataset", "augmenter", "strategy", "reranker", "eval", "results_dir"})
+UNUSED_SECTIONS = frozenset({"dataset", "augmenter", "strategy", "reranker", "captioner", "eval", "results_dir"})
 NUM_FAKE_SCENES = 17  # scene ids of the random batch; the queue sampler excludes same-scene entries
 
 
