@@ -12,17 +12,20 @@ from rsbench.data.record import Record
 from rsbench.testing import _require
 
 COLOURS = ((200, 40, 40), (40, 160, 60), (40, 80, 200), (220, 200, 60), (120, 120, 120), (250, 250, 250))
+# Tall, wide and square: a VLM whose image tokens depend on the shape (LLaVA-NeXT, Qwen2-VL) pads such a batch.
+SHAPES = ((1, 2), (2, 1), (1, 1), (2, 3), (3, 2), (2, 2))
 
 
 def toy_image_records(folder: str | Path, count: int = 4, size: int = 24) -> list[Record]:
-    """``count`` test-split records whose PNG images (distinct colours and a square) are written into ``folder``."""
+    """``count`` test-split records whose PNG images (distinct colours, shapes and a dark square) go into ``folder``."""
     from PIL import Image, ImageDraw
 
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     records = []
     for i in range(count):
-        image = Image.new("RGB", (size, size), COLOURS[i % len(COLOURS)])
+        width, height = (size * k for k in SHAPES[i % len(SHAPES)])
+        image = Image.new("RGB", (width, height), COLOURS[i % len(COLOURS)])
         ImageDraw.Draw(image).rectangle((i % size, 2, i % size + size // 3, size // 2), fill=(0, 0, 0))
         name = f"toy_{i}.png"
         image.save(folder / "images" / name)
