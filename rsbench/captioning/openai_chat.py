@@ -78,10 +78,13 @@ class OpenAICaptioner(Captioner):
                                   thread_name_prefix="rsbench-caption")
         try:
             futures = [pool.submit(self._one, record, prompt) for record in records]
-            return [future.result() for future in futures]  # an EndpointError stops the batch here
-        finally:
-            # on an error or Ctrl-C, drop what has not started instead of waiting for every request
-            pool.shutdown(wait=False, cancel_futures=True)
+            replies = [future.result() for future in futures]  # an EndpointError stops the batch here
+        except BaseException as exc:
+            # drop what has not started; let requests in flight end (within the timeout), except after Ctrl-C
+            pool.shutdown(wait=not isinstance(exc, KeyboardInterrupt), cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return replies
 
 
 def build(config: OpenAICaptionerConfig) -> OpenAICaptioner:
