@@ -6,6 +6,7 @@ that read files get a tiny copy of their public layout written here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -66,6 +67,28 @@ def dataset_options(name: str, root: Path) -> dict:
     raise AssertionError(f"no test layout for built-in dataset {name!r}: add one to dataset_options")
 
 
+def captioner_setup(name: str, root: Path, stack: contextlib.ExitStack) -> tuple[dict, object]:
+    """Options (and the dataset whose test images it captions, or None for toy images) for built-in captioner
+    ``name``: a captions file for the toy images, a local endpoint, a tiny saved VLM, a small SynthRS."""
+    if name == "file":
+        (root / "captions.json").write_text(json.dumps({f"toy_{i}.png": [f"toy {i}"] for i in range(4)}))
+        return {"path": str(root / "captions.json")}, None
+    if name == "openai":
+        from rsbench.testing.openai_server import OpenAICompatibleServer
+
+        server = stack.enter_context(OpenAICompatibleServer())
+        return {"base_url": server.url, "max_retries": 0}, None
+    if name == "transformers":
+        from rsbench.testing.tiny_vlm import write_tiny_vlm
+
+        return {"model": str(write_tiny_vlm(root / "vlm")), "max_new_tokens": 4}, None
+    if name == "oracle":
+        from rsbench.data import load_dataset
+
+        return {}, load_dataset("synthrs", SMALL["synthrs"])
+    raise AssertionError(f"no test setup for built-in captioner {name!r}: add one to captioner_setup")
+
+
 def test_every_kind_is_covered():
     assert {kind for kind, _ in BUILTINS} == set(registries())
 
@@ -75,5 +98,10 @@ def test_builtin_component_keeps_the_contract(kind, name, tmp_path):
     options = {"pretrained": None} if kind == "backbone" else {}
     if kind == "dataset":
         options = dataset_options(name, tmp_path)
-    # adapters change the backbone they wrap (LoRA, frozen weights): each gets a fresh one
-    check_component(kind, name, options, backbone=tiny_backbone() if kind == "adapter" else None)
+    with contextlib.ExitStack() as stack:
+        dataset = None
+        if kind == "captioner":
+            options, dataset = captioner_setup(name, tmp_path, stack)
+        # adapters change the backbone they wrap (LoRA, frozen weights): each gets a fresh one
+        check_component(kind, name, options, backbone=tiny_backbone() if kind == "adapter" else None,
+                        dataset=dataset)
