@@ -59,8 +59,10 @@ def _read_reply(reply: Any, prompt: Prompt, uses_prompt: bool, where: str) -> li
     if isinstance(reply, CaptionFailure):
         return reply
     if isinstance(reply, str):
+        if not uses_prompt:  # a captioner whose replies do not follow the prompt: the text is the caption
+            return [reply.strip()] if reply.strip() else CaptionFailure("empty reply")
         try:
-            return prompt.parse(reply) if uses_prompt else [reply.strip()] if reply.strip() else []
+            return prompt.parse(reply)
         except ReplyError as exc:
             return CaptionFailure(f"reply does not parse: {exc}")
     if isinstance(reply, list | tuple) and all(isinstance(c, str) for c in reply):

@@ -138,7 +138,9 @@ class FileCaptioner(Captioner):
 
     def check(self, records: Sequence[Record]) -> None:
         """One error when the file names none of the records (a wrong file, or another dataset's)."""
-        if records and self.captions and not any(self.lookup(r) is not None for r in records):
+        if records and not self.captions:
+            raise DataError(f"captions file {self.path} holds no captions")
+        if records and not any(self.lookup(r) is not None for r in records):
             theirs = ", ".join(sorted(self.captions)[:3])
             ours = ", ".join(r.image_id for r in records[:3])
             raise DataError(f"captions file {self.path} names none of the {len(records)} images (the file has "

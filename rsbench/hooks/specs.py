@@ -116,7 +116,8 @@ class Captioner(Protocol):
     ``settings`` that change replies); with the prompt's digest it keys the caption cache and goes into records,
     so it must not change between calls. ``uses_prompt`` False: replies do not depend on the prompt (captions
     from a file). ``retry_failures``: whether a failed image is asked once more. Raise ``RsbenchError`` for what
-    stops every image (a missing model, a refused key); the cache keeps the batches finished before.
+    stops every image (a missing model, a refused key); the cache keeps the batches finished before. An optional
+    ``check(records)`` is called once with every record before any caption, to refuse them all at once.
     """
 
     uses_prompt: bool

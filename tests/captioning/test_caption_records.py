@@ -71,6 +71,14 @@ def test_the_key_holds_the_captioner_identity_and_the_prompt_digest(scripted, im
     assert identity["identity"] == {"model": "scripted-v2", "oracle": False} and identity["prompt"]["name"] == "plain"
 
 
+def test_an_empty_reply_of_a_captioner_that_uses_no_prompt_is_a_failure(scripted, image_records, tmp_path):
+    scripted(lambda record, retry: "  " if record.image_id == "toy_0.png" else "its caption", uses_prompt=False)
+    out = caption_records(image_records[:2], "scripted", {}, cache_dir=tmp_path)
+    assert out.per_image == [[], ["its caption"]] and out.failures == 1
+    # asked twice, failed the same way twice: the reason is said once
+    assert out.provenance["failure_examples"] == [{"image_id": "toy_0.png", "reason": "empty reply"}]
+
+
 def test_a_captioner_that_uses_no_prompt_shares_one_entry_across_prompts(scripted, image_records, tmp_path):
     calls = scripted(lambda record, retry: ["from a file"], uses_prompt=False)
     for prompt in ("plain", "trsllava"):

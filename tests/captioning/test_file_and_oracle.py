@@ -65,6 +65,9 @@ def test_a_file_that_names_none_of_the_images_is_one_error(image_records, tmp_pa
     path = write(tmp_path / "caps.json", json.dumps({"other_1.png": "x", "other_2.png": "y"}))
     with pytest.raises(DataError, match="names none of the 6 images .*other_1.png.*toy_0.png"):
         caption_records(image_records, "file", {"path": path}, cache_dir=tmp_path / "c")
+    with pytest.raises(DataError, match="holds no captions"):
+        caption_records(image_records, "file", {"path": write(tmp_path / "empty.jsonl", "\n")},
+                        cache_dir=tmp_path / "c")
 
 
 @pytest.mark.parametrize(("name", "content", "error", "message"), [
