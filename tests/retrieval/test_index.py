@@ -183,6 +183,8 @@ def test_gallery_benchmark_reranks_the_index_lists_without_densifying_them(monke
     assert report["reranker"] == "csls" and report["candidates"] == 50 and report["seconds"] > 0
     assert report["dense_matrix_bytes"] == 120 * 3000 * 4
     assert 0 < report["lists_changed"] <= 1  # CSLS moved hubs: the lists were really rescored
+    galr = gallery_benchmark(real, 3000, "exact", 32, rerank=("galr", {}), candidates=50)["rerank"]
+    assert galr["lists_changed"] > 0  # GaLR cuts each list to its top max(10, k) and reorders it
     none = gallery_benchmark(real, 3000, "exact", 32, rerank=("none", {}), candidates=50)["rerank"]
     assert none["lists_changed"] == 0
     assert gallery_benchmark(real, 3000, "exact", 32)["rerank"] is None

@@ -173,7 +173,14 @@ def rerank_gallery(rerank: tuple[str, dict[str, Any]] | None, index, queries: np
     return {"reranker": name, "options": options, "candidates": candidates, "seconds": seconds,
             "queries_per_s": len(queries) / seconds, "peak_rss_growth_bytes": int(growth),
             "dense_matrix_bytes": int(len(queries) * size * 4),
-            "lists_changed": float((out.t2i.indices != t2i.indices).any(dim=1).float().mean())}
+            "lists_changed": lists_changed(t2i, out.t2i)}
+
+
+def lists_changed(before, after) -> float:
+    """Share of queries whose reranked list differs from the list it was given (over the shorter length: a
+    reranker may cut its lists, as GaLR keeps its top max(10, k))."""
+    width = min(before.indices.shape[1], after.indices.shape[1])
+    return float((before.indices[:, :width] != after.indices[:, :width]).any(dim=1).float().mean())
 
 
 def _measure(index, queries: np.ndarray, true_ids: np.ndarray, k: int) -> tuple[float, float, np.ndarray]:
