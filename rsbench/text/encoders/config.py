@@ -40,8 +40,8 @@ class SentenceTransformersConfig:
     )
     document_prompt: str | None = field(
         default=None,
-        metadata={"help": "text put before every document; null = the model's own 'document' (or 'passage', "
-                  "'corpus') prompt, '' = none"},
+        metadata={"help": "text put before every document; null = the first non-empty of the model's own "
+                  "'document', 'passage' and 'corpus' prompts, '' = none"},
     )
     batch_size: int = field(default=64, metadata={"help": "texts per forward pass"})
     device: str = field(default="auto", metadata={"help": "auto (CUDA when present), cpu, cuda or cuda:N"})

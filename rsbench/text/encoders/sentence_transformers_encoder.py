@@ -172,9 +172,13 @@ def _quiet_loading() -> Iterator[None]:
 
 
 def _own_prompt(model: Any, names: tuple[str, ...]) -> str:
-    """The model's prompt for a role (the first of ``names`` it defines), or '' when it has none."""
+    """The model's prompt for a role: the first of ``names`` it sets to a non-empty string, else ''.
+
+    sentence-transformers fills ``prompts`` with empty 'query' and 'document' entries of its own, which would
+    hide a folder's 'passage' prompt from its own ``encode_document``: empty entries are skipped here.
+    """
     prompts = getattr(model, "prompts", None) or {}
-    return next((prompts[name] for name in names if name in prompts), "")
+    return next((prompts[name] for name in names if prompts.get(name)), "")
 
 
 def weights_digest(folder: Path) -> str | None:
