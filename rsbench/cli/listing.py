@@ -11,7 +11,7 @@ from rich.table import Table
 
 def list_command(
     kind: str | None = typer.Argument(
-        None, help="backbone, adapter, sampler, augmenter, strategy, reranker, index, dataset or loss"
+        None, help="backbone, adapter, sampler, augmenter, strategy, reranker, index, dataset, loss or text_encoder"
     ),
     pattern: str = typer.Option("*", "--pattern", "-p", help="shell-style wildcard on names, e.g. 'clip-*'"),
     json_out: bool = typer.Option(False, "--json", help="print as JSON"),

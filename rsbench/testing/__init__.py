@@ -367,6 +367,9 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
     elif kind == "loss":
         built = component.build(config)
         check_loss(built)
+    elif kind == "text_encoder":
+        built = component.build(config)
+        check_text_encoder(built)
     else:
         raise ContractError(f"no contract check for kind {kind!r}")
     return built
@@ -381,9 +384,10 @@ def _default_loss() -> Any:
 
 # The retrieval stage's checks live in their own module; they use ContractError, _require and toy_dataset above.
 from rsbench.testing.retrieval import check_index, check_reranker, check_strategy  # noqa: E402
+from rsbench.testing.text_encoder import check_text_encoder  # noqa: E402
 
 __all__ = [
     "ContractError", "check_adapter", "check_augmenter", "check_backbone", "check_component", "check_config",
-    "check_dataset", "check_index", "check_loss", "check_reranker", "check_sampler", "check_strategy", "embeddings",
-    "tiny_backbone", "toy_dataset",
+    "check_dataset", "check_index", "check_loss", "check_reranker", "check_sampler", "check_strategy",
+    "check_text_encoder", "embeddings", "tiny_backbone", "toy_dataset",
 ]

@@ -46,11 +46,12 @@ def registered(kind: str) -> tuple[str, object, type]:
 
 
 def test_there_is_an_example_for_every_component_kind_but_backbones():
-    assert set(EXAMPLES) == {"adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "index", "dataset"}
+    assert set(EXAMPLES) == {"adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "index", "dataset",
+                             "text_encoder"}
 
 
 @pytest.mark.parametrize("kind", ["adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "index",
-                                  "dataset"])
+                                  "dataset", "text_encoder"])
 def test_documented_example_keeps_the_contract(kind):
     name, factory, config_cls = registered(kind)
     rsbench.testing.check_config(config_cls)
@@ -69,5 +70,7 @@ def test_documented_example_keeps_the_contract(kind):
         rsbench.testing.check_reranker(factory(config))
     elif kind == "index":
         rsbench.testing.check_index(lambda dim: factory(config, dim))
+    elif kind == "text_encoder":
+        rsbench.testing.check_text_encoder(factory(config))
     else:
         rsbench.testing.check_dataset(factory(config))
