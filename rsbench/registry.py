@@ -17,7 +17,8 @@ from typing import Any
 from rsbench.errors import RsbenchError, UnknownComponentError
 
 KINDS: tuple[str, ...] = (
-    "backbone", "adapter", "sampler", "augmenter", "strategy", "reranker", "index", "dataset", "loss", "captioner"
+    "backbone", "adapter", "sampler", "augmenter", "strategy", "reranker", "index", "dataset", "loss",
+    "text_encoder", "captioner",
 )
 
 

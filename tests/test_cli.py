@@ -27,6 +27,10 @@ def invoke(capsys, *argv: str) -> tuple[int, str, str]:
         (["run", "--backbone", "ViT-B-322"], "ViT-B-32"),
         (["list", "adapters"], "unknown component kind 'adapters'. Did you mean: adapter"),
         (["bench", "gallery", "--index", "hnws"], "unknown index 'hnws'. Did you mean: hnsw"),
+        (["bench", "gallery", "--index", "exact", "--rerank", "csl"], "unknown reranker 'csl'. Did you mean: csls"),
+        (["bench", "gallery", "--index", "exact", "--rerank", "qb-norm"], "reranker qb-norm needs a run"),
+        (["bench", "gallery", "--index", "exact", "--rerank", "csls", "--candidates", "0"],
+         "--candidates must be between 1"),
         (["index", "build", "--images", ".", "--out", "/nonexistent/rsbench", "--index", "anoy"],
          "unknown index 'anoy'. Registered indexes: exact, flat, hnsw, ivfpq"),
         (["run", "--strategy", "fast-then-fine", "--set", "strategy.index=hnws"], "unknown index 'hnws'"),
@@ -50,6 +54,15 @@ def test_list_shows_the_indexes(capsys):
     code, out, _ = invoke(capsys, "list", "index", "--json")
     assert code == 0
     assert {"exact", "flat", "hnsw", "ivfpq"} <= {row["name"] for row in json.loads(out)}
+
+
+def test_list_shows_the_text_encoders(capsys):
+    code, out, _ = invoke(capsys, "list", "text_encoder", "--json")
+    assert code == 0
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert set(rows) >= {"sentence-transformers", "clip-text"}
+    options = {o["name"]: o["default"] for o in rows["sentence-transformers"]["options"]}
+    assert options["model"] == "sentence-transformers/all-MiniLM-L6-v2" and options["normalize"] is True
 
 
 def test_malformed_annotation_is_a_clear_error(tmp_path, capsys):
@@ -107,12 +120,13 @@ def test_quickstart_yaml_is_the_embedded_default():
 
 
 def test_help_is_fast_to_import():
-    """`rsbench --help` and listings must not import torch or open_clip."""
+    """`rsbench --help` and listings must not import torch, open_clip or the text encoders' libraries."""
     import subprocess
     import sys
 
+    heavy = ("torch", "open_clip", "sentence_transformers", "transformers")
     code = (
         "import sys; from rsbench.cli import app; from rsbench.hooks import registries; registries(); "
-        "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules, sorted(sys.modules)"
+        f"loaded = [m for m in {heavy!r} if m in sys.modules]; assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -24,6 +24,12 @@ def gallery_command(
         None, "--search-option", help="measure the built index again with KEY=VALUE (repeat for a curve), e.g. "
         "ef_search=32 or nprobe=8"
     ),
+    rerank: str | None = typer.Option(
+        None, "--rerank", help="also rescore each caption's top --candidates with this reranker (rsbench list "
+        "reranker): its seconds and peak-memory rise"
+    ),
+    rerank_option: list[str] = typer.Option(None, "--rerank-option", help="reranker option KEY=VALUE, e.g. k=10"),
+    candidates: int = typer.Option(100, "--candidates", help="list length each caption keeps for --rerank"),
     set_: list[str] = typer.Option(None, "--set", help="model and dataset: --set backbone.name=rsbench-tiny-vit16"),
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON"),
     out: Path | None = typer.Option(None, "--out", help="also write the figures as a record (JSON) into this folder"),
@@ -38,6 +44,17 @@ def gallery_command(
         raise RsbenchError(f"--size must be positive, got {size}")
     options = parse_set(list(option or []))
     make_index(index, dim or 1, **options)  # the name, its options and faiss: errors before minutes of embedding
+    reranking = None
+    if rerank is not None:
+        from rsbench.retrieval.rerankers import make_reranker
+
+        if rerank == "qb-norm":
+            raise RsbenchError("reranker qb-norm needs a run (its querybank is the training captions); measure "
+                               "it with rsbench run --rerank qb-norm")
+        reranking = (rerank, parse_set(list(rerank_option or [])))
+        make_reranker(rerank, **reranking[1])  # its name and options, before the minutes of building
+        if not 1 <= candidates <= size:
+            raise RsbenchError(f"--candidates must be between 1 and --size ({size}), got {candidates}")
     console = Console(stderr=True)
     real = embed_dataset(list(set_ or []), console)
     width = dim or real.images.shape[1]
@@ -47,7 +64,7 @@ def gallery_command(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)  # before the minutes of building, not after
     report = gallery_benchmark(real, size, index, width, spread=spread, seed=seed, options=options,
-                               search_settings=settings)
+                               search_settings=settings, rerank=reranking, candidates=candidates)
     if out is not None:
         import sys
 
@@ -66,6 +83,13 @@ def gallery_command(
                   f"{report['index_bytes'] / 2**20:,.1f} MiB; true image in the top 10: "
                   f"{100 * report['true_match_in_top_k']['index']:.2f}% (exact "
                   f"{100 * report['true_match_in_top_k']['exact']:.2f}%)", highlight=False, soft_wrap=True)
+    if report["rerank"] is not None:
+        r = report["rerank"]
+        console.print(f"  rerank {escape(r['reranker'])} over the top {r['candidates']}: {r['seconds']:.2f} s "
+                      f"({r['queries_per_s']:,.0f} queries/s), peak memory rose "
+                      f"{r['peak_rss_growth_bytes'] / 2**20:,.1f} MiB (a dense matrix: "
+                      f"{r['dense_matrix_bytes'] / 2**20:,.0f} MiB); "
+                      f"{100 * r['lists_changed']:.1f}% of lists reordered", highlight=False, soft_wrap=True)
     for row in report["search_settings"]:
         setting = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("queries_per_s", "recall_at_10"))
         console.print(f"  {escape(setting)}: {row['queries_per_s']:,.0f} queries/s, recall@10 "

@@ -11,7 +11,8 @@ from rich.table import Table
 
 def list_command(
     kind: str | None = typer.Argument(
-        None, help="backbone, adapter, sampler, augmenter, strategy, reranker, index, dataset, loss or captioner"
+        None, help="backbone, adapter, sampler, augmenter, strategy, reranker, index, dataset, loss, text_encoder "
+        "or captioner"
     ),
     pattern: str = typer.Option("*", "--pattern", "-p", help="shell-style wildcard on names, e.g. 'clip-*'"),
     json_out: bool = typer.Option(False, "--json", help="print as JSON"),

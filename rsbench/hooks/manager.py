@@ -35,6 +35,7 @@ HOOK_OF_KIND = {
     "index": "register_indexes",
     "dataset": "register_datasets",
     "loss": "register_losses",
+    "text_encoder": "register_text_encoders",
     "captioner": "register_captioners",
 }
 DISABLE_ENV = "RSBENCH_DISABLE_PLUGINS"

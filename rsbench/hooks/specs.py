@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from rsbench.retrieval.base import EvalSplit, RetrievalResult
     from rsbench.retrieval.encoder import EncoderView
     from rsbench.text.augmenters.base import Augmenter
+    from rsbench.text.encoders.base import TextEncoder
 
 hookspec = pluggy.HookspecMarker("rsbench")
 
@@ -138,6 +139,7 @@ StrategyFactory = Callable[[Any], Strategy]
 IndexFactory = Callable[[Any, int], GalleryIndex]
 DatasetFactory = Callable[[Any], "RetrievalDataset"]
 LossFactory = Callable[[Any], Loss]
+TextEncoderFactory = Callable[[Any], "TextEncoder"]
 CaptionerFactory = Callable[[Any], Captioner]
 
 
@@ -184,6 +186,11 @@ def register_datasets(register: Register) -> None:
 @hookspec
 def register_losses(register: Register) -> None:
     """Register losses: ``factory(config) -> Loss`` scoring image/text embeddings against their negatives."""
+
+
+@hookspec
+def register_text_encoders(register: Register) -> None:
+    """Register text encoders: ``factory(config) -> TextEncoder`` mapping strings to sentence embeddings."""
 
 
 @hookspec

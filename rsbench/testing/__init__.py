@@ -367,6 +367,9 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
     elif kind == "loss":
         built = component.build(config)
         check_loss(built)
+    elif kind == "text_encoder":
+        built = component.build(config)
+        check_text_encoder(built)
     elif kind == "captioner":  # records: the dataset's test split (the oracle needs SynthRS), else toy images
         built = component.build(config)
         check_captioner(built, dataset.split("test")[:4] if dataset is not None else None)
@@ -385,9 +388,10 @@ def _default_loss() -> Any:
 # The retrieval stage's and the captioners' checks live in their own modules; they use _require and the toys above.
 from rsbench.testing.captioning import check_captioner, toy_image_records  # noqa: E402
 from rsbench.testing.retrieval import check_index, check_reranker, check_strategy  # noqa: E402
+from rsbench.testing.text_encoder import check_text_encoder  # noqa: E402
 
 __all__ = [
     "ContractError", "check_adapter", "check_augmenter", "check_backbone", "check_captioner", "check_component",
     "check_config", "check_dataset", "check_index", "check_loss", "check_reranker", "check_sampler", "check_strategy",
-    "embeddings", "tiny_backbone", "toy_dataset", "toy_image_records",
+    "check_text_encoder", "embeddings", "tiny_backbone", "toy_dataset", "toy_image_records",
 ]

@@ -1,1 +1,1 @@
-"""Text-side components: caption augmenters (and later captioners and text encoders)."""
+"""Text-side components: caption augmenters, text encoders (and later captioners)."""

@@ -23,9 +23,11 @@ from rsbench.testing import (
     check_loss,
     check_sampler,
     check_strategy,
+    check_text_encoder,
     toy_dataset,
 )
 from rsbench.text.augmenters.base import Augmenter
+from rsbench.text.encoders.base import TextEncoder
 from rsbench.train.losses.config import InfoNCEConfig
 from rsbench.train.losses.infonce import InfoNCE
 from rsbench.train.samplers.batch import BatchSampler
@@ -126,6 +128,51 @@ class ChangesFrozenWeights(Adapter):
         return super().encode_image(images) + self.bias
 
 
+class LetterCounts(TextEncoder):
+    """A good text encoder: each text as its counts of the letters a-z (plus one, so no row is zero)."""
+
+    def __init__(self, batch_size=2, normalize=True):
+        super().__init__(batch_size, normalize)
+
+    @property
+    def dim(self):
+        return 26
+
+    def embed(self, texts, role):
+        return torch.stack([torch.tensor([1.0 + t.count(chr(97 + i)) for i in range(26)]) for t in texts])
+
+    def describe(self):
+        return {"name": "letters", "model": "a-z", "weights_sha256": None, "dim": 26, "normalized": self.normalize}
+
+
+class ClaimsUnitRows(LetterCounts):
+    def describe(self):
+        return {**super().describe(), "normalized": True}  # but built with normalize=False
+
+
+class CentresEachBatch(LetterCounts):
+    def embed(self, texts, role):
+        out = super().embed(texts, role)
+        return out - 0.5 * out.mean(dim=0)
+
+
+class EncodesCharacters(LetterCounts):
+    def encode_queries(self, texts):
+        return super().encode_queries(list(texts))  # a bare str becomes one text per character
+
+
+class NoDigest(LetterCounts):
+    def describe(self):
+        return {k: v for k, v in super().describe().items() if k != "weights_sha256"}
+
+
+class NotATextEncoder:
+    dim = 26
+
+    def describe(self):
+        return LetterCounts().describe()
+
+
 @dataclasses.dataclass
 class NoHelp:
     size: int = 3
@@ -158,6 +205,11 @@ BROKEN = [
     ("index-load-ignores-file", lambda: check_index(lambda dim: SavesNothingToLoad(dim)), "every saved vector"),
     ("adapter-trains-nothing", lambda: check_adapter(NoTrainableParameters), "needs trainable parameters"),
     ("adapter-changes-frozen", lambda: check_adapter(ChangesFrozenWeights), "must not change"),
+    ("text-encoder-rows-not-unit", lambda: check_text_encoder(ClaimsUnitRows(normalize=False)), "unit L2 norm"),
+    ("text-encoder-batch-dependent", lambda: check_text_encoder(CentresEachBatch()), "must not depend on batching"),
+    ("text-encoder-encodes-characters", lambda: check_text_encoder(EncodesCharacters()), "bare str"),
+    ("text-encoder-no-digest", lambda: check_text_encoder(NoDigest()), "missing weights_sha256"),
+    ("text-encoder-wrong-base", lambda: check_text_encoder(NotATextEncoder()), "must subclass"),
     ("config-without-help", lambda: check_config(NoHelp), "metadata"),
     ("config-without-default", lambda: check_config(NoDefault), "defaults alone"),
     ("dataset-empty-caption", lambda: check_dataset(dataset_with(captions=("ok", " "))), "non-empty str captions"),
@@ -172,6 +224,10 @@ def test_the_checker_catches_a_broken_component(check, rule):
     with pytest.raises(ContractError, match=None) as info:
         check()
     assert rule in str(info.value)
+
+
+def test_a_good_text_encoder_passes():
+    check_text_encoder(LetterCounts())
 
 
 def test_a_good_real_dataset_passes():

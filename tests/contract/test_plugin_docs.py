@@ -47,11 +47,11 @@ def registered(kind: str) -> tuple[str, object, type]:
 
 def test_there_is_an_example_for_every_component_kind_but_backbones():
     assert set(EXAMPLES) == {"adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "index", "dataset",
-                             "captioner"}
+                             "text_encoder", "captioner"}
 
 
 @pytest.mark.parametrize("kind", ["adapter", "loss", "sampler", "augmenter", "strategy", "reranker", "index",
-                                  "dataset", "captioner"])
+                                  "dataset", "text_encoder", "captioner"])
 def test_documented_example_keeps_the_contract(kind):
     name, factory, config_cls = registered(kind)
     rsbench.testing.check_config(config_cls)
@@ -70,6 +70,8 @@ def test_documented_example_keeps_the_contract(kind):
         rsbench.testing.check_reranker(factory(config))
     elif kind == "index":
         rsbench.testing.check_index(lambda dim: factory(config, dim))
+    elif kind == "text_encoder":
+        rsbench.testing.check_text_encoder(factory(config))
     elif kind == "captioner":
         rsbench.testing.check_captioner(factory(config))
     else:

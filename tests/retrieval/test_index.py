@@ -167,6 +167,29 @@ def test_gallery_benchmark_hides_the_real_images_and_scores_against_exact_search
         gallery_benchmark(real, 3000, "exact", 8)
 
 
+def test_gallery_benchmark_reranks_the_index_lists_without_densifying_them(monkeypatch):
+    from rsbench.retrieval.scores import Candidates
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("candidate lists were spread into a queries x gallery matrix")
+
+    monkeypatch.setattr(Candidates, "dense", refuse)
+    rng = np.random.default_rng(6)
+    images = clustered(rng, 60, 16, centres=6)
+    captions = images[np.arange(60).repeat(2)] + 0.05 * rng.normal(size=(120, 16)).astype(np.float32)
+    captions /= np.linalg.norm(captions, axis=1, keepdims=True)
+    real = RealEmbeddings(images, captions.astype(np.float32), np.arange(60).repeat(2))
+    report = gallery_benchmark(real, 3000, "exact", 32, rerank=("csls", {"k": 5}), candidates=50)["rerank"]
+    assert report["reranker"] == "csls" and report["candidates"] == 50 and report["seconds"] > 0
+    assert report["dense_matrix_bytes"] == 120 * 3000 * 4
+    assert 0 < report["lists_changed"] <= 1  # CSLS moved hubs: the lists were really rescored
+    galr = gallery_benchmark(real, 3000, "exact", 32, rerank=("galr", {}), candidates=50)["rerank"]
+    assert galr["lists_changed"] > 0  # GaLR cuts each list to its top max(10, k) and reorders it
+    none = gallery_benchmark(real, 3000, "exact", 32, rerank=("none", {}), candidates=50)["rerank"]
+    assert none["lists_changed"] == 0
+    assert gallery_benchmark(real, 3000, "exact", 32)["rerank"] is None
+
+
 def test_a_faiss_index_without_faiss_installed_is_a_clear_error(monkeypatch):
     import sys
 

@@ -14,42 +14,50 @@ g with score s(q, g), over a queries × gallery matrix:
 
 Both directions of a run are reranked alike (captions over images, images over captions). With candidate lists,
 ``m_k`` and ``r'`` run over the listed entries of each column only (as rsbench's CSLS does); items off a list stay
-off it. Defaults k = 10 (as CSLS), γ1 = 0.5, γ2 = 0.1 are ours, not tuned on any split.
+off it, and lists are rescored on their own (Q, K) entries (``rerank_directions``): memory stays O(Q·K + N) for a
+million-item gallery. Defaults k = 10 (as CSLS), γ1 = 0.5, γ2 = 0.1 are ours, not tuned on any split.
 """
 
 from __future__ import annotations
 
 import torch
 
-from rsbench.retrieval.rerankers.base import RerankContext, rerank_each
-from rsbench.retrieval.scores import RetrievalScores
+from rsbench.retrieval.rerankers.base import RerankContext, rerank_directions
+from rsbench.retrieval.rerankers.columns import column_ranks
+from rsbench.retrieval.rerankers.columns import column_top_k_mean as list_column_top_k_mean
+from rsbench.retrieval.scores import Candidates, RetrievalScores
 from rsbench_cmpagl.config import SmrConfig
 
 
-def reverse_ranks(scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """(Q, N) zero-based position of each query in its column, best first (stable: ties keep the lower index);
-    unlisted entries sort after every listed one."""
-    ranked = scores if mask is None else scores.masked_fill(~mask, float("-inf"))
-    order = torch.sort(ranked, dim=0, descending=True, stable=True).indices
+def reverse_ranks(scores: torch.Tensor) -> torch.Tensor:
+    """(Q, N) zero-based position of each query in its column, best first (stable: ties keep the lower index)."""
+    order = torch.sort(scores, dim=0, descending=True, stable=True).indices
     positions = torch.arange(scores.shape[0]).view(-1, 1).expand_as(order).contiguous()
     return torch.empty_like(order).scatter_(0, order, positions)
 
 
-def column_top_k_mean(scores: torch.Tensor, mask: torch.Tensor | None, k: int) -> torch.Tensor:
-    """(N,) mean of each column's k best (listed) scores."""
-    k = min(k, scores.shape[0])
-    if mask is None:
-        return scores.topk(k, dim=0).values.mean(dim=0)
-    values = scores.masked_fill(~mask, float("-inf")).topk(k, dim=0).values
-    listed = torch.isfinite(values)
-    return torch.where(listed, values, 0.0).sum(dim=0) / listed.sum(dim=0).clamp(min=1)
+def column_top_k_mean(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """(N,) mean of each column's k best scores."""
+    return scores.topk(min(k, scores.shape[0]), dim=0).values.mean(dim=0)
 
 
-def smr(scores: torch.Tensor, mask: torch.Tensor | None, k: int, gamma1: float, gamma2: float) -> torch.Tensor:
+def reweight(scores: torch.Tensor, column_mean: torch.Tensor, reverse_rank: torch.Tensor, k: int, gamma1: float,
+             gamma2: float) -> torch.Tensor:
+    """s + γ1·(s − m_k(g)) + γ2·max(0, 1 − r'/k), element-wise on matching shapes."""
+    bonus = (1 - reverse_rank.to(scores.dtype) / k).clamp(min=0)
+    return scores + gamma1 * (scores - column_mean) + gamma2 * bonus
+
+
+def smr(scores: torch.Tensor, k: int, gamma1: float, gamma2: float) -> torch.Tensor:
     """(Q, N) reweighted scores of a (Q, N) score matrix (see the module docstring)."""
-    normalised = scores - column_top_k_mean(scores, mask, k)[None, :]
-    bonus = (1 - reverse_ranks(scores, mask).to(scores.dtype) / k).clamp(min=0)
-    return scores + gamma1 * normalised + gamma2 * bonus
+    return reweight(scores, column_top_k_mean(scores, k)[None, :], reverse_ranks(scores), k, gamma1, gamma2)
+
+
+def smr_lists(lists: Candidates, k: int, gamma1: float, gamma2: float) -> torch.Tensor:
+    """(Q, K) reweighted scores of candidate lists: m_k and r' over the queries that list each item."""
+    s = lists.scores
+    column_mean = list_column_top_k_mean(lists, s, k)[lists.indices]
+    return reweight(s, column_mean, column_ranks(lists, s), k, gamma1, gamma2)
 
 
 class Smr:
@@ -60,7 +68,8 @@ class Smr:
 
     def rerank(self, scores: RetrievalScores, context: RerankContext) -> RetrievalScores:
         c = self.config
-        return rerank_each(scores, lambda s, mask, _d: smr(s, mask, c.k, c.gamma1, c.gamma2))
+        return rerank_directions(scores, lambda s, _d: smr(s, c.k, c.gamma1, c.gamma2),
+                                 lambda lists, _d: smr_lists(lists, c.k, c.gamma1, c.gamma2))
 
 
 def build(config: SmrConfig) -> Smr:

@@ -23,14 +23,14 @@ BY_HAND = torch.tensor([[1.025, -0.025, 0.05],
 
 
 def test_dense_scores_match_the_hand_computed_example():
-    assert torch.allclose(smr(S, None, k=2, gamma1=0.5, gamma2=0.1), BY_HAND, atol=1e-6)
+    assert torch.allclose(smr(S, k=2, gamma1=0.5, gamma2=0.1), BY_HAND, atol=1e-6)
     out = Smr(SmrConfig(k=2, gamma1=0.5, gamma2=0.1)).rerank(RetrievalScores.from_similarity(S), context=None)
     assert torch.allclose(out.t2i, BY_HAND, atol=1e-6)
     assert out.t2i[2].argmax() == 2 and S[2].argmax() == 1  # the mutual pair (q2, item 2) overtakes item 1
 
 
 def test_zero_weights_leave_the_scores():
-    assert torch.equal(smr(S, None, k=2, gamma1=0.0, gamma2=0.0), S)
+    assert torch.equal(smr(S, k=2, gamma1=0.0, gamma2=0.0), S)
 
 
 def test_candidate_lists_use_their_listed_entries_only():
@@ -41,3 +41,22 @@ def test_candidate_lists_use_their_listed_entries_only():
     assert out.scores[2].tolist() == pytest.approx([0.625, 0.6])
     assert out.scores[0].tolist() == pytest.approx([1.025, -0.025])
     assert set(out.indices[1].tolist()) == {0, 1}
+
+
+def test_full_lists_equal_the_dense_reweighting():
+    torch.manual_seed(0)
+    scores = torch.randn(7, 5)
+    config = SmrConfig(k=3, gamma1=0.5, gamma2=0.1)
+    dense = Smr(config).rerank(RetrievalScores.from_similarity(scores), context=None).t2i
+    lists = Smr(config).rerank(RetrievalScores(t2i=Candidates.top(scores, 5), i2t=Candidates.top(scores.t(), 7)),
+                               context=None).t2i
+    assert torch.allclose(lists.dense(fill=float("nan"))[0], dense, atol=1e-6)
+
+
+def test_lists_are_never_spread_into_a_dense_matrix(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("candidate lists were densified")
+
+    monkeypatch.setattr(Candidates, "dense", refuse)
+    lists = Candidates.top(S, 2)
+    Smr(SmrConfig(k=2)).rerank(RetrievalScores(t2i=lists, i2t=lists), context=None)

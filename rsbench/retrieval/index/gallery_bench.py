@@ -9,6 +9,12 @@ Gaussian noise with the real embeddings' own covariance times ``spread``² (a ke
 real embeddings, so the gallery keeps their low intrinsic dimension), renormalised. When
 ``dim`` exceeds the model's width, every vector is lifted by one fixed random orthonormal map, which keeps
 all inner products. Both choices are ours (no paper fixes a distractor model) and are options.
+
+With a reranker (``rerank_gallery``), each caption's top-``candidates`` list from the index is rescored the way a
+run's reranker rescores it, and the report adds its seconds and how far the process's peak memory rose meanwhile:
+rerankers work on the (Q, K) lists, so it should not rise by anything near the Q × N matrix a dense rerank
+would build (``dense_matrix_bytes``). The reverse direction (the real images over the caption queries) is
+small and rescored alongside, since rerankers read both.
 """
 
 from __future__ import annotations
@@ -64,11 +70,14 @@ def distractors(real: np.ndarray, count: int, spread: float, rng: np.random.Gene
 
 def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int, k: int = 10,
                       spread: float = 1.0, seed: int = 0, options: dict[str, Any] | None = None,
-                      progress=None, search_settings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                      progress=None, search_settings: list[dict[str, Any]] | None = None,
+                      rerank: tuple[str, dict[str, Any]] | None = None, candidates: int = 100) -> dict[str, Any]:
     """Build a ``size``-vector gallery (real images at random places), index it and measure the search.
 
     ``search_settings`` (e.g. ``[{"ef_search": 32}, {"ef_search": 64}]``) measures the one built index again
     under each search-time option, for a speed-recall curve; the top-level figures are the index's own.
+    ``rerank`` (a reranker's name and options) adds the ``rerank`` figures (``rerank_gallery``) over each
+    query's top ``candidates``.
     """
     from rsbench.retrieval.index import make_index
 
@@ -103,6 +112,7 @@ def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int
     build_seconds += time.perf_counter() - began
     _, true_ids = exact.search(queries, k)
     qps, recall, ids = _measure(index, queries, true_ids, k)
+    reranked = rerank_gallery(rerank, index, queries, lift(images, dim, seed), slots, size, candidates)
     curve = []
     for setting in search_settings or []:
         for key, value in setting.items():
@@ -129,7 +139,48 @@ def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int
         "index_bytes": index.nbytes(),
         "options": options or {},
         "search_settings": curve,
+        "rerank": reranked,
     }
+
+
+def rerank_gallery(rerank: tuple[str, dict[str, Any]] | None, index, queries: np.ndarray, images: np.ndarray,
+                   slots: np.ndarray, size: int, candidates: int) -> dict[str, Any] | None:
+    """Rescore each query's top-``candidates`` list with the reranker ``(name, options)``; its seconds and the
+    rise of the process's peak resident memory while it ran (0 when it stayed under the earlier peak)."""
+    if rerank is None:
+        return None
+    import resource
+
+    import torch
+
+    from rsbench.retrieval.rerankers import make_reranker
+    from rsbench.retrieval.scores import Candidates, RetrievalScores
+
+    name, options = rerank
+    reranker = make_reranker(name, **options)
+    scores, ids = index.search(queries, candidates)
+    t2i = Candidates(torch.from_numpy(np.ascontiguousarray(ids)).long(),
+                     torch.from_numpy(np.ascontiguousarray(scores)).float(), size)
+    reverse = torch.from_numpy(images @ queries.T)  # (real images, captions): the small direction
+    i2t = Candidates.top(reverse, min(candidates, reverse.shape[1]))
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+    began = time.perf_counter()
+    out = reranker.rerank(RetrievalScores(t2i=t2i, i2t=i2t), context=None)
+    seconds = time.perf_counter() - began
+    growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - peak_before
+    if not isinstance(out.t2i, Candidates):
+        raise RsbenchError(f"reranker {name} turned candidate lists into a dense matrix")
+    return {"reranker": name, "options": options, "candidates": candidates, "seconds": seconds,
+            "queries_per_s": len(queries) / seconds, "peak_rss_growth_bytes": int(growth),
+            "dense_matrix_bytes": int(len(queries) * size * 4),
+            "lists_changed": lists_changed(t2i, out.t2i)}
+
+
+def lists_changed(before, after) -> float:
+    """Share of queries whose reranked list differs from the list it was given (over the shorter length: a
+    reranker may cut its lists, as GaLR keeps its top max(10, k))."""
+    width = min(before.indices.shape[1], after.indices.shape[1])
+    return float((before.indices[:, :width] != after.indices[:, :width]).any(dim=1).float().mean())
 
 
 def _measure(index, queries: np.ndarray, true_ids: np.ndarray, k: int) -> tuple[float, float, np.ndarray]:

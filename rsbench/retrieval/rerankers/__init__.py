@@ -1,1 +1,15 @@
 """The built-in rerankers: rescoring a strategy's scores after the fact, one module each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def make_reranker(name: str, **options: Any):
+    """The registered reranker ``name`` with ``options`` over its defaults (an unknown name or option is an
+    ``RsbenchError`` naming what is registered or accepted)."""
+    from rsbench.config import build_dataclass
+    from rsbench.hooks import get_registry
+
+    component = get_registry("reranker").get(name)
+    return component.build(build_dataclass(component.config_cls, dict(options), "reranker."))

@@ -89,6 +89,9 @@ class QbNorm:
 
     def banks(self, context: RerankContext) -> dict[str, BankStatistics]:
         """The bank's statistics of each direction's gallery, from the training split."""
+        if context is None:
+            raise ConfigError("reranker qb-norm needs a run (its training captions are the querybank); "
+                              "measure it with rsbench run --rerank qb-norm")
         train = list(context.train_records)[: self.config.bank_size]
         captions = [c for r in train for c in r.captions][: self.config.bank_size]
         if not train or not captions:
