@@ -122,7 +122,7 @@ def test_no_more_requests_in_flight_than_the_concurrency_limit(image_records, tm
         with lock:
             state["now"] += 1
             state["most"] = max(state["most"], state["now"])
-        time.sleep(0.15)
+        time.sleep(0.3)  # long enough for every worker to be in flight at once, even on a busy machine
         with lock:
             state["now"] -= 1
         return structured_reply(image_of(body))
