@@ -101,6 +101,9 @@ def config_identity(config: dict) -> dict:
     identity = strip(config, None)
     if component_name(identity.get("reranker")) == "none":
         identity.pop("reranker")  # no reranker: the same configuration as a record from before rerankers existed
+    strategy = identity.get("strategy")
+    if isinstance(strategy, dict) and strategy.get("index_options") == {}:  # added later; {} searches as before
+        identity["strategy"] = {k: v for k, v in strategy.items() if k != "index_options"}
     train = identity.get("train")
     if isinstance(train, dict):
         identity["train"] = {k: v for k, v in train.items() if LATER_TRAIN_DEFAULTS.get(k, object()) != v}

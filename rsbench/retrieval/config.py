@@ -12,8 +12,11 @@ INDEX_HELP = ("stage-1 search, a registered index (rsbench list index): exact (b
               "large to score densely")
 
 
-def _check_index(index: str) -> None:
-    """The name must be a registered index (built-in or a plugin's)."""
+INDEX_OPTIONS_HELP = "options of strategy.index, e.g. {ef_search: 64} for hnsw or {nprobe: 64} for ivfpq"
+
+
+def _check_index(index: str, options: dict | None = None) -> None:
+    """The name must be a registered index (built-in or a plugin's), and ``options`` ones it accepts."""
     from rsbench.errors import UnknownComponentError
     from rsbench.hooks import get_registry
 
@@ -23,6 +26,15 @@ def _check_index(index: str) -> None:
         get_registry("index").get(index)
     except UnknownComponentError as exc:
         raise ConfigError(f"strategy.index: {exc}") from exc
+    if not isinstance(options, dict):
+        raise ConfigError(f"strategy.index_options must be a mapping, got {options!r}")
+    if options:
+        from rsbench.retrieval.index import make_index
+
+        try:
+            make_index(index, 1, **options)  # options are checked when the index is configured, not built
+        except ConfigError as exc:
+            raise ConfigError(f"index_options: {exc}") from exc
 
 
 @dataclass
@@ -35,12 +47,13 @@ class DualStreamConfig:
                   "found through strategy.index"},
     )
     index: str = field(default="exact", metadata={"help": INDEX_HELP})
+    index_options: dict = field(default_factory=dict, metadata={"help": INDEX_OPTIONS_HELP})
 
     def __post_init__(self) -> None:
         if self.candidates is not None and (isinstance(self.candidates, bool) or not isinstance(self.candidates, int)
                                             or self.candidates < 1):
             raise ConfigError(f"strategy.candidates must be null or an integer >= 1, got {self.candidates!r}")
-        _check_index(self.index)
+        _check_index(self.index, self.index_options)
 
 
 @dataclass
@@ -62,10 +75,11 @@ class FastThenFineConfig:
     )
 
     index: str = field(default="exact", metadata={"help": INDEX_HELP})
+    index_options: dict = field(default_factory=dict, metadata={"help": INDEX_OPTIONS_HELP})
 
     def __post_init__(self) -> None:
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
             raise ConfigError(f"strategy.candidates must be an integer >= 1, got {self.candidates!r}")
-        _check_index(self.index)
+        _check_index(self.index, self.index_options)
         if self.fine_weight < 0:
             raise ConfigError(f"strategy.fine_weight must be >= 0, got {self.fine_weight}")

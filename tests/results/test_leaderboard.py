@@ -75,6 +75,15 @@ def test_device_paths_and_seed_do_not_split_a_configuration(build_record):
     assert len(df) == 1 and df.iloc[0]["n"] == 3
 
 
+def test_options_added_later_at_their_old_behaviour_do_not_split_a_configuration(build_record):
+    before = build_record(seed=0, config_changes={"strategy": {"name": "dual-stream"}})
+    after = build_record(seed=1, config_changes={"strategy": {"name": "dual-stream", "index_options": {}},
+                                                 "train": {"lr": 1e-4, "epochs": 2, "cache_features": False}})
+    tuned = build_record(seed=2, config_changes={"strategy": {"name": "dual-stream",
+                                                              "index_options": {"ef_search": 64}}})
+    assert sorted(leaderboard([before, after, tuned])["n"]) == [1, 2]
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [

@@ -121,6 +121,39 @@ def test_indexes_resolve_through_the_registry_and_a_plugin_index_is_used_by_name
         make_index("hnws", 8)
     with pytest.raises(RsbenchError, match="index.ef_serch"):
         make_index("hnsw", 8, ef_serch=3)
+    with pytest.raises(RsbenchError, match=r"index hnsw has no option nprobe \(it reads: ef_construction"):
+        make_index("hnsw", 8, nprobe=3)  # an option of another faiss index is refused, not ignored
+    with pytest.raises(RsbenchError, match="index flat has no option ef_search"):
+        make_index("flat", 8, ef_search=3)
+    assert make_index("ivfpq", 8, nprobe=3, pq_m=4).config.nprobe == 3
+
+
+def test_strategy_index_options_reach_the_index_and_are_checked(monkeypatch):
+    import torch
+
+    from rsbench.config import build_config
+    from rsbench.retrieval import index as index_module
+    from rsbench.retrieval.index.shortlist import shortlist
+
+    seen = []
+    real = index_module.make_index
+
+    def spy(name, dim, **options):
+        seen.append((name, options))
+        return real(name, dim, **options)
+
+    monkeypatch.setattr(index_module, "make_index", spy)
+    queries, gallery = torch.nn.functional.normalize(torch.randn(5, 8), dim=1), torch.randn(40, 8)
+    shortlist(queries, gallery, 3, index="hnsw", index_options={"ef_search": 7})
+    assert seen == [("hnsw", {"ef_search": 7})]
+    cfg = build_config(None, {}, ["strategy.index=hnsw", "strategy.candidates=10",
+                                  "strategy.index_options.ef_search=64"])
+    assert cfg.components["strategy"][1].index_options == {"ef_search": 64}
+    with pytest.raises(RsbenchError, match="index hnsw has no option nprobe"):
+        build_config(None, {}, ["strategy.index=hnsw", "strategy.index_options.nprobe=64"])
+    with pytest.raises(RsbenchError, match="index.nprobe must be a positive integer"):
+        build_config(None, {}, ["strategy.name=fast-then-fine", "strategy.index=ivfpq",
+                                "strategy.index_options.nprobe=0"])
 
 
 def test_bad_index_requests_are_clear_errors():

@@ -27,6 +27,9 @@ def make_index(name: str, dim: int, **options: Any):
     from rsbench.hooks import get_registry
 
     component = get_registry("index").get(name)
+    check = getattr(component.config_cls, "check_options", None)
+    if check is not None:  # one config class serving several indexes says which options each reads
+        check(name, set(options))
     data = dict(options)
     if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
         data["name"] = name  # one config class may serve several names (the faiss indexes)

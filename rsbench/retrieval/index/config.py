@@ -8,6 +8,12 @@ from typing import Literal
 from rsbench.errors import ConfigError
 
 FAISS_KINDS = ("flat", "hnsw", "ivfpq")
+# the options each faiss index reads; one set on another kind (nprobe on hnsw) is an error, not ignored
+FAISS_OPTIONS: dict[str, frozenset[str]] = {
+    "flat": frozenset({"gpu"}),
+    "hnsw": frozenset({"hnsw_m", "ef_construction", "ef_search"}),
+    "ivfpq": frozenset({"nlist", "pq_m", "nprobe", "train_size", "gpu"}),
+}
 
 
 def _positive(config: object, *names: str) -> None:
@@ -32,11 +38,12 @@ class ExactIndexConfig:
 class FaissIndexConfig:
     """An approximate (or flat) faiss index over normalised embeddings, inner product = cosine.
 
-    One class serves the three faiss names (``flat``, ``hnsw``, ``ivfpq``): the registry fills ``name``, and
-    options of the other two are ignored. Defaults: HNSW with M 32 and efSearch 128, IVF-PQ with
-    nlist = 4·sqrt(N) cells, 64 sub-quantisers of 8 bits and nprobe 32 — faiss's usual starting points (its
-    wiki's "Guidelines to choose an index"), not tuned to a paper. ``gpu``: ``auto`` moves flat and IVF-PQ
-    indexes to every GPU faiss sees (HNSW has no GPU version); ``never`` keeps them on the CPU.
+    One class serves the three faiss names (``flat``, ``hnsw``, ``ivfpq``): the registry fills ``name``; an
+    option given for another of the three (``nprobe`` on ``hnsw``) is an error (``check_options``). Defaults:
+    HNSW with M 32 and efSearch 128, IVF-PQ with nlist = 4·sqrt(N) cells, 64 sub-quantisers of 8 bits and nprobe
+    32 — faiss's usual starting points (its wiki's "Guidelines to choose an index"), not tuned to a paper.
+    ``gpu``: ``auto`` moves flat and IVF-PQ indexes to every GPU faiss sees (HNSW has no GPU version); ``never``
+    keeps them on the CPU.
     """
 
     name: Literal["flat", "hnsw", "ivfpq"] = field(default="hnsw", metadata={"help": "flat, hnsw or ivfpq"})
@@ -48,6 +55,15 @@ class FaissIndexConfig:
     nprobe: int = field(default=32, metadata={"help": "IVF-PQ: cells visited per query"})
     train_size: int = field(default=100_000, metadata={"help": "IVF-PQ: vectors sampled to train the quantisers"})
     gpu: Literal["auto", "never"] = field(default="auto", metadata={"help": "auto: use faiss's GPUs when present"})
+
+    @staticmethod
+    def check_options(name: str, given: set[str]) -> None:
+        """Options the caller set that index ``name`` does not read: an error naming the ones it does."""
+        known = frozenset().union(*FAISS_OPTIONS.values())  # a misspelt key is build_dataclass's to report
+        foreign = sorted((given & known) - FAISS_OPTIONS.get(name, frozenset()))
+        if foreign:
+            reads = ", ".join(sorted(FAISS_OPTIONS[name])) or "none"
+            raise ConfigError(f"index {name} has no option {', '.join(foreign)} (it reads: {reads})")
 
     def __post_init__(self) -> None:
         if self.name not in FAISS_KINDS:

@@ -25,18 +25,18 @@ def check_candidates(k: int, n_images: int, n_captions: int) -> None:
 
 
 def shortlist(queries: torch.Tensor, gallery: torch.Tensor, k: int, index: str = "exact",
-              device: torch.device | str = "cpu") -> Candidates:
+              device: torch.device | str = "cpu", index_options: dict | None = None) -> Candidates:
     """The ``k`` best gallery rows of every query by inner product (cosine: both sides are normalised).
 
     ``index`` is a registered index name; ``exact`` runs here, on ``device``, any other is built over the
-    gallery (on the CPU) and searched. ``k`` above the gallery's size is an error.
+    gallery (on the CPU) with ``index_options`` and searched. ``k`` above the gallery's size is an error.
     """
     if not 1 <= k <= gallery.shape[0]:
         raise RsbenchError(f"a shortlist of k={k} does not fit a gallery of {gallery.shape[0]} items")
     if index != "exact":
         from rsbench.retrieval.index import make_index
 
-        approximate = make_index(index, gallery.shape[1])
+        approximate = make_index(index, gallery.shape[1], **(index_options or {}))
         approximate.add(gallery.detach().float().cpu().numpy())
         scores, ids = approximate.search(queries.detach().float().cpu().numpy(), k)
         return Candidates(torch.from_numpy(ids), torch.from_numpy(scores), int(gallery.shape[0]))

@@ -30,8 +30,9 @@ class DualStream:
         if k is None:
             scores = RetrievalScores.from_similarity(texts @ images.t())
         else:
-            scores = RetrievalScores(t2i=shortlist(texts, images, k, index, encoder.device),
-                                     i2t=shortlist(images, texts, k, index, encoder.device))
+            options = self.config.index_options
+            scores = RetrievalScores(t2i=shortlist(texts, images, k, index, encoder.device, options),
+                                     i2t=shortlist(images, texts, k, index, encoder.device, options))
         scored = time.perf_counter()
         return RetrievalResult(scores, seconds={"encode": encoded - start, "score": scored - encoded},
                                info={"index": index if k is not None else "dense"})

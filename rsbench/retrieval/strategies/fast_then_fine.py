@@ -71,8 +71,8 @@ class FastThenFine:
         images = encoder.images(split.records, tokens=True)  # the gallery side: once, whatever the queries
         texts = encoder.texts(split.captions, tokens=True)
         encoded = time.perf_counter()
-        t2i = shortlist(texts.embeddings, images.embeddings, cfg.candidates, cfg.index, device)
-        i2t = shortlist(images.embeddings, texts.embeddings, cfg.candidates, cfg.index, device)
+        t2i = shortlist(texts.embeddings, images.embeddings, cfg.candidates, cfg.index, device, cfg.index_options)
+        i2t = shortlist(images.embeddings, texts.embeddings, cfg.candidates, cfg.index, device, cfg.index_options)
         recalled = time.perf_counter()
         assert images.tokens is not None and texts.tokens is not None and texts.mask is not None
         if cfg.fine_weight == 0:
