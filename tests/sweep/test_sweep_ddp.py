@@ -16,7 +16,7 @@ from rsbench.cli import main
 from rsbench.errors import RsbenchError
 from rsbench.results.record import load_records
 from rsbench.sweep import ddp
-from rsbench.sweep.launchers import Job, LocalLauncher
+from rsbench.sweep.launchers import Job
 from rsbench.sweep.plan import load_sweep
 from rsbench.sweep.runner import SweepRunner
 
@@ -126,9 +126,9 @@ def test_each_run_is_one_launch_whose_output_is_relayed_and_whose_rank_0_names_t
         ddp.run_processes(job, 2, tmp_path / "job2", quiet_console)
 
 
-def test_the_local_launcher_runs_each_job_as_a_launch_and_resumes(tmp_path, monkeypatch, quiet_console):
-    """The sweep with nproc 2 hands every job to ``run_processes`` (here the job run in this process) and skips
-    what is done, exactly as in one process."""
+def test_the_local_launcher_runs_each_job_as_a_launch_and_resumes(tmp_path, capsys, monkeypatch):
+    """``rsbench sweep --nproc 2`` hands every job to ``run_processes`` (here the job run in this process) and
+    skips what is done, exactly as in one process."""
     from rsbench.sweep.launchers import run_job
 
     launched = []
@@ -140,12 +140,12 @@ def test_the_local_launcher_runs_each_job_as_a_launch_and_resumes(tmp_path, monk
 
     monkeypatch.setattr(ddp, "run_processes", fake_launch)
     path = write_sweep(tmp_path, {"variants": [{"adapter.name": "frozen"}], "seeds": [0, 1]})
-    results = tmp_path / "results"
-    counts = SweepRunner(load_sweep(path), results, [], quiet_console).execute(LocalLauncher(quiet_console, nproc=2))
-    assert counts == {"ran": 2, "skipped": 0, "copied": 0}
+    args = ["sweep", str(path), "--results-dir", str(tmp_path / "results"), "--nproc", "2", "--json"]
+    code, out, _ = invoke(capsys, *args)
+    assert code == 0 and json.loads(out) == {"ran": 2, "skipped": 0, "copied": 0}
     assert launched == [({"adapter.name": "frozen"}, 0, 2), ({"adapter.name": "frozen"}, 1, 2)]
-    again = SweepRunner(load_sweep(path), results, [], quiet_console).execute(LocalLauncher(quiet_console, nproc=2))
-    assert again == {"ran": 0, "skipped": 2, "copied": 0} and len(launched) == 2
+    code, out, _ = invoke(capsys, *args)
+    assert code == 0 and json.loads(out) == {"ran": 0, "skipped": 2, "copied": 0} and len(launched) == 2
 
 
 def test_a_launched_process_runs_the_job_file_and_rank_0_names_its_record(tmp_path, capsys):
