@@ -241,11 +241,14 @@ def launch(nproc: int, argv: list[str], module: str = "rsbench") -> int:
     (what ``torchrun --standalone --nproc-per-node nproc`` does); return the exit status of the first that failed.
 
     The processes print for themselves (rank 0 speaks for the run); the launcher's own report of a failed
-    process is not repeated, the failed process having said what went wrong.
+    process is not repeated, the failed process having said what went wrong. Ctrl-C stops the processes and
+    is raised here as ``KeyboardInterrupt``.
     """
+    import signal
     import sys
     import uuid
 
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -260,6 +263,10 @@ def launch(nproc: int, argv: list[str], module: str = "rsbench") -> int:
     except ChildFailedError as exc:
         codes = [failure.exitcode for failure in exc.failures.values()]
         return next((c for c in codes if c and c > 0), 1)
+    except SignalException as exc:  # the launcher has stopped the processes
+        if exc.sigval == signal.SIGINT:
+            raise KeyboardInterrupt from exc
+        raise
     finally:
         for key, value in saved.items():
             if value is None:

@@ -126,6 +126,23 @@ def test_each_run_is_one_launch_whose_output_is_relayed_and_whose_rank_0_names_t
         ddp.run_processes(job, 2, tmp_path / "job2", quiet_console)
 
 
+def test_a_launch_does_not_outlive_a_sweep_that_stops(tmp_path, monkeypatch):
+    class FailingConsole:
+        width, lines = 80, []
+
+        def print(self, text, **kwargs):
+            self.lines.append(str(text))
+            raise RuntimeError("the sweep stops")
+
+    script = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
+    monkeypatch.setattr(ddp, "worker_command", lambda nproc, job_file: [sys.executable, "-c", script])
+    console = FailingConsole()
+    with pytest.raises(RuntimeError, match="the sweep stops"):
+        ddp.run_processes(Job({"seed": 0}, {}), 2, tmp_path / "job", console)
+    with pytest.raises(ProcessLookupError):  # terminated and reaped, not left running
+        os.kill(int(console.lines[0]), 0)
+
+
 def test_the_local_launcher_runs_each_job_as_a_launch_and_resumes(tmp_path, capsys, monkeypatch):
     """``rsbench sweep --nproc 2`` hands every job to ``run_processes`` (here the job run in this process) and
     skips what is done, exactly as in one process."""
