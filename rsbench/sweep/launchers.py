@@ -60,12 +60,14 @@ class LocalLauncher:
         from rsbench.sweep.ddp import run_processes
 
         records: list[dict[str, Any]] = []
-        with tempfile.TemporaryDirectory(prefix="rsbench-sweep-") as folder:  # the job files of the processes
+        if self.nproc == 1:
+            for job in jobs:
+                records.append(run_job(job, self.console))
+                done(records[-1])
+            return records
+        with tempfile.TemporaryDirectory(prefix="rsbench-sweep-") as folder:  # the job files of the launches
             for number, job in enumerate(jobs):
-                if self.nproc > 1:
-                    records.append(run_processes(job, self.nproc, Path(folder) / f"job{number}", self.console))
-                else:
-                    records.append(run_job(job, self.console))
+                records.append(run_processes(job, self.nproc, Path(folder) / f"job{number}", self.console))
                 done(records[-1])
         return records
 
