@@ -41,27 +41,6 @@ def flags_to_config(**flags: Any) -> dict[str, Any]:
     return raw
 
 
-def check_launch(nproc: int, configs: list) -> None:
-    """Refuse, before any process starts, a multi-process run that cannot work."""
-    import torch
-
-    from rsbench.errors import RsbenchError
-    from rsbench.runtime import resolve_device
-    from rsbench.train import distributed
-
-    if distributed.env_world_size() > 1:
-        raise RsbenchError("--nproc inside a torchrun launch: use one or the other")
-    for cfg in configs:
-        device = resolve_device(cfg.device)
-        distributed.choose_backend(cfg.train.dist_backend, device)
-        if device.type == "cuda" and nproc > torch.cuda.device_count():
-            raise RsbenchError(f"--nproc {nproc} needs one GPU per process; this machine has "
-                               f"{torch.cuda.device_count()}")
-        if cfg.train.batch_size % nproc:
-            raise RsbenchError(f"train.batch_size={cfg.train.batch_size} is the global batch and must divide "
-                               f"evenly over --nproc {nproc}; use a multiple of {nproc}")
-
-
 def run_command(
     ctx: typer.Context,
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML experiment file"),
@@ -127,7 +106,7 @@ def run_command(
     if examples < 0:
         raise RsbenchError(f"--examples must be 0 or more, got {examples}")
     if nproc is not None and nproc > 1:
-        check_launch(nproc, configs)
+        distributed.check_launch(nproc, configs)
         root = ctx.find_root().obj
         argv = list(root["argv"]) if isinstance(root, dict) and "argv" in root else sys.argv[1:]
         raise typer.Exit(distributed.launch(nproc, distributed.without_nproc(argv)))

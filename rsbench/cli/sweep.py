@@ -23,6 +23,10 @@ def sweep_command(
     submitit_set: list[str] = typer.Option(
         None, "--submitit-set", help="executor parameter KEY=VALUE, e.g. timeout_min=600, slurm_partition=gpu"
     ),
+    nproc: int = typer.Option(
+        1, "--nproc", help="train every run with N processes (DistributedDataParallel, as rsbench run --nproc N; "
+        "with submitit, N tasks per job); train.batch_size is the global batch"
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the plan (with --dry-run) or the counts as JSON"),
 ) -> None:
     """Run every (config, seed) of a sweep file that has no record yet; an interrupted sweep resumes."""
@@ -31,10 +35,16 @@ def sweep_command(
     from rsbench.sweep.launchers import LAUNCHERS, LocalLauncher, SubmititLauncher
     from rsbench.sweep.plan import load_sweep
     from rsbench.sweep.runner import SweepRunner
+    from rsbench.train import distributed
 
     console = Console(stderr=json_out)
     if launcher not in LAUNCHERS:
         raise RsbenchError(f"unknown launcher {launcher!r}; use one of {', '.join(LAUNCHERS)}")
+    if nproc < 1:
+        raise RsbenchError(f"--nproc must be 1 or more (processes to train each run with), got {nproc}")
+    if distributed.env_world_size() > 1:
+        raise RsbenchError("rsbench sweep inside a torchrun launch: run the sweep in one process and give it "
+                           "--nproc N to train each run with N processes")
     sweep = load_sweep(file)
     folder = results_dir or Path(sweep.run(sweep.points()[0], sweep.seeds[0], list(set_ or [])).config.results_dir)
     runner = SweepRunner(sweep, folder, list(set_ or []), console)
@@ -54,10 +64,13 @@ def sweep_command(
         console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {len(rows) - todo} done, {todo} to run "
                       f"(records in {escape(str(folder))})", highlight=False, soft_wrap=True)
         return
+    if nproc > 1:  # every run the sweep may launch, before any trains; submitit's GPUs are on its nodes
+        distributed.check_launch(nproc, runner.launch_configs(), gpus_here=launcher == "local")
     if launcher == "submitit":
-        runs_on = SubmititLauncher(console, submitit_folder, submitit_executor, parse_set(list(submitit_set or [])))
+        runs_on = SubmititLauncher(console, submitit_folder, submitit_executor, parse_set(list(submitit_set or [])),
+                                   nproc=nproc)
     else:
-        runs_on = LocalLauncher(console)
+        runs_on = LocalLauncher(console, nproc=nproc)
     counts = runner.execute(runs_on)
     if json_out:
         typer.echo(json.dumps(counts))

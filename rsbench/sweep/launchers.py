@@ -3,6 +3,7 @@
 A launcher takes a batch of runs (resolved config dicts plus what to add to each record) and returns each
 run's record, in order. Runs of one batch are independent; the sweep waits for a batch before it plans
 the next (tuning, then seeds). ``submitit`` is an optional extra (``pip install rsbench[submitit]``).
+With ``nproc`` > 1 every run trains with that many DistributedDataParallel processes (rsbench/sweep/ddp.py).
 """
 
 from __future__ import annotations
@@ -28,30 +29,46 @@ class Job:
     sweep: dict[str, Any]
 
 
+def execute_job(job: Job, console: Console | None = None) -> tuple[dict[str, Any], Path | None]:
+    """Train and evaluate one job's config and write its record (with the sweep section): the record and its
+    path; ``({}, None)`` on a rank other than 0 of a multi-process run."""
+    from rsbench.config import build_config
+    from rsbench.engine import run_experiment
+
+    cfg = build_config(None, job.config)
+    return run_experiment(cfg, console or Console(stderr=True), extra={"sweep": job.sweep})
+
+
 def run_job(job: Job, console: Console | None = None) -> dict[str, Any]:
     """Train and evaluate one job's config, write its record (with the sweep section) and return it.
 
     Module-level so it pickles for submitit; it rebuilds the config from plain data in the worker.
     """
-    from rsbench.config import build_config
-    from rsbench.engine import run_experiment
-
-    cfg = build_config(None, job.config)
-    record, _ = run_experiment(cfg, console or Console(stderr=True), extra={"sweep": job.sweep})
-    return record
+    return execute_job(job, console)[0]
 
 
 class LocalLauncher:
-    """Runs every job in this process, one after another, reporting each finished record."""
+    """Runs every job on this machine, one after another, reporting each finished record: in this process, or
+    with ``nproc`` > 1 as ``nproc`` DDP processes per job whose output is shown above the sweep's progress bar."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, console: Console, nproc: int = 1) -> None:
+        self.console, self.nproc = console, nproc
 
     def run(self, jobs: list[Job], done: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:
-        records = []
-        for job in jobs:
-            records.append(run_job(job, self.console))
-            done(records[-1])
+        import tempfile
+
+        from rsbench.sweep.ddp import run_processes
+
+        records: list[dict[str, Any]] = []
+        if self.nproc == 1:
+            for job in jobs:
+                records.append(run_job(job, self.console))
+                done(records[-1])
+            return records
+        with tempfile.TemporaryDirectory(prefix="rsbench-sweep-") as folder:  # the job files of the launches
+            for number, job in enumerate(jobs):
+                records.append(run_processes(job, self.nproc, Path(folder) / f"job{number}", self.console))
+                done(records[-1])
         return records
 
 
@@ -60,11 +77,13 @@ class SubmititLauncher:
 
     ``folder`` holds submitit's logs and pickles; ``executor`` is ``auto`` (Slurm when present, else local
     processes), ``slurm`` or ``local``; ``parameters`` go to ``executor.update_parameters`` (e.g.
-    ``timeout_min``, ``slurm_partition``, ``gpus_per_node``).
+    ``timeout_min``, ``slurm_partition``, ``gpus_per_node``). With ``nproc`` > 1 each job is ``nproc`` tasks
+    on one node (``tasks_per_node``; ``gpus_per_node`` too unless every run is on the CPU or it is given),
+    one DDP process per task (``rsbench.sweep.ddp.run_task``); task 0 returns the record.
     """
 
     def __init__(self, console: Console, folder: Path, executor: str = "auto",
-                 parameters: dict[str, Any] | None = None) -> None:
+                 parameters: dict[str, Any] | None = None, nproc: int = 1) -> None:
         try:
             import submitit
         except ImportError as exc:
@@ -73,20 +92,33 @@ class SubmititLauncher:
         if executor not in EXECUTORS:
             raise RsbenchError(f"unknown submitit executor {executor!r}; use one of {', '.join(EXECUTORS)}")
         cluster = EXECUTORS[executor]
-        self.console = console
+        parameters = dict(parameters or {"timeout_min": 240})
+        if nproc > 1:
+            from rsbench.sweep.ddp import submitit_parameters
+
+            parameters = submitit_parameters(parameters, nproc)
+        self.console, self.nproc, self.parameters = console, nproc, parameters
         self.executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
-        self.executor.update_parameters(**(parameters or {"timeout_min": 240}))
+        self.executor.update_parameters(**parameters)
 
     def run(self, jobs: list[Job], done: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:
         if not jobs:
             return []
+        task: Callable[[Job], dict[str, Any]] = run_job
+        if self.nproc > 1:
+            from rsbench.sweep.ddp import run_task
+
+            task = run_task
+            if "gpus_per_node" not in self.parameters:  # a GPU per process, unless every run is on the CPU
+                on_gpu = any(str(job.config.get("device", "auto")) != "cpu" for job in jobs)
+                self.executor.update_parameters(gpus_per_node=self.nproc if on_gpu else 0)
         with self.executor.batch():
-            handles = [self.executor.submit(run_job, job) for job in jobs]
+            handles = [self.executor.submit(task, job) for job in jobs]
         self.console.log(f"submitted {len(handles)} jobs ({handles[0].job_id} ...)")
         records = []
         for handle in handles:
             try:
-                records.append(handle.result())
+                records.append(handle.results()[0])  # task 0 (rank 0) has the record
             except Exception as exc:  # submitit re-raises the worker's failure with its log
                 raise RsbenchError(f"sweep job {handle.job_id} failed; see {handle.paths.stderr}: "
                                    f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}") from exc

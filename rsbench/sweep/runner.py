@@ -144,6 +144,13 @@ class SweepRunner:
             steps.append(Step("seed", run, (run.config_id, seed) in done))
         return steps
 
+    def launch_configs(self) -> list[Any]:
+        """The config of every run the sweep may launch, whatever tuning chooses (one seed: seeds change no
+        launch), for checks that must pass before any training (``rsbench sweep --nproc``)."""
+        values = self.sweep.tune.points() if self.sweep.tune is not None else [{}]
+        return [self._run({**point, **chosen}, self.sweep.seeds[0], self.results_dir).config
+                for point in self.points for chosen in values]
+
     def plan(self) -> list[Step]:
         steps = []
         for point in self.points:

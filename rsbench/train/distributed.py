@@ -198,35 +198,75 @@ def without_nproc(argv: list[str]) -> list[str]:
     return out
 
 
-def launch(nproc: int, argv: list[str]) -> int:
-    """Run ``python -m rsbench <argv>`` in ``nproc`` processes on this machine through torch's elastic launcher
-    (what ``torchrun --standalone --nproc-per-node nproc`` does); return the exit status of the first that failed.
+def check_launch(nproc: int, configs: list, gpus_here: bool = True) -> None:
+    """Refuse, before any process starts, a launch of ``nproc`` processes per run that cannot work for one of
+    ``configs`` (``RunConfig``): inside a torchrun launch, a backend the device cannot use, a global batch that
+    does not divide over the processes, or (``gpus_here``: the processes start on this machine) fewer GPUs
+    than processes."""
+    import torch
 
-    The processes print for themselves (rank 0 speaks for the run); the launcher's own report of a failed
-    process is not repeated, the failed process having said what went wrong.
-    """
-    import sys
-    import uuid
+    from rsbench.errors import RsbenchError
+    from rsbench.runtime import resolve_device
+
+    if env_world_size() > 1:
+        raise RsbenchError("--nproc inside a torchrun launch: use one or the other")
+    for cfg in configs:
+        device = resolve_device(cfg.device)
+        choose_backend(cfg.train.dist_backend, device)
+        if gpus_here and device.type == "cuda" and nproc > torch.cuda.device_count():
+            raise RsbenchError(f"--nproc {nproc} needs one GPU per process; this machine has "
+                               f"{torch.cuda.device_count()}")
+        if cfg.train.batch_size % nproc:
+            raise RsbenchError(f"train.batch_size={cfg.train.batch_size} is the global batch and must divide "
+                               f"evenly over --nproc {nproc}; use a multiple of {nproc}")
+
+
+def launch_env(nproc: int) -> dict[str, str]:
+    """The environment variables a launch of ``nproc`` processes sets for them: ``PYTHONPATH`` led by the folder
+    this rsbench is imported from (so the processes import the same one) and, unless set, ``OMP_NUM_THREADS``
+    as the cores divided by the processes (as torchrun does)."""
     from pathlib import Path
-
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
     import rsbench
 
-    package_root = str(Path(rsbench.__file__).resolve().parents[1])  # the launched processes import this rsbench
-    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "OMP_NUM_THREADS")}
-    os.environ["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [saved["PYTHONPATH"]])])
-    if saved["OMP_NUM_THREADS"] is None:  # as torchrun: the processes share the cores
-        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
+    package_root = str(Path(rsbench.__file__).resolve().parents[1])
+    env = {"PYTHONPATH": os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    if os.environ.get("OMP_NUM_THREADS") is None:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
+    return env
+
+
+def launch(nproc: int, argv: list[str], module: str = "rsbench") -> int:
+    """Run ``python -m <module> <argv>`` in ``nproc`` processes on this machine through torch's elastic launcher
+    (what ``torchrun --standalone --nproc-per-node nproc`` does); return the exit status of the first that failed.
+
+    The processes print for themselves (rank 0 speaks for the run); the launcher's own report of a failed
+    process is not repeated, the failed process having said what went wrong. Ctrl-C stops the processes and
+    is raised here as ``KeyboardInterrupt``.
+    """
+    import signal
+    import sys
+    import uuid
+
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    updates = launch_env(nproc)  # elastic_launch passes this process's environment on
+    saved = {key: os.environ.get(key) for key in updates}
+    os.environ.update(updates)
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=str(uuid.uuid4()),
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
     try:
-        elastic_launch(config, sys.executable)("-m", "rsbench", *argv)
+        elastic_launch(config, sys.executable)("-m", module, *argv)
         return 0
     except ChildFailedError as exc:
         codes = [failure.exitcode for failure in exc.failures.values()]
         return next((c for c in codes if c and c > 0), 1)
+    except SignalException as exc:  # the launcher has stopped the processes
+        if exc.sigval == signal.SIGINT:
+            raise KeyboardInterrupt from exc
+        raise
     finally:
         for key, value in saved.items():
             if value is None:
