@@ -20,7 +20,7 @@ from rsbench.models.adapters.focus.config import FocusConfig, FocusVisualConfig
 from rsbench.models.adapters.lora.config import LoraConfig, TextLoraConfig
 from rsbench.models.backbones.config import BackboneConfig
 from rsbench.registry import Component, NoOptions, Registry
-from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig
+from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig, HybridConfig, TextToTextConfig
 from rsbench.retrieval.index.config import ExactIndexConfig, FaissIndexConfig
 from rsbench.retrieval.rerankers.config import CslsConfig, DualSoftmaxConfig, GalrConfig, QbNormConfig
 from rsbench.text.augmenters.scene_config import SceneConfig
@@ -104,6 +104,10 @@ def register_strategies(register):
              "cosine similarity of independently encoded images and captions")
     register("fast-then-fine", "rsbench.retrieval.strategies.fast_then_fine:build", FastThenFineConfig,
              "FTF (Chen et al. 2026), our reading: global top-K recall, then a word-patch token interaction reranks")
+    register("text-to-text", "rsbench.retrieval.strategies.text_to_text:build", TextToTextConfig,
+             "TRSLLaVA (Xiao et al. 2025): the gallery's generated captions against the queries, sentence embeddings")
+    register("hybrid", "rsbench.retrieval.strategies.hybrid:build", HybridConfig,
+             "text-to-text and dual-stream scores standardised and mixed, the weight chosen on val (ours)")
 
 
 @hookimpl

@@ -42,6 +42,9 @@ class Experiment:
         self.loss = build(cfg, "loss")
         self.sampler = build(cfg, "sampler", self.loss)
         self.strategy = build(cfg, "strategy")
+        if getattr(self.strategy, "needs_captioner", False) and not cfg.has("captioner"):
+            raise ConfigError(f"strategy {cfg.name('strategy')} captions the gallery: name a captioner with "
+                              f"--captioner NAME (rsbench list captioner; oracle on SynthRS)")
         self.reranker = build(cfg, "reranker")
         self.retrieval: dict[str, Any] = {}  # what the last evaluation's retrieval stage did (record section)
         self.autocast = autocast_for(self.device, cfg.train.amp)

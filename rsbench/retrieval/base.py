@@ -23,12 +23,19 @@ class EvalSplit:
     ``train_records`` is the run's training split, for a strategy that fits something of its own on the trained
     model's features before it scores (a fusion head, say); it is empty when the caller has none. Never fit on
     the evaluation split's own captions: its labels are what the recalls measure.
+
+    ``captioner`` is the run's captioner section, ``(name, options)``, for a strategy that captions the gallery
+    (text-to-text); None when the run names none. ``select`` is the run's selection split (val), given to a
+    strategy that declares ``needs_selection_split = True`` so it can choose a setting there (hybrid's weight);
+    on it, choosing by the recalls is what selection means.
     """
 
     records: Sequence[Record]
     captions: list[str]
     caption_to_image: list[int]
     train_records: Sequence[Record] = ()
+    captioner: tuple[str, Any] | None = None
+    select: EvalSplit | None = None
 
     def __post_init__(self) -> None:
         if len(self.captions) != len(self.caption_to_image):

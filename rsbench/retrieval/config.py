@@ -83,3 +83,62 @@ class FastThenFineConfig:
         _check_index(self.index, self.index_options)
         if self.fine_weight < 0:
             raise ConfigError(f"strategy.fine_weight must be >= 0, got {self.fine_weight}")
+
+
+AGGREGATIONS = ("max", "mean", "logsumexp")
+
+
+@dataclass
+class TextToTextConfig:
+    """Text-to-text retrieval (TRSLLaVA, Xiao et al. 2025): captions of the gallery images against the queries in
+    a sentence-embedding space; the images themselves are never embedded. The captions come from the run's
+    ``captioner`` section (``--captioner``), through the caption cache."""
+
+    text_encoder: str = field(default="sentence-transformers",
+                              metadata={"help": "a registered text encoder (rsbench list text_encoder)"})
+    text_encoder_options: dict = field(default_factory=dict,
+                                       metadata={"help": "its options, e.g. {model: /path/to/folder}"})
+    prompt: str = field(default="trsllava", metadata={"help": "captioning prompt: trsllava, plain or a file path"})
+    aggregation: Literal["max", "mean", "logsumexp"] = field(
+        default="max", metadata={"help": "an image's score over its captions: max (the authors' code), mean, or "
+                                 "temperature * logsumexp(s / temperature)"})
+    temperature: float = field(default=0.05, metadata={"help": "logsumexp's temperature (cosine units)"})
+    caption_batch_size: int = field(default=8, metadata={"help": "images per captioner call"})
+
+    def __post_init__(self) -> None:
+        if self.aggregation not in AGGREGATIONS:
+            raise ConfigError(f"strategy.aggregation must be one of {', '.join(AGGREGATIONS)}, got "
+                              f"{self.aggregation!r}")
+        if not self.temperature > 0:
+            raise ConfigError(f"strategy.temperature must be > 0, got {self.temperature}")
+        if isinstance(self.caption_batch_size, bool) or not isinstance(self.caption_batch_size, int) \
+                or self.caption_batch_size < 1:
+            raise ConfigError(f"strategy.caption_batch_size must be an integer >= 1, got {self.caption_batch_size!r}")
+        if not isinstance(self.text_encoder_options, dict):
+            raise ConfigError(f"strategy.text_encoder_options must be a mapping, got {self.text_encoder_options!r}")
+        from rsbench.errors import UnknownComponentError
+        from rsbench.hooks import get_registry
+
+        try:
+            get_registry("text_encoder").get(self.text_encoder)
+        except UnknownComponentError as exc:
+            raise ConfigError(f"strategy.text_encoder: {exc}") from exc
+
+
+@dataclass
+class HybridConfig(TextToTextConfig):
+    """A weighted fusion of text-to-text and dual-stream scores, each standardised over its whole matrix:
+    s = (1 - w) z(dual-stream) + w z(text-to-text). No published system combines them; w is ours to choose, on
+    the run's selection split (val) from ``weight_grid`` unless ``weight`` fixes it."""
+
+    weight: float | None = field(default=None, metadata={"help": "w in [0, 1]; null: chosen on val from weight_grid"})
+    weight_grid: list = field(default_factory=lambda: [round(0.1 * i, 1) for i in range(11)],
+                              metadata={"help": "the weights tried on val when weight is null"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for w in ([self.weight] if self.weight is not None else []) + list(self.weight_grid):
+            if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w <= 1:
+                raise ConfigError(f"strategy weights must be numbers in [0, 1], got {w!r}")
+        if self.weight is None and not self.weight_grid:
+            raise ConfigError("strategy.weight_grid is empty: give weights to try, or fix strategy.weight")

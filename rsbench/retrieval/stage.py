@@ -25,13 +25,26 @@ def retrieve(
     from rsbench.retrieval.rerankers.base import RerankContext
 
     train_records = exp.dataset.split("train")
-    split = EvalSplit(records, captions, caption_to_image, train_records)
+    captioner = (exp.cfg.name("captioner"), exp.cfg.options("captioner")) if exp.cfg.has("captioner") else None
+    split = EvalSplit(records, captions, caption_to_image, train_records, captioner,
+                      selection_split(exp, captioner) if getattr(exp.strategy, "needs_selection_split", False)
+                      else None)
     encoder = encoder_view(exp)
     result = exp.strategy.retrieve(split, encoder)
     start = time.perf_counter()
     scores = exp.reranker.rerank(result.scores, RerankContext(split, encoder, train_records))
     seconds = {**result.seconds, "rerank": time.perf_counter() - start}
     return scores, describe(exp.cfg.name("strategy"), exp.cfg.name("reranker"), split, result, seconds)
+
+
+def selection_split(exp: Any, captioner: tuple[str, Any] | None) -> EvalSplit:
+    """The run's selection split (``eval.select_on``) with its queries as the augmenter writes them."""
+    from rsbench.train.pairs import eval_captions
+
+    records = exp.dataset.split(exp.cfg.eval.select_on)
+    exp.augmenter.prepare_queries(records, exp.encode_texts)
+    captions, caption_to_image = eval_captions(records, exp.augmenter.at_query)
+    return EvalSplit(records, captions, caption_to_image, exp.dataset.split("train"), captioner)
 
 
 def describe(strategy: str, reranker: str, split: EvalSplit, result: RetrievalResult,

@@ -73,7 +73,9 @@ def check_strategy(strategy: Any) -> None:
 
     The split has 60 images with 84 captions (galleries large enough for a default shortlist of 50, as
     fast-then-fine's), and the toy dataset's training records as ``train_records``; the encoder hands out fixed
-    features (tokens included), so the check needs no model.
+    features (tokens included), so the check needs no model. A strategy with ``needs_captioner`` gets 60 real toy
+    images and the ``file`` captioner (``captioned_split``); one with ``needs_selection_split`` the split again as
+    its selection split.
     Text->image must score (84 captions, 60 images), image->text (60, 84), densely or as candidate lists over
     the right gallery.
     """
@@ -82,16 +84,38 @@ def check_strategy(strategy: Any) -> None:
     where = f"strategy {type(strategy).__name__}"
     _require(callable(getattr(strategy, "retrieve", None)), where, "must have retrieve(split, encoder)")
     images, captions = 60, 84
-    split = EvalSplit(records=[None] * images, captions=[f"caption number {i}" for i in range(captions)],
-                      caption_to_image=[c % images for c in range(captions)],
-                      train_records=toy_dataset().split("train"))
-    result = strategy.retrieve(split, _FixedEncoder(images, captions))
+    with tempfile.TemporaryDirectory() as folder:
+        split = EvalSplit(records=[None] * images, captions=[f"caption number {i}" for i in range(captions)],
+                          caption_to_image=[c % images for c in range(captions)],
+                          train_records=toy_dataset().split("train"))
+        if getattr(strategy, "needs_captioner", False):
+            split = captioned_split(split, Path(folder), images)
+        if getattr(strategy, "needs_selection_split", False):
+            split.select = EvalSplit(split.records, split.captions, split.caption_to_image, split.train_records,
+                                     split.captioner)
+        result = strategy.retrieve(split, _FixedEncoder(images, captions))
     _require(isinstance(result, RetrievalResult), where, "retrieve must return rsbench.retrieval.base.RetrievalResult")
     _check_direction(result.scores.t2i, captions, images, where, "t2i")
     _check_direction(result.scores.i2t, images, captions, where, "i2t")
     if result.stage1 is not None:
         _check_direction(result.stage1.t2i, captions, images, where, "stage-1 t2i")
         _check_direction(result.stage1.i2t, images, captions, where, "stage-1 i2t")
+
+
+def captioned_split(split: Any, folder: Path, images: int) -> Any:
+    """``split`` over real toy images, with the ``file`` captioner as the run's captioner: two captions per image
+    (its own caption number, and its colour), none for the last image (a counted failure)."""
+    import json
+
+    from rsbench.retrieval.base import EvalSplit
+    from rsbench.testing.captioning import toy_image_records
+
+    records = toy_image_records(folder, count=images)
+    captions = {r.image_id: [f"caption number {i}", f"a toy image, number {i}"] for i, r in enumerate(records[:-1])}
+    path = folder / "captions.json"
+    path.write_text(json.dumps(captions))
+    return EvalSplit(records, split.captions, split.caption_to_image, split.train_records,
+                     ("file", {"path": str(path)}))
 
 
 def check_reranker(reranker: Any) -> None:
