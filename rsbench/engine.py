@@ -45,6 +45,8 @@ class Experiment:
         if getattr(self.strategy, "needs_captioner", False) and not cfg.has("captioner"):
             raise ConfigError(f"strategy {cfg.name('strategy')} captions the gallery: name a captioner with "
                               f"--captioner NAME (rsbench list captioner; oracle on SynthRS)")
+        if callable(getattr(self.strategy, "prepare", None)):
+            self.strategy.prepare()  # loads what retrieval needs: a bad model folder fails now, not after training
         self.reranker = build(cfg, "reranker")
         self.retrieval: dict[str, Any] = {}  # what the last evaluation's retrieval stage did (record section)
         self.autocast = autocast_for(self.device, cfg.train.amp)

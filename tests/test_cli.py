@@ -38,6 +38,8 @@ def invoke(capsys, *argv: str) -> tuple[int, str, str]:
         (["run", "--nproc", "0"], "--nproc must be 1 or more"),
         (["run", "--strategy", "text-to-text"], "strategy text-to-text captions the gallery: name a captioner"),
         (["run", "--strategy", "hybrid", "--set", "strategy.aggregation=median"], "strategy.aggregation must be"),
+        (["run", "--strategy", "text-to-text", "--captioner", "oracle", "--set",
+          "strategy.text_encoder_options.model=/nonexistent/rsbench-model"], "/nonexistent/rsbench-model"),
         (["run", "--nproc", "2", "--device", "cpu", "--set", "train.dist_backend=nccl"],
          "train.dist_backend=nccl needs CUDA devices"),
         (["run", "--nproc", "2", "--device", "cpu", "--set", "train.batch_size=7"],

@@ -120,9 +120,17 @@ class TextToTextConfig:
         from rsbench.hooks import get_registry
 
         try:
-            get_registry("text_encoder").get(self.text_encoder)
+            component = get_registry("text_encoder").get(self.text_encoder)
         except UnknownComponentError as exc:
             raise ConfigError(f"strategy.text_encoder: {exc}") from exc
+        import dataclasses
+
+        from rsbench.config import build_dataclass
+
+        options = dict(self.text_encoder_options)
+        if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
+            options["name"] = self.text_encoder
+        build_dataclass(component.config_cls, options, "strategy.text_encoder_options.")  # before any training
 
 
 @dataclass

@@ -44,6 +44,9 @@ class Hybrid:
         self.config = config
         self.text = TextToText(config)
 
+    def prepare(self) -> None:
+        self.text.prepare()
+
     def components(self, split: EvalSplit, encoder: EncoderView) -> tuple[dict[str, torch.Tensor],
                                                                            dict[str, torch.Tensor], dict[str, Any]]:
         """Per direction, the dual-stream and the text-to-text score matrices; and text-to-text's info."""

@@ -74,6 +74,10 @@ class TextToText:
         self._encoder: Any = None
         self._memo: dict[tuple[str, tuple[str, ...]], torch.Tensor] = {}
 
+    def prepare(self) -> None:
+        """Load the text encoder now (the engine calls this before training): a missing model fails at once."""
+        self.text_encoder()
+
     def text_encoder(self) -> Any:
         if self._encoder is None:
             from rsbench.text.encoders import build_text_encoder
