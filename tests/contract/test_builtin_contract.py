@@ -102,6 +102,10 @@ def test_builtin_component_keeps_the_contract(kind, name, tmp_path):
         dataset = None
         if kind == "captioner":
             options, dataset = captioner_setup(name, tmp_path, stack)
+        if (kind, name) == ("text_encoder", "openai"):  # a real endpoint on 127.0.0.1, not the network
+            from rsbench.testing.openai_server import OpenAICompatibleServer
+
+            options = {"base_url": stack.enter_context(OpenAICompatibleServer()).url, "backoff": 0.0}
         # adapters change the backbone they wrap (LoRA, frozen weights): each gets a fresh one
         check_component(kind, name, options, backbone=tiny_backbone() if kind == "adapter" else None,
                         dataset=dataset)

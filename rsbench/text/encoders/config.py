@@ -98,3 +98,38 @@ class ClipTextConfig:
         if self.pretrained is not None and (not isinstance(self.pretrained, str) or not self.pretrained.strip()):
             raise ConfigError("text_encoder.pretrained must be a tag, a checkpoint file, or null for the shipped "
                               "weights")
+
+
+@dataclass
+class OpenAIEmbeddingsConfig:
+    """An OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, LM Studio, text-embeddings-inference)."""
+
+    model: str = field(default="text-embedding-3-small", metadata={"help": "the endpoint's embedding model"})
+    base_url: str = field(default="https://api.openai.com/v1", metadata={
+        "help": "the API root, e.g. http://127.0.0.1:8000/v1 for a local server"})
+    api_key_env: str = field(default="OPENAI_API_KEY", metadata={
+        "help": "environment variable holding the key; unset or empty sends none (local servers)"})
+    dimensions: int | None = field(default=None, metadata={
+        "help": "ask for this width (models that can shorten their embeddings); null: the model's own"})
+    query_prompt: str = field(default="", metadata={"help": "text put before every query"})
+    document_prompt: str = field(default="", metadata={"help": "text put before every document"})
+    batch_size: int = field(default=256, metadata={"help": "texts per request"})
+    timeout: float = field(default=60.0, metadata={"help": "seconds to wait for one reply"})
+    max_retries: int = field(default=4, metadata={"help": "retries of a 408/429/5xx reply or a lost connection"})
+    backoff: float = field(default=1.0, metadata={"help": "first wait between retries, doubled each time (s)"})
+    max_backoff: float = field(default=60.0, metadata={"help": "longest wait between retries (s)"})
+
+    def __post_init__(self) -> None:
+        section = "text_encoder"
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ConfigError(f"{section}.model must name the endpoint's embedding model; got {self.model!r}")
+        if not isinstance(self.base_url, str) or not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{section}.base_url must be an http(s) URL; got {self.base_url!r}")
+        if self.dimensions is not None and (isinstance(self.dimensions, bool) or not isinstance(self.dimensions, int)
+                                            or self.dimensions < 1):
+            raise ConfigError(f"{section}.dimensions must be null or an integer >= 1; got {self.dimensions!r}")
+        _check_common(section, self.batch_size, "cpu")
+        _check_prompt(section, "query_prompt", self.query_prompt)
+        _check_prompt(section, "document_prompt", self.document_prompt)
+        if not self.timeout > 0 or self.max_retries < 0 or self.backoff < 0 or self.max_backoff < 0:
+            raise ConfigError(f"{section}: timeout must be > 0, max_retries, backoff and max_backoff >= 0")
