@@ -23,6 +23,7 @@ from rsbench.registry import Component, NoOptions, Registry
 from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig, HybridConfig, TextToTextConfig
 from rsbench.retrieval.index.config import ExactIndexConfig, FaissIndexConfig
 from rsbench.retrieval.rerankers.config import CslsConfig, DualSoftmaxConfig, GalrConfig, QbNormConfig
+from rsbench.text.augmenters.rich_caption_config import RichCaptionConfig
 from rsbench.text.augmenters.scene_config import SceneConfig
 from rsbench.text.encoders.config import ClipTextConfig, OpenAIEmbeddingsConfig, SentenceTransformersConfig
 from rsbench.train.losses.config import InfoNCEConfig
@@ -96,6 +97,8 @@ def register_augmenters(register):
     register("none", "rsbench.text.augmenters.none:build", NoOptions, "captions as annotated")
     register("scene", "rsbench.text.augmenters.scene:build", SceneConfig,
              "CMER scene-label prompt: the scene class before each caption; queries oracle, predicted or none")
+    register("rich-caption", "rsbench.text.augmenters.rich_caption:build", RichCaptionConfig,
+             "generated captions (the run's --captioner, cached) replace, extend or add training captions")
 
 
 @hookimpl

@@ -39,6 +39,9 @@ class Experiment:
         self.backbone = build(cfg, "backbone")
         self.adapter = build(cfg, "adapter", self.backbone).to(self.device)
         self.augmenter = build(cfg, "augmenter", self.dataset)
+        if getattr(self.augmenter, "needs_captioner", False) and not cfg.has("captioner"):
+            raise ConfigError(f"augmenter {cfg.name('augmenter')} trains on generated captions: name a captioner "
+                              f"with --captioner NAME (rsbench list captioner; oracle on SynthRS)")
         self.loss = build(cfg, "loss")
         self.sampler = build(cfg, "sampler", self.loss)
         self.strategy = build(cfg, "strategy")
@@ -50,6 +53,19 @@ class Experiment:
         self.reranker = build(cfg, "reranker")
         self.retrieval: dict[str, Any] = {}  # what the last evaluation's retrieval stage did (record section)
         self.autocast = autocast_for(self.device, cfg.train.amp)
+
+    def training_pairs(self, records, transform):
+        """The training pairs of ``records``; an augmenter that needs a captioner captions them first (cached)."""
+        from rsbench.train import distributed
+        from rsbench.train.pairs import TrainPairs
+
+        cfg = self.cfg
+        if getattr(self.augmenter, "needs_captioner", False):
+            captioner = (cfg.name("captioner"), cfg.options("captioner")) if cfg.has("captioner") else None
+            with distributed.main_first():  # rank 0 writes the caption cache, the others read it
+                self.augmenter.prepare_training(records, captioner, str(self.device), progress=not self.console.quiet)
+        return TrainPairs(records, transform, self.augmenter.augment, self.dataset.scenes,
+                          cfg.train.captions_per_epoch, seed=cfg.seed, extra_pairs=self.augmenter.extra_pairs)
 
     def evaluate(self, split: str, groups: bool = False) -> dict[str, Any]:
         """Retrieval metrics on ``split``; with ``groups``, also R@K per query group the dataset
@@ -158,7 +174,6 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     from rsbench.profile.cost import count_parameters, peak_memory
     from rsbench.results.record import make_record, write_record
     from rsbench.train import distributed
-    from rsbench.train.pairs import TrainPairs
     from rsbench.train.trainer import TrainOutcome, train
 
     device = distributed.setup(cfg.device, cfg.train.dist_backend)
@@ -182,8 +197,7 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     trainable, total = count_parameters(exp.adapter)
     transform = exp.backbone.preprocess_train if cfg.train.image_augmentation == "backbone" \
         else exp.backbone.preprocess_eval
-    pairs = TrainPairs(ds.split("train"), transform, exp.augmenter.augment, ds.scenes,
-                       cfg.train.captions_per_epoch, seed=cfg.seed)
+    pairs = exp.training_pairs(ds.split("train"), transform)
     saved_bytes = exp.saved_activation_bytes(pairs)
     outcome = TrainOutcome(best_epoch=None, best_score=None)
     trains = exp.adapter.trains and cfg.train.epochs > 0

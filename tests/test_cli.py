@@ -134,3 +134,11 @@ def test_help_is_fast_to_import():
         f"loaded = [m for m in {heavy!r} if m in sys.modules]; assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_rich_caption_without_a_captioner_is_refused_before_training(capsys):
+    code, out, err = invoke(capsys, "run", "--aug", "rich-caption", "--set", "train.epochs=1")
+    assert code == 2
+    assert "augmenter rich-caption trains on generated captions: name a captioner" in " ".join(err.split())
+    assert err.strip().startswith("error:") and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err

@@ -42,7 +42,9 @@ def test_every_combination_trains_and_writes_a_record(
     # a shortlist must fit the small run's gallery (17 test images): a longer one is an error, not a cut
     fields = {f["name"] for f in get_registry("strategy").get(strategy).config_fields()}
     shortlist = ["strategy.candidates=10"] if "candidates" in fields else []
-    cfg = small_config(*shortlist, adapter=adapter, sampler=sampler, augmenter=augmenter, loss=loss, strategy=strategy)
+    captioner = {"captioner": "oracle"} if augmenter == "rich-caption" else {}  # it trains on generated captions
+    cfg = small_config(*shortlist, adapter=adapter, sampler=sampler, augmenter=augmenter, loss=loss, strategy=strategy,
+                       **captioner)
     record, path = run_experiment(cfg, quiet_console)
     assert path is not None and path.is_file()
     assert json.loads(path.read_text()) == record

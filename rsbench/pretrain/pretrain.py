@@ -40,7 +40,6 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
     from rsbench.pretrain.transfer import transfer_report
     from rsbench.results.record import package_versions, write_text_atomically
     from rsbench.runtime import device_label
-    from rsbench.train.pairs import TrainPairs
     from rsbench.train.trainer import train
 
     out_dir = Path(out_dir)
@@ -49,8 +48,7 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
     corpus = exp.dataset
     console.log(f"pretraining {exp.backbone.name} from random weights on {corpus.name} "
                 f"({corpus.split_sizes()} images), device {exp.device}")
-    pairs = TrainPairs(corpus.split("train"), exp.backbone.preprocess_train, exp.augmenter.augment, corpus.scenes,
-                       cfg.train.captions_per_epoch, seed=cfg.seed)
+    pairs = exp.training_pairs(corpus.split("train"), exp.backbone.preprocess_train)
     checkpoint = checkpoint_path(cfg)
     started = time.perf_counter()
     outcome, _, _ = train(

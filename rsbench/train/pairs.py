@@ -22,7 +22,11 @@ def load_image(record: Record) -> Image.Image:
 
 
 class TrainPairs(Dataset):
-    """(image, caption) pairs for one epoch: each image once with a random caption, or all captions."""
+    """(image, caption) pairs for one epoch: each image once with a random caption, or all captions.
+
+    ``extra_pairs(records, rng) -> [(record index, caption)]`` (the augmenter's ``extra_pairs``), if given, adds
+    pairs to every epoch: their captions are used as they are, not passed through ``augment``.
+    """
 
     def __init__(
         self,
@@ -32,6 +36,7 @@ class TrainPairs(Dataset):
         scenes: Sequence[str],
         captions_per_epoch: str = "one",
         seed: int = 0,
+        extra_pairs: Callable[[Sequence[Record], random.Random], list[tuple[int, str]]] | None = None,
     ) -> None:
         self.records = list(records)
         self.transform = transform
@@ -39,14 +44,19 @@ class TrainPairs(Dataset):
         self.scene_index = {s: i for i, s in enumerate(scenes)}
         self.captions_per_epoch = captions_per_epoch
         self.seed = seed
+        self.extra_pairs = extra_pairs
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
         rng = random.Random(f"{self.seed}-{epoch}")
         if self.captions_per_epoch == "all":
-            self.pairs = [(i, j) for i, r in enumerate(self.records) for j in range(len(r.captions))]
+            self.pairs: list[tuple[int, int | str]] = [
+                (i, j) for i, r in enumerate(self.records) for j in range(len(r.captions))]
         else:
             self.pairs = [(i, rng.randrange(len(r.captions))) for i, r in enumerate(self.records)]
+        if self.extra_pairs is not None:  # (i, caption str): an added pair, its caption used as it is
+            self.pairs += [(int(i), str(c)) for i, c in self.extra_pairs(self.records, random.Random(
+                f"{self.seed}-{epoch}-extra"))]
         self.rng_seed = f"{self.seed}-{epoch}"
 
     def __len__(self) -> int:
@@ -60,7 +70,10 @@ class TrainPairs(Dataset):
         """Pair ``index``'s (augmented caption, image index, scene id)."""
         i, j = self.pairs[index]
         record = self.records[i]
-        caption = self.augment(record.captions[j], record, random.Random(f"{self.rng_seed}-{index}"))
+        if isinstance(j, str):  # an extra pair (extra_pairs)
+            caption = j
+        else:
+            caption = self.augment(record.captions[j], record, random.Random(f"{self.rng_seed}-{index}"))
         scene = self.scene_index.get(record.scene, -1) if record.scene is not None else -1
         return caption, i, scene
 
