@@ -26,6 +26,9 @@ COMBINATIONS = [
 ]
 
 
+CAPTIONING = {"text-to-text", "hybrid"}
+
+
 @pytest.fixture
 def small_config(small_run):
     def make(*sets: str, **names: str):
@@ -42,7 +45,10 @@ def test_every_combination_trains_and_writes_a_record(
     # a shortlist must fit the small run's gallery (17 test images): a longer one is an error, not a cut
     fields = {f["name"] for f in get_registry("strategy").get(strategy).config_fields()}
     shortlist = ["strategy.candidates=10"] if "candidates" in fields else []
-    captioner = {"captioner": "oracle"} if augmenter == "rich-caption" else {}  # it trains on generated captions
+    if "text_encoder" in fields:  # the backbone's own text tower: MiniLM is tested in tests/retrieval
+        shortlist.append("strategy.text_encoder=clip-text")
+    # rich-caption trains on generated captions; text-to-text and hybrid search them
+    captioner = {"captioner": "oracle"} if augmenter == "rich-caption" or strategy in CAPTIONING else {}
     cfg = small_config(*shortlist, adapter=adapter, sampler=sampler, augmenter=augmenter, loss=loss, strategy=strategy,
                        **captioner)
     record, path = run_experiment(cfg, quiet_console)
