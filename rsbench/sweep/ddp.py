@@ -47,10 +47,16 @@ def run_processes(job: Job, nproc: int, job_file: Path, console: Console) -> dic
     # unbuffered, so lines arrive as they are printed; as wide as the sweep's console
     env = {**os.environ, **distributed.launch_env(nproc), "PYTHONUNBUFFERED": "1", "COLUMNS": str(console.width)}
     with subprocess.Popen(worker_command(nproc, job_file), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env=env, text=True, bufsize=1) as proc:  # leaving the block waits for it (Ctrl-C too)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            console.print(Text(line.rstrip("\n")), soft_wrap=True, highlight=False)
+                          env=env, text=True, bufsize=1) as proc:  # leaving the block waits for it
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                console.print(Text(line.rstrip("\n")), soft_wrap=True, highlight=False)
+        except KeyboardInterrupt:
+            raise  # Ctrl-C reached the launch's processes too: wait for them to stop on their own
+        except BaseException:
+            proc.terminate()  # the sweep stops for another reason: its launch must not outlive it
+            raise
     if proc.returncode != 0:
         raise RsbenchError(f"sweep run {describe(job)} failed in one of its {nproc} processes "
                            f"(exit status {proc.returncode}); its output is above")

@@ -20,8 +20,12 @@ PAIRS = list(itertools.product(get_registry("strategy").names(), get_registry("r
 @pytest.mark.parametrize(("strategy", "reranker"), PAIRS)
 def test_every_strategy_and_reranker_pair_writes_a_record(small_run, quiet_console, strategy, reranker):
     shortlist = {"candidates": 10} if strategy == "fast-then-fine" else {}  # the tiny test split has ~17 images
+    if strategy in ("text-to-text", "hybrid"):  # they search the oracle's captions, in the backbone's text space
+        shortlist = {"text_encoder": "clip-text"}
     flags = {"adapter": {"name": "frozen"}, "sampler": {"name": "batch"}, "augmenter": {"name": "none"},
              "strategy": {"name": strategy, **shortlist}, "reranker": {"name": reranker}}
+    if "text_encoder" in shortlist:
+        flags["captioner"] = {"name": "oracle"}
     record, path = run_experiment(build_config(flags=flags, sets=[*small_run, "train.epochs=0"]), quiet_console)
     assert json.loads(path.read_text()) == record
     assert all(0.0 <= record["metrics"][k] <= 100.0 for k in METRIC_KEYS)

@@ -134,13 +134,15 @@ def test_a_launch_does_not_outlive_a_sweep_that_stops(tmp_path, monkeypatch):
             self.lines.append(str(text))
             raise RuntimeError("the sweep stops")
 
-    script = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
+    finished = tmp_path / "finished"  # written only by a process left to run its course
+    script = f"import os, time; print(os.getpid(), flush=True); time.sleep(60); open({str(finished)!r}, 'w')"
     monkeypatch.setattr(ddp, "worker_command", lambda nproc, job_file: [sys.executable, "-c", script])
     console = FailingConsole()
     with pytest.raises(RuntimeError, match="the sweep stops"):
         ddp.run_processes(Job({"seed": 0}, {}), 2, tmp_path / "job", console)
     with pytest.raises(ProcessLookupError):  # terminated and reaped, not left running
         os.kill(int(console.lines[0]), 0)
+    assert not finished.exists()
 
 
 def test_the_local_launcher_runs_each_job_as_a_launch_and_resumes(tmp_path, capsys, monkeypatch):

@@ -50,10 +50,13 @@ class Hybrid:
     def components(self, split: EvalSplit, encoder: EncoderView) -> tuple[dict[str, torch.Tensor],
                                                                            dict[str, torch.Tensor], dict[str, Any]]:
         """Per direction, the dual-stream and the text-to-text score matrices; and text-to-text's info."""
+        start = time.perf_counter()
         images = encoder.images(split.records).embeddings.float().cpu()
         texts = encoder.texts(split.captions).embeddings.float().cpu()
         dual = texts @ images.t()
+        clip_seconds = time.perf_counter() - start
         t2i, i2t, info = self.text.similarity(split, str(encoder.device))
+        info["seconds"]["encode"] += clip_seconds
         return {"t2i": dual, "i2t": dual.t()}, {"t2i": t2i, "i2t": i2t}, info
 
     def choose_weight(self, split: EvalSplit, encoder: EncoderView) -> tuple[float, dict[str, float]]:
@@ -79,12 +82,13 @@ class Hybrid:
             weight, tried = self.choose_weight(split, encoder)
         chosen = time.perf_counter()
         dual, text, info = self.components(split, encoder)
+        fused = time.perf_counter()
         scores = RetrievalScores(t2i=fuse(dual["t2i"], text["t2i"], weight),
                                  i2t=fuse(dual["i2t"], text["i2t"], weight))
+        seconds = {"choose": chosen - start, **info.pop("seconds"), "score": time.perf_counter() - fused}
         info = {**info, "hybrid_weight": weight, "weight_chosen_on": "fixed" if not tried else "select split",
                 "weight_grid_mR": tried}
-        return RetrievalResult(scores, seconds={"choose": chosen - start, "score": time.perf_counter() - chosen},
-                               info=info)
+        return RetrievalResult(scores, seconds=seconds, info=info)
 
 
 def build(config: HybridConfig) -> Hybrid:

@@ -105,9 +105,12 @@ class TextToText:
                                batch_size=self.config.caption_batch_size)
 
     def similarity(self, split: EvalSplit, device: str) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-        """(captions × images) text→image scores, (images × captions) image→text scores, and the record's info."""
+        """(captions × images) text→image scores, (images × captions) image→text scores, and the record's info
+        (with ``seconds``: captioning, then encoding and scoring)."""
         cfg = self.config
+        start = time.perf_counter()
         made = self.captions(split, device)
+        captioned = time.perf_counter()
         variants = [c for captions in made.per_image for c in captions]
         owner = torch.tensor([i for i, captions in enumerate(made.per_image) for _ in captions], dtype=torch.long)
         humans = list(split.captions)
@@ -124,13 +127,12 @@ class TextToText:
                 "text_encoder": self.text_encoder().describe(), "aggregation": cfg.aggregation}
         if cfg.aggregation == "logsumexp":
             info["temperature"] = cfg.temperature
+        info["seconds"] = {"caption": captioned - start, "encode": time.perf_counter() - captioned}
         return t2i, i2t, info
 
     def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
-        start = time.perf_counter()
         t2i, i2t, info = self.similarity(split, str(encoder.device))
-        return RetrievalResult(RetrievalScores(t2i=t2i, i2t=i2t), seconds={"score": time.perf_counter() - start},
-                               info=info)
+        return RetrievalResult(RetrievalScores(t2i=t2i, i2t=i2t), seconds=info.pop("seconds"), info=info)
 
 
 def build(config: TextToTextConfig) -> TextToText:
