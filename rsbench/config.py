@@ -345,8 +345,11 @@ def build_dataclass(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where.rstrip('.')}: {exc}") from exc
 
 
-def resolve_component(section: str, spec: Any) -> tuple[str, Any]:
-    """``(name, options dataclass)`` for one component section: ``{"name": ..., option: value, ...}`` or a name."""
+def resolve_component(section: str, spec: Any, where: str | None = None) -> tuple[str, Any]:
+    """``(name, options dataclass)`` for one component section: ``{"name": ..., option: value, ...}`` or a name.
+
+    ``section`` is the registry kind; ``where`` prefixes option errors (default ``section.``), for options that
+    sit elsewhere in a config (``strategy.text_encoder_options.``)."""
     from rsbench.hooks import get_registry
 
     if isinstance(spec, str):
@@ -360,7 +363,7 @@ def resolve_component(section: str, spec: Any) -> tuple[str, Any]:
         raise ConfigError(f"{section}.name: {exc}") from exc
     if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
         options["name"] = spec["name"]  # a config that declares `name` receives the component's name
-    return spec["name"], build_dataclass(component.config_cls, options, f"{section}.")
+    return spec["name"], build_dataclass(component.config_cls, options, where or f"{section}.")
 
 
 def resolve(raw: dict[str, Any]) -> RunConfig:

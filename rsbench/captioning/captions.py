@@ -9,7 +9,6 @@ key) is one ``RsbenchError`` before or between batches, with the batches already
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,15 +36,12 @@ class CaptionSet:
 
 def build_captioner(captioner_name: str, options: dict[str, Any] | Any | None) -> tuple[Any, Any]:
     """The registered captioner ``captioner_name`` built with ``options`` (a dict, validated, or its config object)."""
-    from rsbench.config import build_dataclass
+    from rsbench.config import resolve_component
     from rsbench.hooks import get_registry
 
     component = get_registry("captioner").get(captioner_name)
     if options is None or isinstance(options, dict):
-        data = dict(options or {})
-        if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
-            data["name"] = captioner_name
-        config = build_dataclass(component.config_cls, data, "captioner.")
+        _, config = resolve_component("captioner", {"name": captioner_name, **(options or {})})
     elif isinstance(options, component.config_cls):
         config = options
     else:

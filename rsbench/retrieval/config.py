@@ -29,10 +29,10 @@ def _check_index(index: str, options: dict | None = None) -> None:
     if not isinstance(options, dict):
         raise ConfigError(f"strategy.index_options must be a mapping, got {options!r}")
     if options:
-        from rsbench.retrieval.index import make_index
+        from rsbench.retrieval.index import index_config
 
         try:
-            make_index(index, 1, **options)  # options are checked when the index is configured, not built
+            index_config(index, **options)  # checked now; the index is built at evaluation
         except ConfigError as exc:
             raise ConfigError(f"index_options: {exc}") from exc
 
@@ -116,21 +116,13 @@ class TextToTextConfig:
             raise ConfigError(f"strategy.caption_batch_size must be an integer >= 1, got {self.caption_batch_size!r}")
         if not isinstance(self.text_encoder_options, dict):
             raise ConfigError(f"strategy.text_encoder_options must be a mapping, got {self.text_encoder_options!r}")
-        from rsbench.errors import UnknownComponentError
-        from rsbench.hooks import get_registry
+        from rsbench.config import resolve_component
 
-        try:
-            component = get_registry("text_encoder").get(self.text_encoder)
-        except UnknownComponentError as exc:
-            raise ConfigError(f"strategy.text_encoder: {exc}") from exc
-        import dataclasses
-
-        from rsbench.config import build_dataclass
-
-        options = dict(self.text_encoder_options)
-        if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
-            options["name"] = self.text_encoder
-        build_dataclass(component.config_cls, options, "strategy.text_encoder_options.")  # before any training
+        try:  # the name and the options, checked before any training (the model loads in prepare())
+            resolve_component("text_encoder", {"name": self.text_encoder, **self.text_encoder_options},
+                              "strategy.text_encoder_options.")
+        except ConfigError as exc:
+            raise ConfigError(f"strategy: {exc}") from exc
 
 
 @dataclass

@@ -352,24 +352,12 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
     elif kind == "augmenter":
         check_augmenter(lambda ds: component.build(config, ds), dataset)
         built = component.build(config, dataset if dataset is not None else toy_dataset())
-    elif kind == "strategy":
+    elif kind in BUILT_CHECKS:  # kinds built from their config alone and checked as built
         built = component.build(config)
-        check_strategy(built)
-    elif kind == "reranker":
-        built = component.build(config)
-        check_reranker(built)
+        BUILT_CHECKS[kind](built)
     elif kind == "index":
         check_index(lambda dim: component.build(config, dim))
         built = component.build(config, 512)
-    elif kind == "dataset":
-        built = component.build(config)
-        check_dataset(built)
-    elif kind == "loss":
-        built = component.build(config)
-        check_loss(built)
-    elif kind == "text_encoder":
-        built = component.build(config)
-        check_text_encoder(built)
     elif kind == "captioner":  # records: the dataset's test split (the oracle needs SynthRS), else toy images
         built = component.build(config)
         check_captioner(built, dataset.split("test")[:4] if dataset is not None else None)
@@ -389,6 +377,12 @@ def _default_loss() -> Any:
 from rsbench.testing.captioning import check_captioner, toy_image_records  # noqa: E402
 from rsbench.testing.retrieval import check_index, check_reranker, check_strategy  # noqa: E402
 from rsbench.testing.text_encoder import check_text_encoder  # noqa: E402
+
+# Kinds whose component is built from its config alone and checked as built (check_component).
+BUILT_CHECKS: dict[str, Callable[[Any], None]] = {
+    "strategy": check_strategy, "reranker": check_reranker, "dataset": check_dataset, "loss": check_loss,
+    "text_encoder": check_text_encoder,
+}
 
 __all__ = [
     "ContractError", "check_adapter", "check_augmenter", "check_backbone", "check_captioner", "check_component",

@@ -172,3 +172,22 @@ def test_retrieval_scores_of_text_to_text_are_accepted_by_the_metrics(captioned,
     assert isinstance(scores, RetrievalScores)
     metrics = retrieval_metrics(scores, TRUTH)
     assert 0 <= metrics["mR"] <= 100
+
+
+def test_captions_are_made_once_per_split_not_at_every_evaluation(captioned, strategy, monkeypatch):
+    import rsbench.captioning as captioning
+
+    split, _ = captioned
+    calls = []
+    real = captioning.caption_records
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(captioning, "caption_records", counting)
+    fresh = TextToText(TextToTextConfig())
+    fresh._encoder = strategy.text_encoder()
+    first = fresh.retrieve(split, _FixedEncoder(5, len(QUERIES))).scores.t2i
+    second = fresh.retrieve(split, _FixedEncoder(5, len(QUERIES))).scores.t2i  # the next epoch's evaluation
+    assert calls == ["file"] and torch.equal(first, second)

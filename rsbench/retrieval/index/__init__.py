@@ -18,11 +18,9 @@ def index_names() -> list[str]:
     return get_registry("index").names()
 
 
-def make_index(name: str, dim: int, **options: Any):
-    """An empty index of the registered ``name`` for ``dim``-d vectors, with ``options`` over its defaults.
-
-    An unknown name or option is an ``RsbenchError`` naming what is registered or accepted.
-    """
+def index_config(name: str, **options: Any) -> tuple[Any, Any]:
+    """The registered index ``name`` and its options dataclass, ``options`` over the defaults, checked without
+    building anything. An unknown name or option is an ``RsbenchError`` naming what is registered or accepted."""
     from rsbench.config import build_dataclass
     from rsbench.hooks import get_registry
 
@@ -33,4 +31,10 @@ def make_index(name: str, dim: int, **options: Any):
     data = dict(options)
     if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
         data["name"] = name  # one config class may serve several names (the faiss indexes)
-    return component.build(build_dataclass(component.config_cls, data, "index."), int(dim))
+    return component, build_dataclass(component.config_cls, data, "index.")
+
+
+def make_index(name: str, dim: int, **options: Any):
+    """An empty index of the registered ``name`` for ``dim``-d vectors, with ``options`` over its defaults."""
+    component, config = index_config(name, **options)
+    return component.build(config, int(dim))

@@ -8,8 +8,8 @@ from typing import Any
 def make_reranker(name: str, **options: Any):
     """The registered reranker ``name`` with ``options`` over its defaults (an unknown name or option is an
     ``RsbenchError`` naming what is registered or accepted)."""
-    from rsbench.config import build_dataclass
+    from rsbench.config import resolve_component
     from rsbench.hooks import get_registry
 
-    component = get_registry("reranker").get(name)
-    return component.build(build_dataclass(component.config_cls, dict(options), "reranker."))
+    name, config = resolve_component("reranker", {"name": name, **options})
+    return get_registry("reranker").get(name).build(config)

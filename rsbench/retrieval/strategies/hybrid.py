@@ -48,16 +48,17 @@ class Hybrid:
         self.text.prepare()
 
     def components(self, split: EvalSplit, encoder: EncoderView) -> tuple[dict[str, torch.Tensor],
-                                                                           dict[str, torch.Tensor], dict[str, Any]]:
-        """Per direction, the dual-stream and the text-to-text score matrices; and text-to-text's info."""
+                                                                           dict[str, torch.Tensor], dict[str, Any],
+                                                                           dict[str, float]]:
+        """Per direction, the dual-stream and the text-to-text score matrices; text-to-text's info; the seconds."""
         start = time.perf_counter()
         images = encoder.images(split.records).embeddings.float().cpu()
         texts = encoder.texts(split.captions).embeddings.float().cpu()
         dual = texts @ images.t()
         clip_seconds = time.perf_counter() - start
-        t2i, i2t, info = self.text.similarity(split, str(encoder.device))
-        info["seconds"]["encode"] += clip_seconds
-        return {"t2i": dual, "i2t": dual.t()}, {"t2i": t2i, "i2t": i2t}, info
+        t2i, i2t, info, seconds = self.text.similarity(split, str(encoder.device))
+        seconds["encode"] += clip_seconds
+        return {"t2i": dual, "i2t": dual.t()}, {"t2i": t2i, "i2t": i2t}, info, seconds
 
     def choose_weight(self, split: EvalSplit, encoder: EncoderView) -> tuple[float, dict[str, float]]:
         """The grid's w with the best mR on the selection split (ties: the smaller w), and every w's mR."""
@@ -66,7 +67,7 @@ class Hybrid:
         if split.select is None:
             raise RsbenchError("strategy hybrid chooses its weight on the run's selection split, and none was "
                                "given; fix it with --set strategy.weight=W")
-        dual, text, _ = self.components(split.select, encoder)
+        dual, text, _, _ = self.components(split.select, encoder)
         tried: dict[str, float] = {}
         for w in sorted(float(w) for w in self.config.weight_grid):
             scores = RetrievalScores(t2i=fuse(dual["t2i"], text["t2i"], w), i2t=fuse(dual["i2t"], text["i2t"], w))
@@ -81,11 +82,11 @@ class Hybrid:
         else:
             weight, tried = self.choose_weight(split, encoder)
         chosen = time.perf_counter()
-        dual, text, info = self.components(split, encoder)
+        dual, text, info, seconds = self.components(split, encoder)
         fused = time.perf_counter()
         scores = RetrievalScores(t2i=fuse(dual["t2i"], text["t2i"], weight),
                                  i2t=fuse(dual["i2t"], text["i2t"], weight))
-        seconds = {"choose": chosen - start, **info.pop("seconds"), "score": time.perf_counter() - fused}
+        seconds = {"choose": chosen - start, **seconds, "score": time.perf_counter() - fused}
         info = {**info, "hybrid_weight": weight, "weight_chosen_on": "fixed" if not tried else "select split",
                 "weight_grid_mR": tried}
         return RetrievalResult(scores, seconds=seconds, info=info)

@@ -73,6 +73,7 @@ class TextToText:
         self.config = config
         self._encoder: Any = None
         self._memo: dict[tuple[str, tuple[str, ...]], torch.Tensor] = {}
+        self._captions: dict[tuple[Any, ...], Any] = {}  # per split: the cache is read and images hashed once
 
     def prepare(self) -> None:
         """Load the text encoder now (the engine calls this before training): a missing model fails at once."""
@@ -95,18 +96,23 @@ class TextToText:
         return self._memo[key]
 
     def captions(self, split: EvalSplit, device: str) -> Any:
-        """The gallery's caption variants through the cache (a CaptionSet)."""
+        """The gallery's caption variants through the cache (a CaptionSet), made once per run and split: every
+        later evaluation (each epoch's val) reuses them instead of hashing every image and reading the cache."""
         from rsbench.captioning import caption_records
 
         if split.captioner is None:
             raise ConfigError("strategy text-to-text needs a captioner: --captioner NAME (rsbench list captioner)")
         name, options = split.captioner
-        return caption_records(split.records, name, options, prompt=self.config.prompt, device=device,
-                               batch_size=self.config.caption_batch_size)
+        key = (name, repr(options), tuple(str(r.image) for r in split.records))
+        if key not in self._captions:
+            self._captions[key] = caption_records(split.records, name, options, prompt=self.config.prompt,
+                                                  device=device, batch_size=self.config.caption_batch_size)
+        return self._captions[key]
 
-    def similarity(self, split: EvalSplit, device: str) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-        """(captions × images) text→image scores, (images × captions) image→text scores, and the record's info
-        (with ``seconds``: captioning, then encoding and scoring)."""
+    def similarity(self, split: EvalSplit, device: str) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any],
+                                                                  dict[str, float]]:
+        """(captions × images) text→image scores, (images × captions) image→text scores, the record's info, and
+        the seconds of captioning and of encoding and scoring."""
         cfg = self.config
         start = time.perf_counter()
         made = self.captions(split, device)
@@ -127,12 +133,11 @@ class TextToText:
                 "text_encoder": self.text_encoder().describe(), "aggregation": cfg.aggregation}
         if cfg.aggregation == "logsumexp":
             info["temperature"] = cfg.temperature
-        info["seconds"] = {"caption": captioned - start, "encode": time.perf_counter() - captioned}
-        return t2i, i2t, info
+        return t2i, i2t, info, {"caption": captioned - start, "encode": time.perf_counter() - captioned}
 
     def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
-        t2i, i2t, info = self.similarity(split, str(encoder.device))
-        return RetrievalResult(RetrievalScores(t2i=t2i, i2t=i2t), seconds=info.pop("seconds"), info=info)
+        t2i, i2t, info, seconds = self.similarity(split, str(encoder.device))
+        return RetrievalResult(RetrievalScores(t2i=t2i, i2t=i2t), seconds=seconds, info=info)
 
 
 def build(config: TextToTextConfig) -> TextToText:

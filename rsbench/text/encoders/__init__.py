@@ -6,7 +6,6 @@ Built-ins: ``sentence-transformers`` (any model folder; all-MiniLM-L6-v2 by defa
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +17,8 @@ def build_text_encoder(name: str, options: Mapping[str, Any] | None = None, wher
                        **kwargs: Any) -> TextEncoder:
     """The registered text encoder ``name`` built with ``options`` (checked like any config section: an unknown
     key or a wrong type is a ConfigError naming ``where`` + the key); ``kwargs`` go to its factory."""
-    from rsbench.config import build_dataclass
+    from rsbench.config import resolve_component
     from rsbench.hooks import get_registry
 
-    component = get_registry("text_encoder").get(name)
-    data = dict(options or {})
-    if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
-        data["name"] = name
-    config = build_dataclass(component.config_cls, data, where)
-    return component.build(config, **kwargs)
+    name, config = resolve_component("text_encoder", {"name": name, **(options or {})}, where)
+    return get_registry("text_encoder").get(name).build(config, **kwargs)
