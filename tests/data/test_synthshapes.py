@@ -9,7 +9,6 @@ import random
 import re
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -208,9 +207,7 @@ def test_second_call_reuses_the_cache(tmp_path: Path, monkeypatch: pytest.Monkey
         raise AssertionError("rebuilt a cached dataset")
 
     monkeypatch.setattr(shapes_build, "write_dataset", fail)
-    start = time.perf_counter()
     assert build_synthshapes(SynthShapesConfig(**SMALL)) == root
-    assert time.perf_counter() - start < 0.5
 
 
 def test_cache_key_changes_with_every_option_but_the_folder() -> None:

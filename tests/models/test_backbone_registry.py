@@ -7,7 +7,6 @@ also checks the fallback that accepts any open_clip architecture name.
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 import torch
@@ -17,7 +16,6 @@ from rsbench.errors import UnknownComponentError
 from rsbench.hooks import get_registry
 
 BACKBONE_NAMES = get_registry("backbone").names()
-BUILD_AND_ENCODE_SECONDS = 10.0  # generous for the 2-core CI machine; rsbench-tiny-vit16 is the largest
 
 
 def default_config(name: str):
@@ -27,15 +25,8 @@ def default_config(name: str):
     return build_dataclass(component.config_cls, {"name": name} if declares_name else {}, "backbone.")
 
 
-@pytest.fixture(scope="module")
-def open_clip_imported() -> None:
-    """Import open_clip before any timing: its import alone takes seconds, once per process."""
-    import open_clip  # noqa: F401
-
-
 @pytest.mark.parametrize("name", BACKBONE_NAMES)
-def test_registered_backbone_builds_and_encodes(name: str, open_clip_imported: None) -> None:
-    start = time.perf_counter()
+def test_registered_backbone_builds_and_encodes(name: str) -> None:
     torch.manual_seed(0)
     backbone = get_registry("backbone").get(name).build(default_config(name))
     assert backbone.name == name
@@ -46,13 +37,11 @@ def test_registered_backbone_builds_and_encodes(name: str, open_clip_imported: N
     with torch.no_grad():
         image_emb = model.encode_image(images)
         text_emb = model.encode_text(tokens)
-    elapsed = time.perf_counter() - start
 
     assert image_emb.shape == (1, backbone.embed_dim)
     assert text_emb.shape == (1, backbone.embed_dim)
     assert torch.isfinite(image_emb).all() and torch.isfinite(text_emb).all()
     assert image_emb.abs().sum() > 0 and text_emb.abs().sum() > 0
-    assert elapsed < BUILD_AND_ENCODE_SECONDS, f"{name}: build + encode took {elapsed:.1f} s"
 
 
 def test_open_clip_names_fall_back_to_open_clip() -> None:

@@ -82,8 +82,10 @@ def test_ctrl_c_exits_130_with_a_short_message_and_no_record(tmp_path, rsbench_c
             "--set", "dataset.image_size=32", "--set", "train.epochs=200", "--set", "train.batch_size=8",
             "--set", "device=cpu",
             "--results-dir", str(results), "--set", f"checkpoint_dir={checkpoints}"]
+    # A shell without job control starts background commands with SIGINT ignored, and Python then installs no
+    # handler: restore the default in the child, as a terminal's Ctrl-C would find it.
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               cwd=tmp_path)
+                               cwd=tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while not list(checkpoints.glob("*.pt")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)  # wait until training is under way: the first epoch's checkpoint exists

@@ -34,6 +34,7 @@ from rsbench.data.record import Record
 from rsbench.errors import RsbenchError
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.index.shortlist import check_candidates
 from rsbench.retrieval.scores import Candidates, RetrievalScores
 from rsbench_cmpagl.config import FusionRerankConfig
 from rsbench_cmpagl.fusion_encoder import FusionEncoder, PairFeatures, fit_itm
@@ -58,6 +59,7 @@ class FusionRerank:
     def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
         cfg, device = self.config, encoder.device
         fuse = cfg.fusion_weight > 0
+        check_candidates(cfg.candidates, split.n_images, split.n_captions)  # a K above a gallery is an error, not cut
         start = time.perf_counter()
         images = encoder.images(split.records, tokens=fuse)
         texts = encoder.texts(split.captions, tokens=fuse)

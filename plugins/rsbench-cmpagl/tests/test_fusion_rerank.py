@@ -89,6 +89,12 @@ def test_weight_zero_keeps_the_dual_stream_ranking(concept_data):
     assert "itm_loss_per_epoch" not in result.info  # nothing was fitted
 
 
+def test_more_candidates_than_the_gallery_is_an_error_not_a_cut(concept_data):
+    encoder, split = concept_data
+    with pytest.raises(RsbenchError, match="larger than the gallery"):
+        FusionRerank(FusionRerankConfig(candidates=split.n_images + 1)).retrieve(split, encoder)
+
+
 def test_one_candidate_keeps_the_dual_stream_top_1(concept_data):
     encoder, split = concept_data
     dense = dual_stream(DualStreamConfig()).retrieve(split, encoder).scores

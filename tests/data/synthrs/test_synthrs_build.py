@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,9 +196,7 @@ def test_second_call_reuses_the_cache(tmp_path: Path, monkeypatch: pytest.Monkey
         raise AssertionError("rebuilt a cached dataset")
 
     monkeypatch.setattr(synthrs_build, "write_dataset", fail)
-    start = time.perf_counter()
     assert build_synthrs(SynthRSConfig(**SMALL)) == root
-    assert time.perf_counter() - start < 0.5
 
 
 def test_cache_key_changes_with_every_option_but_the_folder() -> None:
