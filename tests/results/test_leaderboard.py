@@ -19,10 +19,9 @@ from rsbench.results.leaderboard import (
     leaderboard,
     leaderboard_rows,
     pareto_front,
-    render_rich,
-    write_tables,
 )
 from rsbench.results.record import COST_KEYS, METRIC_KEYS
+from rsbench.results.tables import render_rich, to_markdown, write_tables
 
 
 def recalls(mR: float, **changes: float) -> dict:
@@ -230,8 +229,6 @@ def test_empty_leaderboard_has_the_columns():
 
 
 def test_size_split_recalls_are_averaged_and_rendered(build_record):
-    from rsbench.results.leaderboard import to_markdown
-
     def sized(small_t2i: float, large_t2i: float) -> dict:
         groups = {"small": {"t2i_r1": small_t2i, "t2i_r10": small_t2i, "i2t_r1": 5.0, "i2t_r10": 9.0},
                   "large": {"t2i_r1": large_t2i, "t2i_r10": large_t2i, "i2t_r1": 7.0, "i2t_r10": 11.0}}
