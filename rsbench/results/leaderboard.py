@@ -60,6 +60,7 @@ DATASET_LOCATION_KEYS: frozenset[str] = frozenset({"root", "data_root", "path"})
 ID_COLUMNS: tuple[str, ...] = (
     "config_id",
     "method",
+    "epochs",
     "dataset",
     "synthetic",
     "backbone",
@@ -164,6 +165,13 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def train_epochs(config: dict) -> int | None:
+    """``train.epochs`` of a record's config, or None for a record without it (nothing trained, or older)."""
+    train = config.get("train")
+    epochs = train.get("epochs") if isinstance(train, dict) else None
+    return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
+
+
 def backbone_label(backbone: dict) -> str:
     name = component_name(backbone) or "?"
     pretrained = backbone.get("pretrained")
@@ -186,6 +194,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
         row: dict[str, Any] = {
             "config_id": key[:10],
             "method": method_label(first["config"]),
+            "epochs": train_epochs(first["config"]),  # part of the identity: one value per row
             "dataset": str(first["dataset"].get("name")),
             "synthetic": bool(first["dataset"].get("synthetic")),
             "backbone": backbone_label(first["backbone"]),
@@ -213,6 +222,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "pareto"])
     if df.empty:
         return pd.DataFrame(columns=list(COLUMNS))
+    df["epochs"] = df["epochs"].astype("Int64")  # whole numbers, <NA> where a record has none
     df = df.sort_values(["dataset", "mR_mean"], ascending=[True, False], kind="stable").reset_index(drop=True)
     df.insert(len(df.columns) - 1, "pareto", df.index.isin(pareto_front(df).index))
     return df
@@ -259,7 +269,7 @@ def leaderboard_rows(df: pd.DataFrame) -> list[dict]:
         for key, value in row.items():
             if hasattr(value, "item"):  # numpy scalar
                 value = value.item()
-            if isinstance(value, float) and math.isnan(value):
+            if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
                 value = None
             clean[key] = value
         rows.append(clean)

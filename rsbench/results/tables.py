@@ -22,6 +22,11 @@ def _cell(row: Any, key: str) -> str:
     return format_figure(key, row[f"{key}_mean"], std)
 
 
+def _epochs(row: Any) -> str:
+    """The row's training epochs; a dash for records whose config has no ``train.epochs``."""
+    return "–" if pd.isna(row["epochs"]) else str(int(row["epochs"]))
+
+
 def _dataset_label(row: Any) -> str:
     return f"{row['dataset']} (synthetic)" if row["synthetic"] else str(row["dataset"])
 
@@ -32,7 +37,7 @@ def render_rich(df: pd.DataFrame, console: Any) -> None:
 
     table = Table(title="rsbench leaderboard (mean ± std over n seeds; ★ = mR / trainable-params Pareto front)")
     table.add_column("Method", overflow="fold", min_width=12)
-    for header in ("Dataset", "Backbone", "n"):
+    for header in ("Epochs", "Dataset", "Backbone", "n"):
         table.add_column(header, overflow="fold")
     for key in SHOWN_FIGURES:  # "60.00 ± 1.23" must stay on one line to be read
         table.add_column(METRICS[key].label, justify="right", no_wrap=True)
@@ -41,6 +46,7 @@ def render_rich(df: pd.DataFrame, console: Any) -> None:
         method = f"{row['method']} {PARETO_MARK}" if row["pareto"] else str(row["method"])
         table.add_row(
             method,
+            _epochs(row),
             _dataset_label(row),
             str(row["backbone"]),
             str(row["n"]),
@@ -59,7 +65,8 @@ def to_markdown(df: pd.DataFrame) -> str:
         "do not edit by hand. Figures are mean ± sample std over n seeds (recalls in %, 2 decimals). "
         f"{PARETO_MARK} marks the Pareto front of mR against trainable parameters within a dataset.",
     ]
-    headers = ["Method", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES), "Selected on", "Pareto", "Config"]
+    headers = ["Method", "Epochs", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES),
+               "Selected on", "Pareto", "Config"]
     for (dataset, synthetic), group in df.groupby(["dataset", "synthetic"], sort=True):
         published = group["paper_mR"].notna().any()
         heading = f"## {dataset}"
@@ -70,6 +77,7 @@ def to_markdown(df: pd.DataFrame) -> str:
         for _, row in group.iterrows():
             cells = [
                 str(row["method"]),
+                _epochs(row),
                 str(row["backbone"]),
                 str(row["n"]),
                 *(_cell(row, k) for k in SHOWN_FIGURES),
@@ -91,14 +99,14 @@ def _size_tables(df: pd.DataFrame) -> list[str]:
     if sized.empty:
         return []
     labels = [f"{k.split('_')[0]} R@{k.split('_r')[1]} {g}" for g in SIZE_GROUPS for k in SIZE_RECALLS]
-    headers = ["Method", "Dataset", "n", *labels]
+    headers = ["Method", "Epochs", "Dataset", "n", *labels]
     lines = ["", "## Recall by the size of the objects a query describes", "",
              "Queries (captions for text→image, images for image→text) grouped by the objects they describe: "
              "small when every one covers under 2 % of the image, large when every one covers at least 2 %; "
              "each still searches the whole test gallery. Mean ± std over the same seeds as above.", "",
              "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for _, row in sized.iterrows():
-        cells = [str(row["method"]), str(row["dataset"]), str(row["n"]),
+        cells = [str(row["method"]), _epochs(row), str(row["dataset"]), str(row["n"]),
                  *(format_figure("mR", row[f"{k}_mean"], row[f"{k}_std"]) for k in SIZE_COLUMNS)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -124,11 +132,12 @@ def _latex_escape(text: str) -> str:
 
 def to_latex(df: pd.DataFrame) -> str:
     """A LaTeX ``tabular`` (booktabs rules) of the shown figures; ± becomes ``$\\pm$``."""
-    headers = ["Method", "Dataset", "Backbone", "$n$", *(_latex_escape(METRICS[k].label) for k in SHOWN_FIGURES)]
+    headers = ["Method", "Epochs", "Dataset", "Backbone", "$n$",
+               *(_latex_escape(METRICS[k].label) for k in SHOWN_FIGURES)]
     lines = [
         "% Rendered by `rsbench leaderboard`; needs \\usepackage{booktabs}.",
         "% $^\\star$: on the Pareto front of mR against trainable parameters within a dataset.",
-        "\\begin{tabular}{lll" + "r" * (1 + len(SHOWN_FIGURES)) + "}",
+        "\\begin{tabular}{lrll" + "r" * (1 + len(SHOWN_FIGURES)) + "}",
         "\\toprule",
         " & ".join(headers) + " \\\\",
         "\\midrule",
@@ -136,7 +145,8 @@ def to_latex(df: pd.DataFrame) -> str:
     for _, row in df.iterrows():
         method = _latex_escape(str(row["method"])) + ("$^\\star$" if row["pareto"] else "")
         figures = [_latex_escape(_cell(row, k)).replace("±", "$\\pm$") for k in SHOWN_FIGURES]
-        cells = [method, _latex_escape(_dataset_label(row)), _latex_escape(str(row["backbone"])), str(row["n"])]
+        cells = [method, _epochs(row), _latex_escape(_dataset_label(row)), _latex_escape(str(row["backbone"])),
+                 str(row["n"])]
         lines.append(" & ".join(cells + figures) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines) + "\n"
