@@ -2,11 +2,13 @@
 
 ``main`` is the only place that turns failures into exit statuses: a user error (``RsbenchError``
 or a usage error of the command line) is one ``error:`` line and status 2, Ctrl-C is status 130,
-anything else is a bug and keeps its traceback.
+a reader that closed stdout early (``rsbench ... | head``) is a quiet status 141, anything else is a bug
+and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -87,6 +89,19 @@ def _invoke(argv: list[str] | None) -> None:
         command.invoke(ctx)
 
 
+# 128 + SIGPIPE: what a shell reports for a writer whose reader left (`yes | head -1`), so a pipeline under
+# `set -o pipefail` sees rsbench as it sees any other tool; 0 would claim the whole output was delivered.
+BROKEN_PIPE_STATUS = 141
+
+
+def _exit_reader_left() -> None:
+    """Exit quietly after stdout's reader closed the pipe: stdout points at devnull first, so the interpreter's
+    last flush of it cannot raise again at shutdown (https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(BROKEN_PIPE_STATUS)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one red line and exit status 2; Ctrl-C exits 130."""
     from rsbench.cli.messages import print_error
@@ -96,6 +111,12 @@ def main(argv: list[str] | None = None) -> None:
     except RsbenchError as exc:
         print_error(str(exc))
         sys.exit(2)
+    except BrokenPipeError:
+        _exit_reader_left()
+    except SystemExit as exc:
+        if isinstance(exc.__context__, BrokenPipeError):  # rich's own handler (help, tables) exits 1 on it
+            _exit_reader_left()
+        raise
     except KeyboardInterrupt:
         from rich.console import Console
         from rich.text import Text

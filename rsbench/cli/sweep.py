@@ -34,7 +34,7 @@ def sweep_command(
     from rsbench.errors import RsbenchError
     from rsbench.sweep.launchers import LAUNCHERS, LocalLauncher, SubmititLauncher
     from rsbench.sweep.plan import load_sweep
-    from rsbench.sweep.runner import SweepRunner
+    from rsbench.sweep.runner import SKIPPED_NOTE, SweepRunner
     from rsbench.train import distributed
 
     console = Console(stderr=json_out)
@@ -58,11 +58,12 @@ def sweep_command(
         for row in rows:
             values = ", ".join(f"{k}={v}" for k, v in row["varied"].items()) or "(base)"
             config_id = row["config_id"] if row["status"] != "after tuning" else "-" * 16  # not chosen yet
-            console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<12} "
+            console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<26} "
                           f"{escape(values)}", highlight=False, soft_wrap=True)
-        todo = sum(r["status"] != "done" for r in rows)
-        console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {len(rows) - todo} done, {todo} to run "
-                      f"(records in {escape(str(folder))})", highlight=False, soft_wrap=True)
+        done, skipped = sum(s.done for s in steps), sum(s.skipped for s in steps)
+        console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {done} done, {len(rows) - done - skipped} "
+                      f"to run, {skipped} {SKIPPED_NOTE} (records in {escape(str(folder))})",
+                      highlight=False, soft_wrap=True)
         return
     if nproc > 1:  # every run the sweep may launch, before any trains; submitit's GPUs are on its nodes
         distributed.check_launch(nproc, runner.launch_configs(), gpus_here=launcher == "local")

@@ -1,6 +1,7 @@
 """The leaderboard: result records grouped by configuration, mean ± std over seeds, with costs.
 
-Rendered as a rich table, Markdown, CSV and LaTeX; always from the records, never edited by hand.
+Rendered as a rich table, Markdown, CSV and LaTeX by ``rsbench.results.tables``; always from the records,
+never edited by hand.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ import json
 import math
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from rsbench.errors import RsbenchError
 from rsbench.results.published import published_figure
-from rsbench.results.record import COST_KEYS, METRIC_KEYS, component_name, method_label, write_text_atomically
+from rsbench.results.record import COST_KEYS, METRIC_KEYS, component_name, method_label
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ DATASET_LOCATION_KEYS: frozenset[str] = frozenset({"root", "data_root", "path"})
 ID_COLUMNS: tuple[str, ...] = (
     "config_id",
     "method",
+    "epochs",
     "dataset",
     "synthetic",
     "backbone",
@@ -78,9 +79,6 @@ COLUMNS: tuple[str, ...] = (
     + tuple(f"{k}_mean" for k in COST_KEYS)
     + ("paper_mR", "paper", "pareto", "run_ids")
 )
-# The columns the human-readable tables show, in order.
-SHOWN_FIGURES: tuple[str, ...] = METRIC_KEYS + ("trainable_params", "peak_memory_bytes")
-PARETO_MARK = "★"
 BUILTIN_PROVIDER = "rsbench.builtin"
 
 
@@ -167,6 +165,13 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def train_epochs(config: dict) -> int | None:
+    """``train.epochs`` of a record's config, or None for a record without it (nothing trained, or older)."""
+    train = config.get("train")
+    epochs = train.get("epochs") if isinstance(train, dict) else None
+    return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
+
+
 def backbone_label(backbone: dict) -> str:
     name = component_name(backbone) or "?"
     pretrained = backbone.get("pretrained")
@@ -189,6 +194,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
         row: dict[str, Any] = {
             "config_id": key[:10],
             "method": method_label(first["config"]),
+            "epochs": train_epochs(first["config"]),  # part of the identity: one value per row
             "dataset": str(first["dataset"].get("name")),
             "synthetic": bool(first["dataset"].get("synthetic")),
             "backbone": backbone_label(first["backbone"]),
@@ -216,6 +222,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "pareto"])
     if df.empty:
         return pd.DataFrame(columns=list(COLUMNS))
+    df["epochs"] = df["epochs"].astype("Int64")  # whole numbers, <NA> where a record has none
     df = df.sort_values(["dataset", "mR_mean"], ascending=[True, False], kind="stable").reset_index(drop=True)
     df.insert(len(df.columns) - 1, "pareto", df.index.isin(pareto_front(df).index))
     return df
@@ -262,7 +269,7 @@ def leaderboard_rows(df: pd.DataFrame) -> list[dict]:
         for key, value in row.items():
             if hasattr(value, "item"):  # numpy scalar
                 value = value.item()
-            if isinstance(value, float) and math.isnan(value):
+            if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
                 value = None
             clean[key] = value
         rows.append(clean)
@@ -291,145 +298,3 @@ def _figure_column(df: pd.DataFrame, key: str) -> str:
     if key not in METRICS:
         raise RsbenchError(f"unknown leaderboard figure {key!r}; known: {', '.join(METRICS)}")
     return f"{key}_mean"
-
-
-def _cell(row: Any, key: str) -> str:
-    std = row[f"{key}_std"] if key in METRIC_KEYS else math.nan
-    return format_figure(key, row[f"{key}_mean"], std)
-
-
-def _dataset_label(row: Any) -> str:
-    return f"{row['dataset']} (synthetic)" if row["synthetic"] else str(row["dataset"])
-
-
-def render_rich(df: pd.DataFrame, console: Any) -> None:
-    """Print the leaderboard as a rich table: mean ± std (2 decimals) and n for every configuration."""
-    from rich.table import Table
-
-    table = Table(title="rsbench leaderboard (mean ± std over n seeds; ★ = mR / trainable-params Pareto front)")
-    table.add_column("Method", overflow="fold", min_width=12)
-    for header in ("Dataset", "Backbone", "n"):
-        table.add_column(header, overflow="fold")
-    for key in SHOWN_FIGURES:  # "60.00 ± 1.23" must stay on one line to be read
-        table.add_column(METRICS[key].label, justify="right", no_wrap=True)
-    table.add_column("Selected on")
-    for _, row in df.iterrows():
-        method = f"{row['method']} {PARETO_MARK}" if row["pareto"] else str(row["method"])
-        table.add_row(
-            method,
-            _dataset_label(row),
-            str(row["backbone"]),
-            str(row["n"]),
-            *(_cell(row, key) for key in SHOWN_FIGURES),
-            str(row["selected_on"]),
-        )
-    console.print(table)
-
-
-def to_markdown(df: pd.DataFrame) -> str:
-    """A Markdown page with one table per dataset; synthetic datasets say so in their heading."""
-    lines = [
-        "# rsbench leaderboard",
-        "",
-        f"Rendered by `rsbench leaderboard` from {int(df['n'].sum()) if len(df) else 0} result records; "
-        "do not edit by hand. Figures are mean ± sample std over n seeds (recalls in %, 2 decimals). "
-        f"{PARETO_MARK} marks the Pareto front of mR against trainable parameters within a dataset.",
-    ]
-    headers = ["Method", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES), "Selected on", "Pareto", "Config"]
-    for (dataset, synthetic), group in df.groupby(["dataset", "synthetic"], sort=True):
-        published = group["paper_mR"].notna().any()
-        heading = f"## {dataset}"
-        if synthetic:
-            heading += " (synthetic data: a smoke test, not comparable to published results)"
-        shown = [*headers, "Paper mR"] if published else headers
-        lines += ["", heading, "", "| " + " | ".join(shown) + " |", "|" + "|".join("---" for _ in shown) + "|"]
-        for _, row in group.iterrows():
-            cells = [
-                str(row["method"]),
-                str(row["backbone"]),
-                str(row["n"]),
-                *(_cell(row, k) for k in SHOWN_FIGURES),
-                str(row["selected_on"]),
-                PARETO_MARK if row["pareto"] else "",
-                f"`{row['config_id']}`",
-            ]
-            if published:
-                cells.append(f"{row['paper_mR']:.2f} ({row['paper']})" if row["paper"] else "–")
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    lines += _size_tables(df)
-    return "\n".join(lines) + "\n"
-
-
-def _size_tables(df: pd.DataFrame) -> list[str]:
-    """Recall of each configuration within the small- and large-object query groups, where records have them."""
-    columns = [f"{k}_mean" for k in SIZE_COLUMNS]
-    sized = df[df[columns].notna().any(axis=1)] if len(df) else df
-    if sized.empty:
-        return []
-    labels = [f"{k.split('_')[0]} R@{k.split('_r')[1]} {g}" for g in SIZE_GROUPS for k in SIZE_RECALLS]
-    headers = ["Method", "Dataset", "n", *labels]
-    lines = ["", "## Recall by the size of the objects a query describes", "",
-             "Queries (captions for text→image, images for image→text) grouped by the objects they describe: "
-             "small when every one covers under 2 % of the image, large when every one covers at least 2 %; "
-             "each still searches the whole test gallery. Mean ± std over the same seeds as above.", "",
-             "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    for _, row in sized.iterrows():
-        cells = [str(row["method"]), str(row["dataset"]), str(row["n"]),
-                 *(format_figure("mR", row[f"{k}_mean"], row[f"{k}_std"]) for k in SIZE_COLUMNS)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-_LATEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-
-def _latex_escape(text: str) -> str:
-    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
-
-
-def to_latex(df: pd.DataFrame) -> str:
-    """A LaTeX ``tabular`` (booktabs rules) of the shown figures; ± becomes ``$\\pm$``."""
-    headers = ["Method", "Dataset", "Backbone", "$n$", *(_latex_escape(METRICS[k].label) for k in SHOWN_FIGURES)]
-    lines = [
-        "% Rendered by `rsbench leaderboard`; needs \\usepackage{booktabs}.",
-        "% $^\\star$: on the Pareto front of mR against trainable parameters within a dataset.",
-        "\\begin{tabular}{lll" + "r" * (1 + len(SHOWN_FIGURES)) + "}",
-        "\\toprule",
-        " & ".join(headers) + " \\\\",
-        "\\midrule",
-    ]
-    for _, row in df.iterrows():
-        method = _latex_escape(str(row["method"])) + ("$^\\star$" if row["pareto"] else "")
-        figures = [_latex_escape(_cell(row, k)).replace("±", "$\\pm$") for k in SHOWN_FIGURES]
-        cells = [method, _latex_escape(_dataset_label(row)), _latex_escape(str(row["backbone"])), str(row["n"])]
-        lines.append(" & ".join(cells + figures) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}"]
-    return "\n".join(lines) + "\n"
-
-
-def write_tables(df: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write leaderboard.md, leaderboard.csv (every column, full precision) and leaderboard.tex."""
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RsbenchError(f"cannot create output directory {out_dir}: {exc}") from exc
-    outputs = {
-        out_dir / "leaderboard.md": to_markdown(df),
-        out_dir / "leaderboard.csv": df.to_csv(index=False),
-        out_dir / "leaderboard.tex": to_latex(df),
-    }
-    for path, text in outputs.items():
-        write_text_atomically(path, text, overwrite=True)
-    return list(outputs)

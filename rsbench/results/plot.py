@@ -1,9 +1,10 @@
 """The accuracy-cost plot of the leaderboard: mR against trainable parameters and against saved activations.
 
 One row of panels per dataset; each configuration is a point with its seeds' standard deviation as an
-error bar, labelled with its method; the Pareto front (no other row is both more accurate and cheaper) is
-drawn as a step line. Log axes, with zero (frozen models train nothing) on a linear stretch below the
-first decade. matplotlib is the optional ``plot`` extra.
+error bar, labelled with its method (and its training epochs where that method has rows at several);
+the Pareto front (no other row is both more accurate and cheaper) is drawn as a step line. Log axes,
+with zero (frozen models train nothing) on a linear stretch below the first decade.
+matplotlib is the optional ``plot`` extra.
 """
 
 from __future__ import annotations
@@ -52,13 +53,27 @@ def plot_pareto(df: pd.DataFrame, out_dir: Path, stem: str = "pareto") -> list[P
     return paths
 
 
+def point_labels(rows: pd.DataFrame) -> pd.Series:
+    """Each row's method, with `` · 20 ep`` added when the rows hold that method at more than one epoch count.
+
+    A method trained for one number of epochs keeps its bare label; a row without ``epochs`` (an older
+    record) keeps it too.
+    """
+    epoch_counts = rows.groupby("method")["epochs"].nunique(dropna=False)  # a missing value counts as one
+    labels = []
+    for method, epochs in zip(rows["method"], rows["epochs"], strict=True):
+        several = epoch_counts[method] > 1
+        labels.append(f"{method} · {int(epochs)} ep" if several and pd.notna(epochs) else str(method))
+    return pd.Series(labels, index=rows.index)
+
+
 def _panel(ax, rows: pd.DataFrame, cost: str, title: str) -> None:
     x, y = rows[f"{cost}_mean"].astype(float), rows["mR_mean"].astype(float)
     err = rows["mR_std"].astype(float).fillna(0.0)
     known = x.notna() & y.notna()
     ax.errorbar(x[known], y[known], yerr=err[known], fmt="o", color="tab:blue", ecolor="tab:gray", capsize=3,
                 markersize=5, zorder=3)
-    for xi, yi, label in zip(x[known], y[known], rows["method"][known], strict=True):
+    for xi, yi, label in zip(x[known], y[known], point_labels(rows)[known], strict=True):
         ax.annotate(label, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
     front = pareto_front(rows[known], cost=cost, by=()).sort_values(f"{cost}_mean")
     if len(front):

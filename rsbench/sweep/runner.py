@@ -4,9 +4,11 @@ A (config, seed) whose record is already in the results directory (tuning record
 default ``<results_dir>/tuning``) is not run again, so an interrupted sweep resumes where it stopped.
 Tuning runs one seed over ``tune.grid`` for each variant and keeps the values with the best validation
 score (the best epoch's ``tune.metric``; ties go to the first in grid order); a variant that does not train
-(frozen) runs once, as every value gives the same result. The seed that tuned needs no second run: its
-record is written to the results directory with the choice added. Every record carries a ``sweep``
-section: the sweep's name, the values it varied, and for tuned runs the grid, every score and the choice.
+(frozen) runs once, as every value gives the same result: once its first tuning record shows that, the plan
+marks its other tuning values skipped and the runner does not launch them (``SweepRunner.trains_nothing``).
+The seed that tuned needs no second run: its record is written to the results directory with the choice
+added. Every record carries a ``sweep`` section: the sweep's name, the values it varied, and for tuned
+runs the grid, every score and the choice.
 """
 
 from __future__ import annotations
@@ -24,15 +26,21 @@ from rsbench.errors import RsbenchError
 from rsbench.sweep.launchers import Job
 from rsbench.sweep.plan import PlannedRun, Sweep, record_ids
 
+SKIPPED_NOTE = "skipped (nothing to train)"
+
 
 @dataclass
 class Step:
-    """A planned run with the phase it belongs to and whether the results directory already holds it."""
+    """A planned run with the phase it belongs to and whether the results directory already holds it.
+
+    ``skipped``: a tuning value of a variant that trains nothing; the runner never launches it.
+    """
 
     phase: str  # "tune" or "seed"
     run: PlannedRun
     done: bool
     note: str = ""
+    skipped: bool = False
 
 
 @dataclass
@@ -68,6 +76,11 @@ def validation_score(record: dict[str, Any], metric: str) -> float | None:
     return max(scores) if scores else None
 
 
+def runs_to_count(plan: list[Step]) -> int:
+    """The runs a sweep's progress counts: every planned step but the skipped ones (done ones included)."""
+    return sum(not s.skipped for s in plan)
+
+
 class SweepRunner:
     """Plans and executes one sweep over a launcher; ``dry_run`` plans only."""
 
@@ -97,15 +110,29 @@ class SweepRunner:
 
     # --- planning ---
 
+    def trains_nothing(self, point: dict[str, Any]) -> bool:
+        """Whether the variant's first tuning run has a record and it trained nothing (no validation score):
+        every other tuning value would give that same run, so none of them runs. False while it has no record."""
+        tune = self.sweep.tune
+        if tune is None:
+            return False
+        first = self._run({**point, **tune.points()[0]}, tune.seed, self.tune_dir)
+        record = self._done(self.tune_dir).get((first.config_id, first.seed))
+        return record is not None and validation_score(record, tune.metric) is None
+
     def tuning_steps(self, point: dict[str, Any]) -> list[Step]:
         tune = self.sweep.tune
         if tune is None:
             return []
         done = self._done(self.tune_dir)
+        untrained = self.trains_nothing(point)
         steps = []
-        for values in tune.points():
+        for i, values in enumerate(tune.points()):
             run = self._run({**point, **values}, tune.seed, self.tune_dir)
-            steps.append(Step("tune", run, (run.config_id, run.seed) in done))
+            step = Step("tune", run, (run.config_id, run.seed) in done)
+            if untrained and i > 0 and not step.done:
+                step.note, step.skipped = SKIPPED_NOTE, True
+            steps.append(step)
         return steps
 
     def choose(self, point: dict[str, Any]) -> Choice | None:
@@ -167,11 +194,11 @@ class SweepRunner:
         if self.sweep.tune is not None:
             check_output_folder(self.tune_dir, "tuning results directory", "tune.results_dir")
         plan = self.plan()
-        counts = {"ran": 0, "skipped": sum(s.done for s in plan), "copied": 0}
+        counts = {"ran": 0, "skipped": sum(s.done for s in plan), "copied": 0}  # skipped: already done
         columns = (TextColumn("[bold]sweep {task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn())
         with Progress(*columns, console=self.console, transient=False) as progress:
-            task = progress.add_task(escape(self.sweep.name), total=len(plan), completed=counts["skipped"])
+            task = progress.add_task(escape(self.sweep.name), total=runs_to_count(plan), completed=counts["skipped"])
 
             def finished(record: dict[str, Any]) -> None:
                 counts["ran"] += 1
@@ -202,18 +229,12 @@ class SweepRunner:
         return counts
 
     def _tune(self, launcher: Any, finished: Any, progress: Progress, task: Any) -> None:
-        steps = {id(p): self.tuning_steps(p) for p in self.points}
-        # first wave: one value per variant, which tells which variants train at all
-        self._launch(launcher, [self._job(s[0].run, {"phase": "tune"}) for s in steps.values() if not s[0].done],
-                     finished)
-        rest = []
-        for point in self.points:
-            first = self._done(self.tune_dir).get((steps[id(point)][0].run.config_id, self.sweep.tune.seed))
-            if first is not None and validation_score(first, self.sweep.tune.metric) is None:
-                skipped = [s for s in steps[id(point)][1:] if not s.done]
-                progress.advance(task, len(skipped))  # does not train: the other values are the same run
-                continue
-            rest += [self._job(s.run, {"phase": "tune"}) for s in steps[id(point)][1:] if not s.done]
+        firsts = [self.tuning_steps(point)[0] for point in self.points]
+        # first wave: one value per variant, whose records tell which variants train at all
+        self._launch(launcher, [self._job(s.run, {"phase": "tune"}) for s in firsts if not s.done], finished)
+        progress.update(task, total=runs_to_count(self.plan()))  # planned again: the new records mark skips
+        rest = [self._job(s.run, {"phase": "tune"}) for point in self.points
+                for s in self.tuning_steps(point)[1:] if not (s.done or s.skipped)]
         self._launch(launcher, rest, finished)
 
     def _write_copy(self, record: dict[str, Any], run: PlannedRun, section: dict[str, Any]) -> None:

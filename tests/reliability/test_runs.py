@@ -1,5 +1,6 @@
 """What a run says and records when its input is imperfect or it is stopped: dropped data printed and
-counted, user text printed literally, Ctrl-C is status 130 with nothing half-written."""
+counted, user text printed literally, Ctrl-C is status 130 with nothing half-written, a reader that closes
+stdout early is a quiet status 141."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,3 +99,16 @@ def test_ctrl_c_exits_130_with_a_short_message_and_no_record(tmp_path, rsbench_c
     assert "interrupted" in stderr and "--resume" in stderr
     assert not results.exists() or not list(results.iterdir())  # no record for the unfinished run
     assert not list(checkpoints.glob(".*.tmp"))  # the checkpoint on disk is a complete one
+
+
+@pytest.mark.parametrize("argv", [["list", "--json"], ["run", "--help"]], ids=["plain-echo", "rich-help"])
+def test_a_reader_that_closes_stdout_early_gets_no_traceback(tmp_path, rsbench_cache, argv):
+    """`rsbench ... | head -1`: the pipe breaks under the output; rsbench exits 141 (128 + SIGPIPE), quietly."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RSBENCH_CACHE": str(rsbench_cache)}
+    process = subprocess.Popen([sys.executable, "-m", "rsbench", *argv], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    process.stdout.close()  # the reader leaves before the first line is written
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr and "Exception ignored" not in stderr

@@ -19,10 +19,9 @@ from rsbench.results.leaderboard import (
     leaderboard,
     leaderboard_rows,
     pareto_front,
-    render_rich,
-    write_tables,
 )
 from rsbench.results.record import COST_KEYS, METRIC_KEYS
+from rsbench.results.tables import render_rich, to_markdown, write_tables
 
 
 def recalls(mR: float, **changes: float) -> dict:
@@ -185,7 +184,7 @@ def test_write_tables_writes_markdown_csv_latex(tmp_path, two_datasets):
     markdown = paths[0].read_text()
     assert "## rsitmd\n" in markdown
     assert "## synthrs (synthetic data" in markdown
-    assert "| clip_lora/batch/none | rsbench-tiny | 2 | 60.00 ± 14.14 |" in markdown  # std sqrt(200) = 14.14
+    assert "| clip_lora/batch/none | 2 | rsbench-tiny | 2 | 60.00 ± 14.14 |" in markdown  # std sqrt(200) = 14.14
     assert "| 33.33 |" in markdown and "★" in markdown
 
     csv = pd.read_csv(paths[1])
@@ -230,8 +229,6 @@ def test_empty_leaderboard_has_the_columns():
 
 
 def test_size_split_recalls_are_averaged_and_rendered(build_record):
-    from rsbench.results.leaderboard import to_markdown
-
     def sized(small_t2i: float, large_t2i: float) -> dict:
         groups = {"small": {"t2i_r1": small_t2i, "t2i_r10": small_t2i, "i2t_r1": 5.0, "i2t_r10": 9.0},
                   "large": {"t2i_r1": large_t2i, "t2i_r10": large_t2i, "i2t_r1": 7.0, "i2t_r10": 11.0}}
@@ -254,3 +251,25 @@ def test_other_weights_under_the_same_tag_are_another_row(build_record):
     assert len(leaderboard(records)) == 3
     records[2]["backbone"]["weights_sha256"] = "a" * 64
     assert sorted(leaderboard(records)["n"]) == [1, 2]
+
+
+def test_rows_of_one_method_at_other_epochs_say_their_epochs(build_record, tmp_path):
+    at = {epochs: {"train": {"lr": 1e-4, "epochs": epochs}} for epochs in (12, 20)}
+    older = build_record(seed=0, mR=30.0, config_changes={"train": {"lr": 1e-4}})  # a record without train.epochs
+    df = leaderboard([build_record(seed=0, mR=50.0, config_changes=at[12]),
+                      build_record(seed=0, mR=55.0, config_changes=at[20]), older])
+    assert list(df["method"]) == ["full/batch/none"] * 3
+    assert list(df["epochs"].astype(object).where(df["epochs"].notna(), None)) == [20, 12, None]
+
+    md, csv, tex = write_tables(df, tmp_path)
+    markdown = md.read_text()
+    assert "| Method | Epochs | Backbone |" in markdown
+    assert "| full/batch/none | 20 | rsbench-tiny | 1 | 55.00 |" in markdown
+    assert "| full/batch/none | 12 | rsbench-tiny | 1 | 50.00 |" in markdown
+    assert "| full/batch/none | – | rsbench-tiny | 1 | 30.00 |" in markdown
+    assert pd.read_csv(csv)["epochs"].tolist()[:2] == [20, 12] and "epochs" in csv.read_text().splitlines()[0]
+    assert "full/batch/none$^\\star$ & 20 & synthrs (synthetic)" in tex.read_text()
+    console = Console(file=io.StringIO(), width=300, color_system=None)
+    render_rich(df, console)
+    assert "Epochs" in console.file.getvalue()
+    assert [r["epochs"] for r in leaderboard_rows(df)] == [20, 12, None]

@@ -123,6 +123,25 @@ def test_dry_run_lists_runs_and_what_is_done(tmp_path):
     assert [r["status"] for r in json.loads(sweep_cli(*dry))] == ["done", "done"]
 
 
+def test_tuning_values_of_a_variant_that_trains_nothing_are_skipped_in_the_plan_and_the_run(tmp_path, quiet_console):
+    path = write_sweep(tmp_path, {"variants": [{"adapter.name": "frozen"}], "seeds": [0, 1],
+                                  "tune": {"grid": {"train.lr": [1e-5, 1e-3, 5e-2]}}})
+    results = tmp_path / "results"
+    dry = [str(path), "--results-dir", str(results), "--dry-run"]
+    # before any record nobody knows that frozen trains nothing: its first tuning run tells
+    assert [r["status"] for r in json.loads(sweep_cli(*dry, "--json"))] == ["to run"] * 3 + ["after tuning"] * 2
+    counts = SweepRunner(load_sweep(path), results, [], quiet_console).execute(LocalLauncher(quiet_console))
+    assert counts == {"ran": 2, "skipped": 0, "copied": 1}  # tuning lr 1e-5 (= seed 0), seed 1
+    assert len(load_records(results / "tuning")) == 1
+    # the progress total drops the two values the first record showed need no run: 3 of 3, not 3 of 5
+    assert "3/3" in quiet_console.file.getvalue() and "/5" not in quiet_console.file.getvalue()
+    rows = json.loads(sweep_cli(*dry, "--json"))
+    assert [(r["phase"], r["status"]) for r in rows] == [
+        ("tune", "done"), ("tune", "skipped (nothing to train)"), ("tune", "skipped (nothing to train)"),
+        ("seed", "done"), ("seed", "done")]
+    assert "5 runs in sweep sweep: 3 done, 0 to run, 2 skipped (nothing to train)" in sweep_cli(*dry)
+
+
 def test_submitit_local_executor_runs_the_jobs(tmp_path, quiet_console):
     pytest.importorskip("submitit")
     path = write_sweep(tmp_path, {"variants": [{"adapter.name": "frozen"}, {"adapter.name": "clip-bitfit"}]})

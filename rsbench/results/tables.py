@@ -1,0 +1,169 @@
+"""The leaderboard rendered for people: a rich table, Markdown, CSV and LaTeX, all from ``leaderboard()``'s rows."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rsbench.errors import RsbenchError
+from rsbench.results.leaderboard import METRICS, SIZE_COLUMNS, SIZE_GROUPS, SIZE_RECALLS, format_figure
+from rsbench.results.record import METRIC_KEYS, write_text_atomically
+
+# The columns the human-readable tables show, in order.
+SHOWN_FIGURES: tuple[str, ...] = METRIC_KEYS + ("trainable_params", "peak_memory_bytes")
+PARETO_MARK = "★"
+
+
+def _cell(row: Any, key: str) -> str:
+    std = row[f"{key}_std"] if key in METRIC_KEYS else math.nan
+    return format_figure(key, row[f"{key}_mean"], std)
+
+
+def _epochs(row: Any) -> str:
+    """The row's training epochs; a dash for records whose config has no ``train.epochs``."""
+    return "–" if pd.isna(row["epochs"]) else str(int(row["epochs"]))
+
+
+def _dataset_label(row: Any) -> str:
+    return f"{row['dataset']} (synthetic)" if row["synthetic"] else str(row["dataset"])
+
+
+def render_rich(df: pd.DataFrame, console: Any) -> None:
+    """Print the leaderboard as a rich table: mean ± std (2 decimals) and n for every configuration."""
+    from rich.table import Table
+
+    table = Table(title="rsbench leaderboard (mean ± std over n seeds; ★ = mR / trainable-params Pareto front)")
+    table.add_column("Method", overflow="fold", min_width=12)
+    for header in ("Epochs", "Dataset", "Backbone", "n"):
+        table.add_column(header, overflow="fold")
+    for key in SHOWN_FIGURES:  # "60.00 ± 1.23" must stay on one line to be read
+        table.add_column(METRICS[key].label, justify="right", no_wrap=True)
+    table.add_column("Selected on")
+    for _, row in df.iterrows():
+        method = f"{row['method']} {PARETO_MARK}" if row["pareto"] else str(row["method"])
+        table.add_row(
+            method,
+            _epochs(row),
+            _dataset_label(row),
+            str(row["backbone"]),
+            str(row["n"]),
+            *(_cell(row, key) for key in SHOWN_FIGURES),
+            str(row["selected_on"]),
+        )
+    console.print(table)
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A Markdown page with one table per dataset; synthetic datasets say so in their heading."""
+    lines = [
+        "# rsbench leaderboard",
+        "",
+        f"Rendered by `rsbench leaderboard` from {int(df['n'].sum()) if len(df) else 0} result records; "
+        "do not edit by hand. Figures are mean ± sample std over n seeds (recalls in %, 2 decimals). "
+        f"{PARETO_MARK} marks the Pareto front of mR against trainable parameters within a dataset.",
+    ]
+    headers = ["Method", "Epochs", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES),
+               "Selected on", "Pareto", "Config"]
+    for (dataset, synthetic), group in df.groupby(["dataset", "synthetic"], sort=True):
+        published = group["paper_mR"].notna().any()
+        heading = f"## {dataset}"
+        if synthetic:
+            heading += " (synthetic data: a smoke test, not comparable to published results)"
+        shown = [*headers, "Paper mR"] if published else headers
+        lines += ["", heading, "", "| " + " | ".join(shown) + " |", "|" + "|".join("---" for _ in shown) + "|"]
+        for _, row in group.iterrows():
+            cells = [
+                str(row["method"]),
+                _epochs(row),
+                str(row["backbone"]),
+                str(row["n"]),
+                *(_cell(row, k) for k in SHOWN_FIGURES),
+                str(row["selected_on"]),
+                PARETO_MARK if row["pareto"] else "",
+                f"`{row['config_id']}`",
+            ]
+            if published:
+                cells.append(f"{row['paper_mR']:.2f} ({row['paper']})" if row["paper"] else "–")
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += _size_tables(df)
+    return "\n".join(lines) + "\n"
+
+
+def _size_tables(df: pd.DataFrame) -> list[str]:
+    """Recall of each configuration within the small- and large-object query groups, where records have them."""
+    columns = [f"{k}_mean" for k in SIZE_COLUMNS]
+    sized = df[df[columns].notna().any(axis=1)] if len(df) else df
+    if sized.empty:
+        return []
+    labels = [f"{k.split('_')[0]} R@{k.split('_r')[1]} {g}" for g in SIZE_GROUPS for k in SIZE_RECALLS]
+    headers = ["Method", "Epochs", "Dataset", "n", *labels]
+    lines = ["", "## Recall by the size of the objects a query describes", "",
+             "Queries (captions for text→image, images for image→text) grouped by the objects they describe: "
+             "small when every one covers under 2 % of the image, large when every one covers at least 2 %; "
+             "each still searches the whole test gallery. Mean ± std over the same seeds as above.", "",
+             "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for _, row in sized.iterrows():
+        cells = [str(row["method"]), _epochs(row), str(row["dataset"]), str(row["n"]),
+                 *(format_figure("mR", row[f"{k}_mean"], row[f"{k}_std"]) for k in SIZE_COLUMNS)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+def to_latex(df: pd.DataFrame) -> str:
+    """A LaTeX ``tabular`` (booktabs rules) of the shown figures; ± becomes ``$\\pm$``."""
+    headers = ["Method", "Epochs", "Dataset", "Backbone", "$n$",
+               *(_latex_escape(METRICS[k].label) for k in SHOWN_FIGURES)]
+    lines = [
+        "% Rendered by `rsbench leaderboard`; needs \\usepackage{booktabs}.",
+        "% $^\\star$: on the Pareto front of mR against trainable parameters within a dataset.",
+        "\\begin{tabular}{lrll" + "r" * (1 + len(SHOWN_FIGURES)) + "}",
+        "\\toprule",
+        " & ".join(headers) + " \\\\",
+        "\\midrule",
+    ]
+    for _, row in df.iterrows():
+        method = _latex_escape(str(row["method"])) + ("$^\\star$" if row["pareto"] else "")
+        figures = [_latex_escape(_cell(row, k)).replace("±", "$\\pm$") for k in SHOWN_FIGURES]
+        cells = [method, _epochs(row), _latex_escape(_dataset_label(row)), _latex_escape(str(row["backbone"])),
+                 str(row["n"])]
+        lines.append(" & ".join(cells + figures) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(df: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write leaderboard.md, leaderboard.csv (every column, full precision) and leaderboard.tex."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RsbenchError(f"cannot create output directory {out_dir}: {exc}") from exc
+    outputs = {
+        out_dir / "leaderboard.md": to_markdown(df),
+        out_dir / "leaderboard.csv": df.to_csv(index=False),
+        out_dir / "leaderboard.tex": to_latex(df),
+    }
+    for path, text in outputs.items():
+        write_text_atomically(path, text, overwrite=True)
+    return list(outputs)
