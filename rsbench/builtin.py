@@ -9,6 +9,7 @@ from rsbench.captioning.config import (
     FileCaptionerConfig,
     OpenAICaptionerConfig,
     OracleCaptionerConfig,
+    TinyCaptionerConfig,
     TransformersCaptionerConfig,
 )
 from rsbench.data.synthrs.config import SynthRSConfig
@@ -159,6 +160,8 @@ def register_captioners(register):
              "any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, LM Studio), images sent inline")
     register("transformers", "rsbench.captioning.transformers_vlm:build", TransformersCaptionerConfig,
              "any image-text-to-text model (hub id or local folder) through transformers, batched, greedy")
+    register("tiny", "rsbench.captioning.tiny:build", TinyCaptionerConfig,
+             "the shipped tiny generative captioner (a decoder over rsbench-tiny's image tokens), offline")
 
 
 def install_fallbacks(registries: dict[str, Registry]) -> None:

@@ -97,3 +97,19 @@ class TransformersCaptionerConfig:
         _check(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")
         _check(math.isfinite(self.retry_temperature) and self.retry_temperature >= 0,
                "retry_temperature must be >= 0")
+
+
+@dataclass
+class TinyCaptionerConfig:
+    """The tiny generative captioner that ships with rsbench (``rsbench pretrain-captioner`` makes one)."""
+
+    weights: str = field(default="", metadata={
+        "help": "a captioner file written by `rsbench pretrain-captioner`; empty: the shipped one"})
+    variants: int = field(default=5, metadata={
+        "help": "captions per image: the greedy one, then sampled ones (duplicates dropped); TRSLLaVA asks for 5"})
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature of variants 2..N"})
+    seed: int = field(default=0, metadata={"help": "seed of the sampled variants (with the image's content digest)"})
+
+    def __post_init__(self) -> None:
+        _check(self.variants >= 1, "variants must be >= 1")
+        _check(math.isfinite(self.temperature) and self.temperature > 0, "temperature must be > 0")

@@ -53,6 +53,7 @@ def _mount() -> None:
     app.command("run")(run.run_command)
     app.command("profile")(profile.profile_command)
     app.command("pretrain")(pretrain.pretrain_command)
+    app.command("pretrain-captioner")(pretrain.pretrain_captioner_command)
     app.command("transfer")(transfer.transfer_command)
     app.command("list")(listing.list_command)
     app.command("plugins")(plugins.plugins_command)

@@ -58,6 +58,8 @@ def caption_command(
     cache_dir: Path | None = typer.Option(None, "--cache-dir", metavar="DIR",
                                           help="caption cache folder (default $RSBENCH_CACHE/captions)"),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    score: bool = typer.Option(False, "--score", help="also score the first caption of every image against the "
+                                                      "dataset's own captions: BLEU-1..4 and CIDEr-D"),
 ) -> None:
     """Caption a dataset's images into the caption cache; a second run reuses it and an interrupted one resumes."""
     from rich.console import Console
@@ -84,6 +86,11 @@ def caption_command(
                "images_per_second": round(run.counts["captioned"] / run.seconds, 3)
                if run.seconds and run.counts["captioned"] else None,
                "damaged_cache_lines": run.cache.skipped_lines}
+    if score:
+        from rsbench.captioning.quality import caption_quality
+
+        summary["quality"] = caption_quality([c[0] if c else "" for c in result.per_image],
+                                             [r.captions for r in records])
     if json_out:
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
@@ -107,6 +114,11 @@ def render_summary(summary: dict[str, Any], console: Any) -> None:
     ]
     if summary.get("damaged_cache_lines"):
         lines.append(f"{summary['damaged_cache_lines']} damaged cache line(s) skipped (an interrupted write)")
+    quality = summary.get("quality")
+    if quality:
+        lines.append(f"against the dataset's captions ({quality['images']} images, first caption each): "
+                     + ", ".join(f"BLEU-{n} {quality[f'bleu{n}']:.3f}" for n in range(1, 5))
+                     + f", CIDEr-D {quality['cider']:.3f}")
     for line in lines:
         console.print(Text(line), soft_wrap=True)
     for failure in summary.get("failure_examples", []):
