@@ -28,6 +28,9 @@ COMPONENT_SECTIONS: tuple[str, ...] = (
 # Sections a run has only when it names them: most runs use no captions, and a config without a captioner
 # stays the config it was before captioners existed (same checkpoint key, same leaderboard row).
 OPTIONAL_SECTIONS: tuple[str, ...] = ("captioner",)
+# The captioner a run gets when a component's config declares ``needs_captioner`` and the run names none: the
+# shipped generative one, offline (rsbench/captioning/tiny.py).
+DEFAULT_CAPTIONER = "tiny"
 TOP_LEVEL_KEYS: tuple[str, ...] = ("seed", "device", "results_dir", "checkpoint_dir")
 
 DEFAULT_COMPONENTS: dict[str, str] = {
@@ -378,6 +381,9 @@ def resolve(raw: dict[str, Any]) -> RunConfig:
     for section in OPTIONAL_SECTIONS:
         if raw.get(section) is not None:
             components[section] = resolve_component(section, raw[section])
+    if "captioner" not in components and any(getattr(config, "needs_captioner", False)
+                                             for _, config in components.values()):
+        components["captioner"] = resolve_component("captioner", {"name": DEFAULT_CAPTIONER})
     train = build_dataclass(TrainConfig, raw.get("train") or {}, "train.")
     evaluation = build_dataclass(EvalConfig, raw.get("eval") or {}, "eval.")
     seed = _coerce(raw.get("seed", 0), int, "seed")

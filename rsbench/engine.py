@@ -48,6 +48,10 @@ class Experiment:
         if getattr(self.strategy, "needs_captioner", False) and not cfg.has("captioner"):
             raise ConfigError(f"strategy {cfg.name('strategy')} captions the gallery: name a captioner with "
                               f"--captioner NAME (rsbench list captioner; oracle on SynthRS)")
+        if cfg.has("captioner") and any(getattr(c, "needs_captioner", False) for c in (self.augmenter, self.strategy)):
+            from rsbench.captioning.captions import build_captioner
+
+            build_captioner(cfg.name("captioner"), cfg.options("captioner"))  # a missing file fails now, not later
         if callable(getattr(self.strategy, "prepare", None)):
             self.strategy.prepare()  # loads what retrieval needs: a bad model folder fails now, not after training
         self.reranker = build(cfg, "reranker")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rsbench.errors import ConfigError
 
@@ -92,7 +92,10 @@ AGGREGATIONS = ("max", "mean", "logsumexp")
 class TextToTextConfig:
     """Text-to-text retrieval (TRSLLaVA, Xiao et al. 2025): captions of the gallery images against the queries in
     a sentence-embedding space; the images themselves are never embedded. The captions come from the run's
-    ``captioner`` section (``--captioner``), through the caption cache."""
+    ``captioner`` section (``--captioner``; the shipped ``tiny`` when the run names none), through the caption
+    cache."""
+
+    needs_captioner: ClassVar[bool] = True  # a run that names no captioner gets config.DEFAULT_CAPTIONER
 
     text_encoder: str = field(default="sentence-transformers",
                               metadata={"help": "a registered text encoder (rsbench list text_encoder)"})

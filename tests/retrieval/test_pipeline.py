@@ -19,7 +19,7 @@ PAIRS = list(itertools.product(get_registry("strategy").names(), get_registry("r
 
 @pytest.mark.parametrize(("strategy", "reranker"), PAIRS)
 def test_every_strategy_and_reranker_pair_writes_a_record(small_run, quiet_console, strategy, reranker):
-    shortlist = {"candidates": 10} if strategy == "fast-then-fine" else {}  # the tiny test split has ~17 images
+    shortlist = {"candidates": 10} if strategy in ("fast-then-fine", "fusion-rerank") else {}  # ~17 test images
     if strategy in ("text-to-text", "hybrid"):  # they search the oracle's captions, in the backbone's text space
         shortlist = {"text_encoder": "clip-text"}
     flags = {"adapter": {"name": "frozen"}, "sampler": {"name": "batch"}, "augmenter": {"name": "none"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rsbench.errors import ConfigError
 
@@ -14,7 +14,10 @@ VARIANTS = ("random", "first")
 
 @dataclass
 class RichCaptionConfig:
-    """Replace, extend or add training captions with the image's generated captions (the run's ``captioner``)."""
+    """Replace, extend or add training captions with the image's generated captions (the run's ``captioner``;
+    the shipped ``tiny`` when the run names none)."""
+
+    needs_captioner: ClassVar[bool] = True  # a run that names no captioner gets config.DEFAULT_CAPTIONER
 
     p: float = field(default=0.5, metadata={
         "help": "chance that a training caption is replaced or extended (replace, append), or share of the "
