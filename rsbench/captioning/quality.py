@@ -22,13 +22,21 @@ def normalise(text: str) -> str:
     return " ".join(TOKEN.findall(text.lower()))
 
 
-def caption_quality(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """``{"bleu1".."bleu4", "cider", "images"}`` of one hypothesis per image against that image's references."""
+def require_scorers() -> None:
+    """RsbenchError now, not after a training, when pycocoevalcap is missing."""
     try:
-        from pycocoevalcap.bleu.bleu import Bleu
-        from pycocoevalcap.cider.cider import Cider
+        import pycocoevalcap.bleu.bleu  # noqa: F401
+        import pycocoevalcap.cider.cider  # noqa: F401
     except ImportError as exc:
         raise RsbenchError("caption quality needs pycocoevalcap: pip install 'rsbench[captions]'") from exc
+
+
+def caption_quality(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """``{"bleu1".."bleu4", "cider", "images"}`` of one hypothesis per image against that image's references."""
+    require_scorers()
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+
     if len(hypotheses) != len(references) or not hypotheses:
         raise RsbenchError(f"caption quality needs one hypothesis per image and at least one image; got "
                            f"{len(hypotheses)} hypotheses for {len(references)} images")

@@ -132,6 +132,7 @@ def train_captioner(recipe: CaptionerRecipe, out_dir: Path, console: Console, de
     """Train as ``recipe`` says; write the captioner file and its card (.md, .json); return the card."""
     import torch
 
+    from rsbench.captioning.quality import require_scorers
     from rsbench.captioning.tiny import (
         CARD_FILE,
         CARD_JSON,
@@ -146,6 +147,7 @@ def train_captioner(recipe: CaptionerRecipe, out_dir: Path, console: Console, de
     from rsbench.results.record import package_versions, write_text_atomically
     from rsbench.runtime import device_label
 
+    require_scorers()  # the card's scores need them: fail before training, not after
     started = time.perf_counter()
     torch.manual_seed(recipe.seed)
     corpus = _dataset(recipe.dataset)

@@ -206,3 +206,14 @@ def test_caption_command_scores_against_the_dataset_captions(capsys, tmp_path):
     summary = json.loads(out)
     assert summary["counts"]["failed"] == 0 and 0 <= summary["quality"]["bleu4"] <= 1
     assert summary["quality"]["images"] == summary["counts"]["images"]
+
+
+def test_without_the_scorers_pretrain_captioner_stops_before_training(capsys, tmp_path, monkeypatch):
+    import sys
+
+    from rsbench.captioning import tiny_train
+
+    monkeypatch.setitem(sys.modules, "pycocoevalcap", None)  # as if the `captions` extra were not installed
+    monkeypatch.setattr(tiny_train, "_dataset", lambda spec: pytest.fail("the corpus was loaded"))
+    code, _, err = invoke(capsys, "pretrain-captioner", "--out-dir", str(tmp_path / "out"))
+    assert code == 2 and "pip install 'rsbench[captions]'" in err and len(err.strip().splitlines()) == 1
