@@ -194,7 +194,8 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
         row: dict[str, Any] = {
             "config_id": key[:10],
             "method": method_label(first["config"]),
-            "epochs": train_epochs(first["config"]),  # part of the identity: one value per row
+            # part of the identity: one value per row; none for a row that trained nothing (frozen, zero-shot)
+            "epochs": None if (first.get("cost") or {}).get("trainable_params") == 0 else train_epochs(first["config"]),
             "dataset": str(first["dataset"].get("name")),
             "synthetic": bool(first["dataset"].get("synthetic")),
             "backbone": backbone_label(first["backbone"]),

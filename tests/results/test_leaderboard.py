@@ -273,3 +273,6 @@ def test_rows_of_one_method_at_other_epochs_say_their_epochs(build_record, tmp_p
     render_rich(df, console)
     assert "Epochs" in console.file.getvalue()
     assert [r["epochs"] for r in leaderboard_rows(df)] == [20, 12, None]
+    # a row that trained nothing (frozen) shows no epochs, whatever its config's train section says
+    frozen = leaderboard([build_record(seed=0, mR=20.0, trainable_params=0, config_changes=at[12])])
+    assert frozen["epochs"].isna().all()
