@@ -102,7 +102,7 @@ def main(results: Path) -> int:
         label = f"{row['method']} ({row['epochs']} ep)"
         std = max(row["mR_std"], frozen["mR_std"])
         gap, needed = row["mR_mean"] - frozen["mR_mean"], 2 * std
-        trained = row["method"] != FROZEN
+        trained = (runs[0].get("cost") or {}).get("trainable_params") != 0  # text-to-text over frozen: not trained
         judged = longest.loc[row["method"], "config_id"] == row["config_id"]
         seeds, overall = best_epochs(runs), mean_curve_best(runs)
         if not judged:

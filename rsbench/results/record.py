@@ -177,7 +177,9 @@ def method_label(config: dict) -> str:
     and ``+rerank:NAME`` when a reranker other than ``none`` rescored the results.
 
     A scene augmenter evaluated without the oracle scene (``at_eval`` none or predicted) says so:
-    ``focus/queue/scene@none``, so that it stands apart from the oracle row it is compared with.
+    ``focus/queue/scene@none``, so that it stands apart from the oracle row it is compared with. A config with a
+    captioner names it last (``frozen/batch/none+text-to-text+captions:oracle``): the same method over the oracle's
+    captions and over a model's are different rows.
     """
     parts = [component_name(config.get(kind)) or "?" for kind in ("adapter", "sampler", "augmenter")]
     augmenter = config.get("augmenter")
@@ -191,6 +193,9 @@ def method_label(config: dict) -> str:
     reranker = component_name(config.get("reranker"))
     if reranker and reranker != "none":
         label += f"+rerank:{reranker}"
+    captioner = component_name(config.get("captioner"))
+    if captioner:
+        label += f"+captions:{captioner}"
     return label
 
 

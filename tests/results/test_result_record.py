@@ -146,6 +146,12 @@ def test_git_sha_without_git_is_none(monkeypatch):
           "backbone": "rsbench-tiny", "dataset": "synthrs"}, "focus/queue/scene@none · rsbench-tiny · synthrs"),
         ({"adapter": "focus", "sampler": "queue", "augmenter": {"name": "scene", "at_eval": "oracle"},
           "backbone": "rsbench-tiny", "dataset": "synthrs"}, "focus/queue/scene · rsbench-tiny · synthrs"),
+        ({"adapter": "frozen", "sampler": "batch", "augmenter": "none", "strategy": "text-to-text",
+          "captioner": {"name": "tiny", "variants": 5}, "backbone": "rsbench-tiny", "dataset": "synthrs"},
+         "frozen/batch/none+text-to-text+captions:tiny · rsbench-tiny · synthrs"),
+        ({"adapter": "focus", "sampler": "queue", "augmenter": "rich-caption", "captioner": "oracle",
+          "backbone": "rsbench-tiny", "dataset": "synthrs"},
+         "focus/queue/rich-caption+captions:oracle · rsbench-tiny · synthrs"),
         ({}, "?/?/? · ? · ?"),
     ],
 )
