@@ -140,4 +140,4 @@ def test_without_training_records_it_says_what_to_do(concept_data):
     encoder, split = concept_data
     bare = EvalSplit(split.records, split.captions, split.caption_to_image)
     with pytest.raises(RsbenchError, match="no training records"):
-        FusionRerank(FusionRerankConfig()).retrieve(bare, encoder)
+        FusionRerank(FusionRerankConfig(candidates=4)).retrieve(bare, encoder)
