@@ -212,11 +212,10 @@ def check_backbone(identity: dict[str, str]) -> None:
 
 
 def image_tokens_for(identity: dict[str, str], device: str | torch.device = "cpu") -> ImageTokens:
-    """The frozen image tower a captioner file was trained on; refused when the weights are not the same."""
+    """The frozen image tower ``identity`` names (``check_backbone`` says whether its weights are still those)."""
     from rsbench.models.backbones.config import BackboneConfig
     from rsbench.models.backbones.open_clip_backbone import build_backbone
 
-    check_backbone(identity)
     backbone = build_backbone(BackboneConfig(name=identity["name"], pretrained=identity["pretrained"]))
     return ImageTokens(backbone, device)
 

@@ -69,11 +69,9 @@ class CaptionerRecipe:
 
 
 def _dataset(spec: dict[str, Any]):
-    from rsbench.config import resolve_component
-    from rsbench.hooks import get_registry
+    from rsbench.data import load_dataset
 
-    name, config = resolve_component("dataset", dict(spec))
-    return get_registry("dataset").get(name).build(config)
+    return load_dataset(spec["name"], {k: v for k, v in spec.items() if k != "name"})
 
 
 def _features(records, tokens, console: Console, what: str, batch: int = 256):
