@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -14,9 +14,13 @@ from rsbench.config import RunConfig
 from rsbench.errors import ConfigError, DataError
 from rsbench.runtime import autocast_for, check_output_folder, device_label, resolve_device, seed_everything
 
+if TYPE_CHECKING:
+    from rsbench.retrieval.encoder import ModelEncoder
+    from rsbench.retrieval.evaluator import Evaluation
+
 
 def build(cfg: RunConfig, section: str, *args: Any) -> Any:
-    """Build the component ``section`` of ``cfg`` names (``RunConfig.build``)."""
+    """Build the component ``section`` of ``cfg`` names (``RunConfig.build``; kept for callers that use it)."""
     return cfg.build(section, *args)
 
 
@@ -27,7 +31,7 @@ class Experiment:
         self.cfg, self.console = cfg, console
         seed_everything(cfg.seed)
         self.device = device if device is not None else resolve_device(cfg.device)
-        self.dataset = build(cfg, "dataset")
+        self.dataset = cfg.build("dataset")
         for split in ("train", cfg.eval.select_on, cfg.eval.report_on):
             if not self.dataset.split(split):
                 way_out = {"train": "a run needs training images",
@@ -36,27 +40,21 @@ class Experiment:
                            "test": "add a test split, or set eval.report_on=val"}.get(split, "")
                 raise DataError(f"dataset '{self.dataset.name}' has no '{split}' images; {way_out}. "
                                 f"`rsbench data inspect` shows its splits")
-        self.backbone = build(cfg, "backbone")
-        self.adapter = build(cfg, "adapter", self.backbone).to(self.device)
-        self.augmenter = build(cfg, "augmenter", self.dataset)
-        if getattr(self.augmenter, "needs_captioner", False) and not cfg.has("captioner"):
-            raise ConfigError(f"augmenter {cfg.name('augmenter')} trains on generated captions: name a captioner "
-                              f"with --captioner NAME (rsbench list captioner; oracle on SynthRS)")
-        self.loss = build(cfg, "loss")
-        self.sampler = build(cfg, "sampler", self.loss)
-        self.strategy = build(cfg, "strategy")
-        if getattr(self.strategy, "needs_captioner", False) and not cfg.has("captioner"):
-            raise ConfigError(f"strategy {cfg.name('strategy')} captions the gallery: name a captioner with "
-                              f"--captioner NAME (rsbench list captioner; oracle on SynthRS)")
-        if cfg.has("captioner") and any(getattr(c, "needs_captioner", False) for c in (self.augmenter, self.strategy)):
-            from rsbench.captioning.captions import build_captioner
+        self.backbone = cfg.build("backbone")
+        self.adapter = cfg.build("adapter", self.backbone).to(self.device)
+        self.augmenter = cfg.build("augmenter", self.dataset)
+        self.loss = cfg.build("loss")
+        self.sampler = cfg.build("sampler", self.loss)
+        self.strategy, self.reranker = build_evaluation(cfg, self.augmenter)
+        from rsbench.retrieval.evaluator import check_split_sizes
 
-            build_captioner(cfg.name("captioner"), cfg.options("captioner"))  # a missing file fails now, not later
-        if callable(getattr(self.strategy, "prepare", None)):
-            self.strategy.prepare()  # loads what retrieval needs: a bad model folder fails now, not after training
-        self.reranker = build(cfg, "reranker")
-        self.retrieval: dict[str, Any] = {}  # what the last evaluation's retrieval stage did (record section)
+        for split in {cfg.eval.select_on, cfg.eval.report_on}:  # data-dependent options, before any training
+            check_split_sizes(self.dataset.split(split), self.strategy, self.reranker)
         self.autocast = autocast_for(self.device, cfg.train.amp)
+
+    def captioner(self) -> tuple[str, Any] | None:
+        """The run's captioner section as ``(name, options)``, or None when it names none."""
+        return (self.cfg.name("captioner"), self.cfg.options("captioner")) if self.cfg.has("captioner") else None
 
     def training_pairs(self, records, transform):
         """The training pairs of ``records``; an augmenter that needs a captioner captions them first (cached)."""
@@ -65,58 +63,32 @@ class Experiment:
 
         cfg = self.cfg
         if getattr(self.augmenter, "needs_captioner", False):
-            captioner = (cfg.name("captioner"), cfg.options("captioner")) if cfg.has("captioner") else None
             with distributed.main_first():  # rank 0 writes the caption cache, the others read it
-                self.augmenter.prepare_training(records, captioner, str(self.device), progress=not self.console.quiet)
+                self.augmenter.prepare_training(records, self.captioner(), str(self.device),
+                                                progress=not self.console.quiet)
         return TrainPairs(records, transform, self.augmenter.augment, self.dataset.scenes,
                           cfg.train.captions_per_epoch, seed=cfg.seed, extra_pairs=self.augmenter.extra_pairs)
 
-    def evaluate(self, split: str, groups: bool = False) -> dict[str, Any]:
-        """Retrieval metrics on ``split``; with ``groups``, also R@K per query group the dataset
-        defines (SynthRS: ``by_object_size`` = small / large / mixed objects described)."""
-        from rsbench.metrics import retrieval_metrics
-        from rsbench.retrieval.stage import retrieve
-        from rsbench.train.pairs import eval_captions
+    def encoder(self) -> ModelEncoder:
+        """The encoder of the model as it is now (a new one after the weights change)."""
+        from rsbench.retrieval.encoder import ModelEncoder
 
-        records = self.dataset.split(split)
+        return ModelEncoder.of(self.adapter, self.backbone, self.device, self.autocast, self.cfg.eval.batch_size,
+                               self.cfg.train.num_workers)
+
+    def evaluate(self, split: str, groups: bool = False) -> Evaluation:
+        """The run's strategy and reranker on ``split`` with the current model (rsbench/retrieval/evaluator.py);
+        with ``groups``, also R@K per query group the dataset defines (SynthRS: ``by_object_size``)."""
+        from rsbench.retrieval.evaluator import evaluate_records
+
         self.adapter.eval()
-        self.augmenter.prepare_queries(records, self.encode_texts)
-        captions, caption_to_image = eval_captions(records, self.augmenter.at_query)
-        similarity, self.retrieval = retrieve(self, records, captions, caption_to_image)
-        self.last_ranking = (similarity, captions, caption_to_image, records)  # for example contact sheets
-        metrics: dict[str, Any] = retrieval_metrics(similarity, caption_to_image)
-        if groups:
-            from rsbench.metrics import grouped_recalls, majority_label
-
-            for family, labels in self.dataset.caption_groups.items():
-                per_caption = [label for r in records for label in labels[r.image_id]]
-                per_image = [majority_label(labels[r.image_id]) for r in records]
-                metrics[f"by_{family}"] = grouped_recalls(similarity, caption_to_image, per_caption, per_image)
-        return metrics
-
-    def encode_texts(self, texts: list[str]):
-        """Text embeddings of the current model, in evaluation batches (for augmenters that need them)."""
-        import torch
-
-        bs, out = self.cfg.eval.batch_size, []
-        with torch.no_grad(), self.autocast():
-            for i in range(0, len(texts), bs):
-                tokens = self.backbone.tokenizer(texts[i : i + bs]).to(self.device)
-                out.append(self.adapter.encode_text(tokens).float())
-        return torch.cat(out)
-
-    def encode_images(self, records):
-        """Normalised image embeddings of the current model for ``records``, in evaluation batches."""
-        import torch
-        from torch.utils.data import DataLoader
-
-        from rsbench.train.pairs import EvalImages
-
-        loader = DataLoader(EvalImages(records, self.backbone.preprocess_eval), batch_size=self.cfg.eval.batch_size,
-                            num_workers=self.cfg.train.num_workers)
-        with torch.no_grad(), self.autocast():
-            out = [self.adapter.encode_image(batch.to(self.device)).float() for batch in loader]
-        return torch.nn.functional.normalize(torch.cat(out), dim=-1)
+        cfg, ds = self.cfg, self.dataset
+        return evaluate_records(
+            self.encoder(), ds.split(split), self.augmenter, self.strategy, self.reranker,
+            names=(cfg.name("strategy"), cfg.name("reranker")), train_records=ds.split("train"),
+            captioner=self.captioner(), select_records=ds.split(cfg.eval.select_on),
+            groups=ds.caption_groups if groups else None,
+        )
 
     def saved_activation_bytes(self, pairs) -> int:
         """Bytes saved for backward by one training forward on a batch of the run's size."""
@@ -126,6 +98,59 @@ class Experiment:
         n = min(self.cfg.train.batch_size, len(pairs))
         batch = collate_pairs(self.backbone.tokenizer)([pairs[i] for i in range(n)])
         return training_saved_bytes(self.adapter, self.sampler, batch, self.device, self.autocast)
+
+
+def build_evaluation(cfg: RunConfig, augmenter: Any) -> tuple[Any, Any]:
+    """The run's strategy and reranker, with what they need checked now, before any training: a captioner
+    for a strategy or augmenter that uses generated captions, the strategy's own models (``prepare``)."""
+    if getattr(augmenter, "needs_captioner", False) and not cfg.has("captioner"):
+        raise ConfigError(f"augmenter {cfg.name('augmenter')} trains on generated captions: name a captioner "
+                          f"with --captioner NAME (rsbench list captioner; oracle on SynthRS)")
+    strategy = cfg.build("strategy")
+    if getattr(strategy, "needs_captioner", False) and not cfg.has("captioner"):
+        raise ConfigError(f"strategy {cfg.name('strategy')} captions the gallery: name a captioner with "
+                          f"--captioner NAME (rsbench list captioner; oracle on SynthRS)")
+    if cfg.has("captioner") and any(getattr(c, "needs_captioner", False) for c in (augmenter, strategy)):
+        from rsbench.captioning.captions import build_captioner
+
+        build_captioner(cfg.name("captioner"), cfg.options("captioner"))  # a missing file fails now, not later
+    if callable(getattr(strategy, "prepare", None)):
+        strategy.prepare()  # loads what retrieval needs: a bad model folder fails now, not after training
+    return strategy, cfg.build("reranker")
+
+
+def record_sections(cfg: RunConfig, dataset: Any, backbone: Any, scene_at_eval: str,
+                    device: Any, world: int = 1) -> dict[str, Any]:
+    """The record's ``dataset``, ``backbone``, ``env`` and ``components`` sections, as every run writes them."""
+    import open_clip
+    import torch
+
+    from rsbench.config import COMPONENT_SECTIONS
+    from rsbench.hooks import provider
+
+    return {
+        "dataset": {
+            "name": dataset.name,
+            "synthetic": dataset.synthetic,
+            "content_hash": dataset.content_hash(),
+            "split_sizes": dataset.split_sizes(),
+            "scene_at_eval": scene_at_eval,
+            "reported_split": cfg.eval.report_on,
+            "dropped": dict(dataset.dropped),
+            "images_in_several_splits": dataset.images_in_several_splits,
+        },
+        "backbone": {"name": backbone.name, "pretrained": backbone.pretrained,
+                     "weights_sha256": backbone.weights_sha256},
+        "env": {
+            "device": device_label(device),
+            "world_size": world,
+            "torch": torch.__version__,
+            "open_clip": open_clip.__version__,
+            "python": platform.python_version(),
+        },
+        "components": {section: {"name": cfg.name(section), **provider(cfg.component(section))}
+                       for section in COMPONENT_SECTIONS},
+    }
 
 
 def checkpoint_path(cfg: RunConfig) -> Path:
@@ -157,28 +182,21 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     """Train and evaluate as ``cfg`` says; return the result record and where it was written.
 
     ``extra`` adds sections to the record's ``extra`` (``rsbench sweep`` adds ``sweep``); ``save_model`` keeps
-    the selected model (config + trainable weights) in that new folder for ``rsbench search``; ``examples``
-    writes that many contact sheets of test queries beside the record. Training saves a
-    checkpoint after every epoch; ``resume=True`` continues from it. Once the
-    record is written the checkpoint is deleted unless ``train.keep_checkpoint``.
+    the selected model (config + trainable weights + the record's run id) in that new folder for ``rsbench
+    eval`` and ``rsbench index build``; ``examples`` writes that many contact sheets of test queries beside the
+    record. Training saves a checkpoint after every epoch; ``resume=True`` continues from it. Once the
+    record is written the checkpoint is deleted unless ``train.keep_checkpoint``. A strategy that ranks without
+    the trained model (``uses_model = False``: text-to-text) trains nothing, and says so.
 
     Under torchrun (``WORLD_SIZE`` > 1) every process trains its share of each global batch (see
     rsbench/train/distributed.py); rank 0 alone evaluates, checkpoints and writes the record, and the
-    other ranks return ``({}, None)``.
+    other ranks return ``({}, None)``. Nothing the run built stays reachable after it returns.
     """
     if write:  # before anything heavy is imported or built: a bad folder costs no training time
         check_output_folder(cfg.results_dir, "results directory", "results_dir (--results-dir)")
     if cfg.train.epochs > 0:
         check_output_folder(cfg.checkpoint_dir, "checkpoint directory", "checkpoint_dir (--set checkpoint_dir=DIR)")
-    import open_clip
-    import torch
-
-    from rsbench.config import COMPONENT_SECTIONS
-    from rsbench.hooks import provider
-    from rsbench.profile.cost import count_parameters, peak_memory
-    from rsbench.results.record import make_record, write_record
     from rsbench.train import distributed
-    from rsbench.train.trainer import TrainOutcome, train
 
     device = distributed.setup(cfg.device, cfg.train.dist_backend)
     world = distributed.world_size()
@@ -189,7 +207,37 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
         console = Console(quiet=True)  # rank 0 speaks for the run
     with distributed.main_first():  # rank 0 builds the dataset cache the others then read
         exp = Experiment(cfg, console, device)
-    ds = exp.dataset
+    try:
+        return _train_and_report(exp, console, world, write, resume, extra, save_model, examples)
+    finally:
+        release(exp)
+
+
+def release(exp: Experiment) -> None:
+    """Drop what a finished run built and hand freed memory back (the CUDA cache, glibc's free lists), so that
+    a process running many runs (a sweep) keeps a flat footprint."""
+    import gc
+
+    import torch
+
+    exp.__dict__.clear()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    from rsbench.runtime import trim_memory
+
+    trim_memory()
+
+
+def _train_and_report(exp: Experiment, console: Console, world: int, write: bool, resume: bool,
+                      extra: dict[str, Any] | None, save_model: Path | None,
+                      examples: int) -> tuple[dict[str, Any], Path | None]:
+    from rsbench.profile.cost import count_parameters, peak_memory
+    from rsbench.results.record import make_record, write_record
+    from rsbench.train import distributed
+    from rsbench.train.trainer import TrainOutcome, train, trainable_state
+
+    cfg, ds = exp.cfg, exp.dataset
     console.log(
         f"dataset {escape(ds.name)} ({'synthetic' if ds.synthetic else 'real'}): {ds.split_sizes()} images; "
         f"backbone {escape(exp.backbone.name)}"
@@ -205,6 +253,11 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     saved_bytes = exp.saved_activation_bytes(pairs)
     outcome = TrainOutcome(best_epoch=None, best_score=None)
     trains = exp.adapter.trains and cfg.train.epochs > 0
+    skipped = None
+    if trains and getattr(exp.strategy, "uses_model", True) is False:
+        skipped = f"strategy {cfg.name('strategy')} ranks without the trained model"
+        console.log(f"[yellow]{escape(skipped)}: nothing is trained[/]")
+        trains, trainable = False, 0
     checkpoint = checkpoint_path(cfg) if trains else None
     cache_plan = None
     if trains and cfg.train.cache_features:
@@ -218,9 +271,10 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
         if trains:
             outcome, best_state, best_sampler = train(
                 exp.adapter, exp.sampler, pairs, exp.backbone.tokenizer, cfg.train, exp.device,
-                lambda: exp.evaluate(cfg.eval.select_on), console, seed=cfg.seed,
+                lambda: exp.evaluate(cfg.eval.select_on).metrics, console, seed=cfg.seed,
                 checkpoint=checkpoint, run_key=cfg.run_key(), resume=resume_state(cfg, console, resume),
                 peak_so_far=peak["so_far"], feature_cache=cache_plan.cache if cache_plan else None,
+                run_config=cfg.to_dict(),
             )
             if best_state is not None:
                 exp.adapter.load_state_dict(best_state, strict=False)
@@ -228,29 +282,13 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     if not distributed.is_main():
         distributed.barrier()  # rank 0 evaluates and writes the one record
         return {}, None
-    if save_model is not None:
-        from rsbench.retrieval.saved_model import save_model as keep_model
-
-        keep_model(exp.adapter, cfg.to_dict(), exp.backbone.weights_sha256, save_model)
-        console.log(f"saved the model (config + trainable weights) to {save_model}")
-    metrics = exp.evaluate(cfg.eval.report_on, groups=True)
+    evaluation = exp.evaluate(cfg.eval.report_on, groups=True)
+    sections = record_sections(cfg, ds, exp.backbone, evaluation.eval.get("scene_at_eval", "none"), exp.device, world)
     record = make_record(
         config=cfg.to_dict(),
         seed=cfg.seed,
         selected_on=cfg.eval.select_on,
-        dataset={
-            "name": ds.name,
-            "synthetic": ds.synthetic,
-            "content_hash": ds.content_hash(),
-            "split_sizes": ds.split_sizes(),
-            "scene_at_eval": exp.augmenter.describe_eval().get("scene_at_eval", "none"),
-            "reported_split": cfg.eval.report_on,
-            "dropped": dict(ds.dropped),
-            "images_in_several_splits": ds.images_in_several_splits,
-        },
-        backbone={"name": exp.backbone.name, "pretrained": exp.backbone.pretrained,
-                  "weights_sha256": exp.backbone.weights_sha256},
-        metrics=metrics,
+        metrics=evaluation.metrics,
         cost={
             "trainable_params": trainable,
             "total_params": total,
@@ -260,32 +298,33 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
             "throughput_pairs_per_s": outcome.throughput_pairs_per_s,
             "train_seconds": outcome.train_seconds,
         },
-        env={
-            "device": device_label(exp.device),
-            "world_size": world,
-            "torch": torch.__version__,
-            "open_clip": open_clip.__version__,
-            "python": platform.python_version(),
-        },
-        components={section: {"name": cfg.name(section), **provider(cfg.component(section))}
-                    for section in COMPONENT_SECTIONS},
         extra={
-            "eval": exp.augmenter.describe_eval(),
-            "retrieval": exp.retrieval,
+            "eval": evaluation.eval,
+            "retrieval": evaluation.retrieval,
             "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history,
                          "resumed_after_epoch": outcome.resumed_after_epoch,
                          "global_batch_size": cfg.train.batch_size,
-                         "per_process_batch_size": cfg.train.batch_size // world},
+                         "per_process_batch_size": cfg.train.batch_size // world,
+                         **({"skipped": skipped} if skipped else {})},
             **({"feature_cache": cache_plan.describe()} if cache_plan is not None else {}),
             "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,
             **(extra or {}),
         },
+        **sections,
     )
+    if save_model is not None:
+        from rsbench.retrieval.saved_model import save_model as keep_model
+
+        keep_model(trainable_state(exp.adapter), cfg.to_dict(), exp.backbone.weights_sha256, save_model,
+                   run_id=record["run_id"], cost=record["cost"])
+        console.log(f"saved the model (config + trainable weights) to {save_model}")
     path = write_record(record, Path(cfg.results_dir)) if write else None
     if examples and path is not None:
         from rsbench.retrieval.examples import write_examples
 
-        sheets = write_examples(*exp.last_ranking, examples, path.with_name(path.stem + "-examples"))
+        split = evaluation.split
+        sheets = write_examples(evaluation.scores, split.captions, split.caption_to_image, split.records, examples,
+                                path.with_name(path.stem + "-examples"))
         console.log(f"{len(sheets)} example queries drawn in {sheets[0].parent}")
     if checkpoint is not None and not cfg.train.keep_checkpoint and (path is not None or not write):
         checkpoint.unlink(missing_ok=True)  # the record is safe; the checkpoint has served its purpose

@@ -39,6 +39,7 @@ def _mount() -> None:
         bench,
         caption,
         data,
+        eval,
         leaderboard,
         listing,
         plugins,
@@ -51,6 +52,7 @@ def _mount() -> None:
     )
 
     app.command("run")(run.run_command)
+    app.command("eval")(eval.eval_command)
     app.command("profile")(profile.profile_command)
     app.command("pretrain")(pretrain.pretrain_command)
     app.command("pretrain-captioner")(pretrain.pretrain_captioner_command)

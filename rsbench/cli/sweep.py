@@ -61,9 +61,10 @@ def sweep_command(
             console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<26} "
                           f"{escape(values)}", highlight=False, soft_wrap=True)
         done, skipped = sum(s.done for s in steps), sum(s.skipped for s in steps)
+        evaluate = sum(s.note.startswith("to evaluate") for s in steps if not s.done)
         console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {done} done, {len(rows) - done - skipped} "
-                      f"to run, {skipped} {SKIPPED_NOTE} (records in {escape(str(folder))})",
-                      highlight=False, soft_wrap=True)
+                      f"to run ({evaluate} of them only evaluate a model another run trains), {skipped} "
+                      f"{SKIPPED_NOTE} (records in {escape(str(folder))})", highlight=False, soft_wrap=True)
         return
     if nproc > 1:  # every run the sweep may launch, before any trains; submitit's GPUs are on its nodes
         distributed.check_launch(nproc, runner.launch_configs(), gpus_here=launcher == "local")

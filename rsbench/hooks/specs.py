@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from rsbench.models.backbones.open_clip_backbone import Backbone
     from rsbench.registry import Component
     from rsbench.retrieval.base import EvalSplit, RetrievalResult
-    from rsbench.retrieval.encoder import EncoderView
+    from rsbench.retrieval.encoder import Encoder
     from rsbench.text.augmenters.base import Augmenter
     from rsbench.text.encoders.base import TextEncoder
 
@@ -75,12 +75,12 @@ class Strategy(Protocol):
     """Turns an evaluation split and an encoder view of the trained model into scores per direction.
 
     ``split`` is a ``rsbench.retrieval.base.EvalSplit`` (records, query captions, each caption's image);
-    ``encoder`` a ``rsbench.retrieval.encoder.EncoderView`` (``images(records, tokens=False)``,
+    ``encoder`` a ``rsbench.retrieval.encoder.Encoder`` (``images(records, tokens=False)``,
     ``texts(captions, tokens=False)``: normalised embeddings, and joint-space tokens on request). The result
     is a ``RetrievalResult`` whose ``scores`` hold, per direction, a dense matrix or ``Candidates``.
     """
 
-    def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult: ...
+    def retrieve(self, split: EvalSplit, encoder: Encoder) -> RetrievalResult: ...
 
 
 class GalleryIndex(Protocol):

@@ -53,7 +53,7 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
     started = time.perf_counter()
     outcome, _, _ = train(
         exp.adapter, exp.sampler, pairs, exp.backbone.tokenizer, cfg.train, exp.device,
-        lambda: exp.evaluate("val"), console, seed=cfg.seed,
+        lambda: exp.evaluate("val").metrics, console, seed=cfg.seed,
         checkpoint=checkpoint, run_key=cfg.run_key(), resume=resume_state(cfg, console, resume),
     )
     # Pretraining keeps its final weights (as open_clip does), not the best corpus-val epoch.
@@ -115,7 +115,7 @@ def zero_shot_metrics(weights: Path, architecture: str, device: str, console: Co
     exp = Experiment(cfg, console)
     return {"dataset": exp.dataset.name, "synthetic": exp.dataset.synthetic, "options": cfg.to_dict()["dataset"],
             "content_hash": exp.dataset.content_hash(),
-            "val": exp.evaluate("val"), "test": exp.evaluate("test")}
+            "val": exp.evaluate("val").metrics, "test": exp.evaluate("test").metrics}
 
 
 def architecture_config(name: str) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def transfer_report(
     import torch
 
     from rsbench.config import build_config
-    from rsbench.engine import Experiment, build
+    from rsbench.engine import Experiment
     from rsbench.errors import ConfigError
     from rsbench.metrics import retrieval_metrics
 
@@ -107,20 +107,20 @@ def transfer_report(
                                    "adapter": {"name": "frozen"}, "sampler": {"name": "batch"},
                                    "augmenter": {"name": "none"}, "device": device})
 
-    corpus_captions = [c for r in build(config(corpus), "dataset").split("train") for c in r.captions]
+    corpus_captions = [c for r in config(corpus).build("dataset").split("train") for c in r.captions]
     exp = Experiment(config(dataset), console)
+    exp.adapter.eval()
+    encoder = exp.encoder()
 
     def embed_texts(texts: list[str]) -> torch.Tensor:
-        return torch.nn.functional.normalize(exp.encode_texts(texts), dim=-1)
-
-    exp.adapter.eval()
+        return encoder.texts(texts).embeddings
     records = exp.dataset.split(split)
     if not records:
         splits = sorted({r.split for r in exp.dataset.records})
         raise ConfigError(f"split {split!r} of {exp.dataset.name} has no images; its splits: {', '.join(splits)}")
     captions = [c for r in records for c in r.captions]
     caption_to_image = [i for i, r in enumerate(records) for _ in r.captions]
-    images = exp.encode_images(records)
+    images = encoder.images(records).embeddings
     known = corpus_words(corpus_captions)
     as_is = retrieval_metrics(embed_texts(captions) @ images.T, caption_to_image)["mR"]
     cut = [known_words_only(c, known) for c in captions]
@@ -139,7 +139,7 @@ def transfer_report(
     }
     gallery = [r for r in exp.dataset.split("train") if r.scene is not None]
     if gallery and all(r.scene is not None for r in records):
-        nearest = (images @ exp.encode_images(gallery).T).argmax(dim=1).tolist()
+        nearest = (images @ encoder.images(gallery).embeddings.T).argmax(dim=1).tolist()
         hits = sum(gallery[j].scene == r.scene for j, r in zip(nearest, records, strict=True))
         report["image_scene_1nn_pct"] = 100.0 * hits / len(records)
         report["scene_chance_pct"] = 100.0 / len({r.scene for r in gallery})

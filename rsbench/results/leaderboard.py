@@ -147,13 +147,21 @@ def one_per_seed(records: list[dict]) -> tuple[list[dict], list[dict]]:
 
     Re-running a configuration with a seed it already has measures nothing new: counting both
     would inflate n and shrink the std. ``records`` is oldest first, as ``load_records`` gives it.
+    A record that evaluates its own parent's model in the parent's own setting (``rsbench eval --model`` with
+    nothing changed) restates the parent's figures: the parent is kept, and the copy is no repeat to warn of.
     """
     newest: dict[tuple[str, Any], dict] = {}
+    restated: set[int] = set()
     for record in records:
-        newest[(group_key(record), record["seed"])] = record
+        key = (group_key(record), record["seed"])
+        parent = record.get("parent_run_id")
+        if parent is not None and key in newest and newest[key]["run_id"] == parent:
+            restated.add(id(record))
+            continue
+        newest[key] = record
     kept_ids = {id(r) for r in newest.values()}
     kept = [r for r in records if id(r) in kept_ids]
-    repeats = [r for r in records if id(r) not in kept_ids]
+    repeats = [r for r in records if id(r) not in kept_ids and id(r) not in restated]
     return kept, repeats
 
 

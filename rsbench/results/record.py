@@ -70,11 +70,14 @@ def make_record(
     extra: dict | None = None,
     env: dict | None = None,
     components: dict | None = None,
+    parent_run_id: str | None = None,
 ) -> dict:
     """A complete result record: the caller's parts plus run id, time, versions and git commit.
 
     ``env`` adds to (and overrides) the detected package versions, e.g. ``{"device": "cuda:0"}``.
     ``components`` says who provided each component: ``{section: {name, provider, version}}``.
+    ``parent_run_id`` is the training record's ``run_id`` of a record that only evaluated a trained model
+    (``rsbench eval``, a sweep's evaluate-only runs); None for a run that trained, and for a frozen backbone.
     Paths, dataclasses and numpy scalars in the parts are turned into JSON values; the returned
     dict is exactly what ``write_record`` writes and ``load_records`` reads back.
     """
@@ -104,6 +107,7 @@ def make_record(
 
     record = {
         **record_header(),
+        "parent_run_id": parent_run_id,
         "seed": seed,
         "selected_on": selected_on,
         "config": config,

@@ -66,6 +66,7 @@ def build_archive(images: Path, out: Path, spec: dict[str, Any], index_kind: str
         raise RsbenchError(f"--out {out} is a file; an archive index is a folder")
     paths = list_images(images)
     model = load_model_spec(spec, device)
+    encoder = model.encoder()
     parts = out / ".parts"
     parts.mkdir(parents=True, exist_ok=True)
     marker = parts / "model.json"
@@ -86,7 +87,7 @@ def build_archive(images: Path, out: Path, spec: dict[str, Any], index_kind: str
                     raise RsbenchError(f"cannot read image {Path(images) / relative}: {exc}") from exc
             temp = parts / f".{number:06d}.npy.tmp"
             with open(temp, "wb") as handle:
-                np.save(handle, model.encode_images(batch), allow_pickle=False)
+                np.save(handle, encoder.pil_images(batch).numpy(), allow_pickle=False)
             temp.replace(chunk_file)
         chunks.append(np.load(chunk_file))
         if progress is not None:
@@ -144,7 +145,7 @@ def search_archive(archive: Path, query: str, k: int = 10, device: str = "auto",
         raise RsbenchError(f"the index in {archive} was built with model {manifest['model_digest']} "
                            f"(width {manifest['dim']}), not with this one ({model.digest}, width {model.embed_dim})")
     index = load_index(archive, manifest)
-    scores, ids = index.search(model.encode_texts([query]), k)
+    scores, ids = index.search(model.encoder().texts([query]).embeddings.numpy(), k)
     root = Path(manifest["images"])
     return [Hit(rank + 1, root / manifest["paths"][i], float(s)) for rank, (s, i) in enumerate(zip(scores[0], ids[0],
                                                                                                    strict=True))]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rsbench.data.record import Record
-from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.scores import RetrievalScores
 
 
@@ -63,4 +63,4 @@ class RetrievalResult:
 class Strategy(Protocol):
     """What the engine calls: ``retrieve(split, encoder) -> RetrievalResult``."""
 
-    def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult: ...
+    def retrieve(self, split: EvalSplit, encoder: Encoder) -> RetrievalResult: ...

@@ -1,11 +1,13 @@
-"""A trained model kept for search: the resolved config plus the trainable weights, loadable without the data.
+"""Trained models read back for evaluation and search: a saved model folder, a training checkpoint, a config.
 
 ``save_model`` writes a folder (atomically: a temporary sibling renamed into place) with ``config.yaml``
 (the run's resolved config), ``trainable.safetensors`` (every tensor the adapter trained, as the trainer's
-best-epoch state holds them) and ``model.json`` (digests of both and of the backbone weights, the embedding
-width). ``load_model`` rebuilds the backbone and adapter from the config, loads the trained tensors and
-refuses a folder whose backbone weights are not the ones it was trained on. ``model_from_config`` gives the
-same object for a config alone (a frozen CLIP, say), so an index can be built with or without training.
+best-epoch state holds them) and ``model.json`` (digests of both and of the backbone weights, the run id of
+the training record, its cost section). ``load_model`` rebuilds the backbone and adapter from the config,
+loads the trained tensors and refuses a folder whose backbone weights are not the ones it was trained on.
+``load_checkpoint_model`` does the same from a training checkpoint (its best epoch's tensors), and
+``model_from_config`` gives an untrained model (a frozen CLIP, say). Each returns a ``LoadedModel``, whose
+``encoder()`` is the evaluation stage's one ``Encoder``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,38 +23,39 @@ from rsbench.errors import RsbenchError
 from rsbench.models.backbones.open_clip_backbone import file_sha256
 
 CONFIG_FILE, WEIGHTS_FILE, MANIFEST_FILE = "config.yaml", "trainable.safetensors", "model.json"
+MODEL_FORMAT = "rsbench-model-1"
 
 
 @dataclass
-class SearchModel:
-    """The parts search needs: the adapter (with its backbone's tokenizer and eval transform) and an identity."""
+class LoadedModel:
+    """An adapter on its backbone, the config that built it, an identity, and where it came from.
+
+    ``parent_run_id`` is the run id of the training record that produced the weights (None for an untrained
+    model, or a checkpoint whose record is unknown); ``cost`` that record's cost section when known.
+    """
 
     adapter: Any
     backbone: Any
     config: dict[str, Any]
     digest: str
     device: Any
+    parent_run_id: str | None = None
+    cost: dict[str, Any] | None = None
+    source: dict[str, Any] = field(default_factory=dict)
 
     @property
     def embed_dim(self) -> int:
         return int(self.backbone.embed_dim)
 
-    def encode_texts(self, texts: list[str], batch_size: int = 256):
-        import torch
+    def encoder(self, batch_size: int = 64, autocast: Any = None, num_workers: int = 0):
+        """The ``ModelEncoder`` of this model (it remembers what it encodes: keep one per evaluation grid)."""
+        from rsbench.retrieval.encoder import ModelEncoder
 
-        out = []
-        with torch.no_grad():
-            for i in range(0, len(texts), batch_size):
-                tokens = self.backbone.tokenizer(texts[i : i + batch_size]).to(self.device)
-                out.append(torch.nn.functional.normalize(self.adapter.encode_text(tokens).float(), dim=-1))
-        return torch.cat(out).cpu().numpy()
+        return ModelEncoder.of(self.adapter, self.backbone, self.device, autocast, batch_size, num_workers,
+                               digest=self.digest)
 
-    def encode_images(self, images):
-        import torch
 
-        with torch.no_grad():
-            batch = torch.stack([self.backbone.preprocess_eval(image) for image in images]).to(self.device)
-            return torch.nn.functional.normalize(self.adapter.encode_image(batch).float(), dim=-1).cpu().numpy()
+SearchModel = LoadedModel  # its earlier name
 
 
 def model_digest(config: dict[str, Any], backbone_sha: str | None, trainable_sha: str | None) -> str:
@@ -65,29 +68,28 @@ def model_digest(config: dict[str, Any], backbone_sha: str | None, trainable_sha
 
 def _build(config: dict[str, Any], device: str):
     from rsbench.config import build_config
-    from rsbench.engine import build
     from rsbench.runtime import resolve_device
 
     cfg = build_config(None, config)
-    backbone = build(cfg, "backbone")
+    backbone = cfg.build("backbone")
     target = resolve_device(device)
-    adapter = build(cfg, "adapter", backbone).to(target).eval()
+    adapter = cfg.build("adapter", backbone).to(target).eval()
     return cfg, backbone, adapter, target
 
 
-def model_from_config(config: dict[str, Any], device: str = "auto") -> SearchModel:
+def model_from_config(config: dict[str, Any], device: str = "auto") -> LoadedModel:
     """An untrained model as ``config`` describes it (e.g. the frozen shipped CLIP)."""
     cfg, backbone, adapter, target = _build(config, device)
     resolved = cfg.to_dict()
-    return SearchModel(adapter, backbone, resolved, model_digest(resolved, backbone.weights_sha256, None), target)
+    return LoadedModel(adapter, backbone, resolved, model_digest(resolved, backbone.weights_sha256, None), target,
+                       source={"config": resolved})
 
 
-def save_model(adapter, config: dict[str, Any], backbone_sha: str | None, directory: Path) -> Path:
-    """Write ``directory`` (which must not exist yet) with the config and the adapter's trainable tensors."""
+def save_model(state: dict[str, Any], config: dict[str, Any], backbone_sha: str | None, directory: Path,
+               run_id: str | None = None, cost: dict[str, Any] | None = None) -> Path:
+    """Write ``directory`` (which must not exist yet) with the config and the trained tensors ``state``."""
     import yaml
     from safetensors.torch import save_file
-
-    from rsbench.train.trainer import trainable_state
 
     directory = Path(directory)
     if directory.exists():
@@ -95,43 +97,95 @@ def save_model(adapter, config: dict[str, Any], backbone_sha: str | None, direct
     temp = directory.with_name(f".{directory.name}.tmp")
     shutil.rmtree(temp, ignore_errors=True)
     temp.mkdir(parents=True)
-    state = {k: v.contiguous() for k, v in trainable_state(adapter).items()}
+    state = {k: v.contiguous() for k, v in state.items()}
     save_file(state, str(temp / WEIGHTS_FILE))
     trainable_sha = file_sha256(temp / WEIGHTS_FILE)
     (temp / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    manifest = {"format": "rsbench-model-1", "backbone_weights_sha256": backbone_sha,
+    manifest = {"format": MODEL_FORMAT, "backbone_weights_sha256": backbone_sha,
                 "trainable_sha256": trainable_sha, "trainable_tensors": len(state),
-                "digest": model_digest(config, backbone_sha, trainable_sha)}
+                "digest": model_digest(config, backbone_sha, trainable_sha), "run_id": run_id, "cost": cost}
     (temp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     temp.replace(directory)
     return directory
 
 
-def load_model(directory: Path, device: str = "auto") -> SearchModel:
-    """Rebuild a saved model (see the module text); errors say which file is missing or does not fit."""
+def _read_folder(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The manifest and config of a saved model folder, each checked; one clear error for anything wrong."""
     import yaml
-    from safetensors.torch import load_file
 
-    directory = Path(directory)
     for name in (CONFIG_FILE, WEIGHTS_FILE, MANIFEST_FILE):
         if not (directory / name).is_file():
             raise RsbenchError(f"{directory} is not a saved model: {name} is missing (write one with "
                                f"rsbench run --save-model DIR)")
-    manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        config = yaml.safe_load((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (ValueError, yaml.YAMLError) as exc:
+        raise RsbenchError(f"{directory} is not a readable saved model ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0]}); write it again with rsbench run --save-model") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT or not isinstance(config, dict):
+        raise RsbenchError(f"{directory / MANIFEST_FILE} is not an rsbench model manifest ({MODEL_FORMAT}); "
+                           f"write the model again with rsbench run --save-model")
     if file_sha256(directory / WEIGHTS_FILE) != manifest.get("trainable_sha256"):
         raise RsbenchError(f"{directory / WEIGHTS_FILE} does not match its manifest's digest; the folder was edited "
                            f"or half-copied")
-    config = yaml.safe_load((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    return manifest, config
+
+
+def _load_state(adapter: Any, state: dict[str, Any], where: Path) -> None:
+    missing = set(state) - set(adapter.state_dict())
+    if missing:
+        raise RsbenchError(f"{where}: {len(missing)} saved tensors have no place in the adapter "
+                           f"({sorted(missing)[:3]} ...); was it saved by another rsbench version?")
+    adapter.load_state_dict(state, strict=False)
+
+
+def load_model(directory: Path, device: str = "auto") -> LoadedModel:
+    """Rebuild a saved model (see the module text); errors say which file is missing or does not fit."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    manifest, config = _read_folder(directory)
     config = {**config, "device": device}
     _, backbone, adapter, target = _build(config, device)
     if backbone.weights_sha256 != manifest.get("backbone_weights_sha256"):
         raise RsbenchError(f"{directory} was trained on backbone weights {manifest.get('backbone_weights_sha256')}, "
                            f"but {config['backbone']['name']} / {config['backbone'].get('pretrained')} now loads "
                            f"{backbone.weights_sha256}")
-    state = load_file(str(directory / WEIGHTS_FILE))
-    missing = set(state) - set(adapter.state_dict())
-    if missing:
-        raise RsbenchError(f"{directory}: {len(missing)} saved tensors have no place in the adapter "
-                           f"({sorted(missing)[:3]} ...); was it saved by another rsbench version?")
-    adapter.load_state_dict(state, strict=False)
-    return SearchModel(adapter.to(target).eval(), backbone, config, manifest["digest"], target)
+    try:
+        state = load_file(str(directory / WEIGHTS_FILE))
+    except (SafetensorError, OSError) as exc:
+        raise RsbenchError(f"{directory / WEIGHTS_FILE} is not a safetensors file ({exc}); write the model again "
+                           f"with rsbench run --save-model") from None
+    _load_state(adapter, state, directory / WEIGHTS_FILE)
+    return LoadedModel(adapter.to(target).eval(), backbone, config, manifest["digest"], target,
+                       parent_run_id=manifest.get("run_id"), cost=manifest.get("cost"),
+                       source={"model_dir": str(directory.resolve())})
+
+
+def load_checkpoint_model(path: Path, device: str = "auto") -> LoadedModel:
+    """The best epoch's model of a training checkpoint (its last epoch's when no epoch was validated yet)."""
+    from rsbench.train.checkpoint import load_checkpoint
+
+    path = Path(path)
+    if not path.is_file():
+        raise RsbenchError(f"checkpoint {path} does not exist; a run keeps its checkpoint with "
+                           f"--set train.keep_checkpoint=true")
+    state = load_checkpoint(path)
+    config = state.get("config")
+    if not isinstance(config, dict):
+        raise RsbenchError(f"{path} holds no run config (written by an older rsbench); evaluate a saved model "
+                           f"instead (rsbench run --save-model DIR)")
+    config = {**config, "device": device}
+    cfg, backbone, adapter, target = _build(config, device)
+    if state.get("run_key") != cfg.run_key():
+        raise RsbenchError(f"{path} does not belong to the config it holds (run key {state.get('run_key')} vs "
+                           f"{cfg.run_key()}); was it written by another rsbench version?")
+    tensors = state.get("best_state") or state.get("adapter") or {}
+    _load_state(adapter, tensors, path)
+    trainable_sha = hashlib.sha256(b"".join(tensors[k].float().numpy().tobytes() for k in sorted(tensors))).hexdigest()
+    return LoadedModel(adapter.to(target).eval(), backbone, config,
+                       model_digest(config, backbone.weights_sha256, trainable_sha), target,
+                       source={"checkpoint": str(path.resolve()), "epoch": state.get("epoch"),
+                               "best_epoch": (state.get("outcome") or {}).get("best_epoch")})

@@ -23,20 +23,37 @@ EXECUTORS: dict[str, str | None] = {"auto": None, "slurm": "slurm", "local": "lo
 
 @dataclass(frozen=True)
 class Job:
-    """One run to execute: its resolved config (``--config`` layout) and the ``sweep`` section of its record."""
+    """One run to execute: its resolved config (``--config`` layout) and the ``sweep`` section of its record.
+
+    ``save_model``: train, then keep the selected model in this folder for the jobs that share its training;
+    ``evaluate_from``: evaluate the model kept there instead of training (rsbench/sweep/sharing.py).
+    """
 
     config: dict[str, Any]
     sweep: dict[str, Any]
+    save_model: str | None = None
+    evaluate_from: str | None = None
 
 
 def execute_job(job: Job, console: Console | None = None) -> tuple[dict[str, Any], Path | None]:
-    """Train and evaluate one job's config and write its record (with the sweep section): the record and its
-    path; ``({}, None)`` on a rank other than 0 of a multi-process run."""
+    """Train (or only evaluate) one job's config and write its record (with the sweep section): the record and
+    its path; ``({}, None)`` on a rank other than 0 of a multi-process run."""
     from rsbench.config import build_config
-    from rsbench.engine import run_experiment
 
     cfg = build_config(None, job.config)
-    return run_experiment(cfg, console or Console(stderr=True), extra={"sweep": job.sweep})
+    console = console or Console(stderr=True)
+    if job.evaluate_from is not None:
+        from rsbench.eval.runner import run_evaluations
+        from rsbench.retrieval.saved_model import load_model
+
+        console.log(f"evaluating the model kept in {job.evaluate_from} (trained by a run that differs only in "
+                    f"how it evaluates)")
+        model = load_model(Path(job.evaluate_from), cfg.device)
+        return run_evaluations(model, [cfg], console, extra={"sweep": job.sweep}, select_metrics=True)[0]
+    from rsbench.engine import run_experiment
+
+    save = Path(job.save_model) if job.save_model is not None else None
+    return run_experiment(cfg, console, extra={"sweep": job.sweep}, save_model=save)
 
 
 def run_job(job: Job, console: Console | None = None) -> dict[str, Any]:
@@ -60,14 +77,12 @@ class LocalLauncher:
         from rsbench.sweep.ddp import run_processes
 
         records: list[dict[str, Any]] = []
-        if self.nproc == 1:
-            for job in jobs:
-                records.append(run_job(job, self.console))
-                done(records[-1])
-            return records
         with tempfile.TemporaryDirectory(prefix="rsbench-sweep-") as folder:  # the job files of the launches
             for number, job in enumerate(jobs):
-                records.append(run_processes(job, self.nproc, Path(folder) / f"job{number}", self.console))
+                if self.nproc == 1 or job.evaluate_from is not None:  # evaluating needs no process group
+                    records.append(run_job(job, self.console))
+                else:
+                    records.append(run_processes(job, self.nproc, Path(folder) / f"job{number}", self.console))
                 done(records[-1])
         return records
 

@@ -70,8 +70,12 @@ def records_by_run(results_dir: Path) -> dict[tuple[str, int], dict[str, Any]]:
 
 
 def validation_score(record: dict[str, Any], metric: str) -> float | None:
-    """The best epoch's validation ``metric`` from the record's training history; None if it never trained."""
-    history = record.get("extra", {}).get("training", {}).get("history") or []
+    """The best epoch's validation ``metric`` from the record's training history (an evaluate-only record of a
+    shared training: its own val metrics, ``extra.selection``); None if it never trained."""
+    extra = record.get("extra", {})
+    history = extra.get("training", {}).get("history") or []
+    if not history and isinstance(extra.get("selection"), dict):
+        history = [extra["selection"]]
     scores = [float(h[metric]) for h in history if isinstance(h.get(metric), int | float) and math.isfinite(h[metric])]
     return max(scores) if scores else None
 
@@ -91,6 +95,7 @@ class SweepRunner:
         self.tune_dir = Path(tune.results_dir) if tune and tune.results_dir else self.results_dir / "tuning"
         self.points = sweep.points()
         self._indexed: dict[Path, dict[tuple[str, int], dict[str, Any]]] = {}  # folder -> records, until a run
+        self.kept: set[Path] = set()  # model folders this sweep kept for runs that share a training
 
     def _done(self, folder: Path) -> dict[tuple[str, int], dict[str, Any]]:
         """The records in ``folder`` by (config id, seed), read once until the next batch of runs changes it."""
@@ -99,7 +104,13 @@ class SweepRunner:
         return self._indexed[folder]
 
     def _launch(self, launcher: Any, jobs: list[Job], finished: Any) -> None:
-        launcher.run(jobs, finished)
+        """Run ``jobs``: first those that train, then those that only evaluate a model the first kept."""
+        from rsbench.sweep.sharing import share_training
+
+        trains, evaluates = share_training(jobs)
+        self.kept.update(Path(job.save_model) for job in trains if job.save_model is not None)
+        launcher.run(trains, finished)
+        launcher.run(evaluates, finished)
         self._indexed.clear()  # the runs wrote records
 
     def _run(self, varied: dict[str, Any], seed: int, folder: Path) -> PlannedRun:
@@ -179,10 +190,18 @@ class SweepRunner:
                 for point in self.points for chosen in values]
 
     def plan(self) -> list[Step]:
+        """Every step, with what each one still to run will do: train, or evaluate a shared training's model."""
+        from rsbench.sweep.sharing import sharing_notes
+
         steps = []
         for point in self.points:
             steps += self.tuning_steps(point)
             steps += self.seed_steps(point, self.choose(point))
+        for phase in ("tune", "seed"):
+            open_steps = [s for s in steps if s.phase == phase and not (s.done or s.skipped or s.note)]
+            notes = sharing_notes([s.run.config.to_dict() for s in open_steps])
+            for step, note in zip(open_steps, notes, strict=True):
+                step.note = note
         return steps
 
     # --- execution ---
@@ -226,7 +245,21 @@ class SweepRunner:
                 counts["copied"] += 1
                 progress.advance(task)
             self._launch(launcher, jobs, finished)
+        self._remove_kept()
         return counts
+
+    def _remove_kept(self) -> None:
+        """The shared trainings' model folders have served every run of the sweep: remove them (unless the runs
+        keep their checkpoints)."""
+        import shutil
+
+        from rsbench.sweep.sharing import is_saved, keeps_checkpoints
+
+        for folder in sorted(self.kept):
+            if is_saved(folder) and not keeps_checkpoints(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                if folder.parent.is_dir() and not any(folder.parent.iterdir()):
+                    folder.parent.rmdir()
 
     def _tune(self, launcher: Any, finished: Any, progress: Progress, task: Any) -> None:
         firsts = [self.tuning_steps(point)[0] for point in self.points]

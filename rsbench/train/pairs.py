@@ -6,19 +6,10 @@ import random
 from collections.abc import Callable, Sequence
 
 import torch
-from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from rsbench.data.evaluation import EvalImages, eval_captions, load_image  # noqa: F401  (re-exported: their old home)
 from rsbench.data.record import Record
-from rsbench.errors import DataError
-
-
-def load_image(record: Record) -> Image.Image:
-    try:
-        with Image.open(record.image) as img:
-            return img.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DataError(f"cannot read image {record.image_id} ({record.image}): {exc}") from exc
 
 
 class TrainPairs(Dataset):
@@ -94,30 +85,6 @@ class CachedPairs(Dataset):
     def __getitem__(self, index: int) -> tuple[dict[str, torch.Tensor], str, int, int]:
         caption, i, scene = self.pairs.caption(index)
         return self.cache.read(i), caption, i, scene
-
-
-class EvalImages(Dataset):
-    def __init__(self, records: Sequence[Record], transform: Callable) -> None:
-        self.records = list(records)
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.transform(load_image(self.records[index]))
-
-
-def eval_captions(
-    records: Sequence[Record], at_query: Callable[[str, Record], str]
-) -> tuple[list[str], list[int]]:
-    """Every caption of the split as a query, with the index of its image (the protocol's layout)."""
-    captions, caption_to_image = [], []
-    for i, record in enumerate(records):
-        for caption in record.captions:
-            captions.append(at_query(caption, record))
-            caption_to_image.append(i)
-    return captions, caption_to_image
 
 
 def collate_pairs(tokenizer: Callable[[list[str]], torch.Tensor]):

@@ -172,6 +172,7 @@ def train(
     resume: dict[str, Any] | None = None,
     peak_so_far: Callable[[], int] | None = None,
     feature_cache: FeatureCache | None = None,
+    run_config: dict[str, Any] | None = None,
 ) -> tuple[TrainOutcome, dict[str, torch.Tensor] | None, dict[str, Any] | None]:
     """Train, validating after each epoch; return the outcome and the best epoch's weights and sampler state.
 
@@ -182,7 +183,8 @@ def train(
     ``outcome.peak_memory_before_resume``. With ``feature_cache``, the frozen tower's features are
     stored while an epoch reads images, and read back instead of running the tower once every training
     image is stored (from the second epoch on). In a multi-process run only rank 0 validates and saves
-    checkpoints (and returns a best state); the others wait.
+    checkpoints (and returns a best state); the others wait. ``run_config`` (the run's resolved config) is
+    kept in every checkpoint, so ``rsbench eval --checkpoint`` can rebuild the model from the file alone.
     """
     from rsbench.train import distributed
     from rsbench.train.feature_cache import fill_missing, prepare_cache
@@ -284,6 +286,7 @@ def train(
             if checkpoint is not None and main:
                 save_checkpoint(checkpoint, {
                     "run_key": run_key,
+                    "config": run_config,
                     "epoch": epoch,
                     "step": step,
                     "adapter": trainable_state(adapter),

@@ -116,7 +116,7 @@ def test_dry_run_lists_runs_and_what_is_done(tmp_path):
     results = tmp_path / "results"
     dry = [str(path), "--results-dir", str(results), "--dry-run", "--json"]
     rows = json.loads(sweep_cli(*dry))
-    assert [(r["phase"], r["seed"], r["status"]) for r in rows] == [("seed", 0, "to run"), ("seed", 1, "to run")]
+    assert [(r["phase"], r["seed"], r["status"]) for r in rows] == [("seed", 0, "to train"), ("seed", 1, "to train")]
     assert not results.exists()  # a dry run writes nothing
     assert json.loads(sweep_cli(str(path), "--results-dir", str(results), "--json")) == {
         "ran": 2, "skipped": 0, "copied": 0}
@@ -129,7 +129,7 @@ def test_tuning_values_of_a_variant_that_trains_nothing_are_skipped_in_the_plan_
     results = tmp_path / "results"
     dry = [str(path), "--results-dir", str(results), "--dry-run"]
     # before any record nobody knows that frozen trains nothing: its first tuning run tells
-    assert [r["status"] for r in json.loads(sweep_cli(*dry, "--json"))] == ["to run"] * 3 + ["after tuning"] * 2
+    assert [r["status"] for r in json.loads(sweep_cli(*dry, "--json"))] == ["to train"] * 3 + ["after tuning"] * 2
     counts = SweepRunner(load_sweep(path), results, [], quiet_console).execute(LocalLauncher(quiet_console))
     assert counts == {"ran": 2, "skipped": 0, "copied": 1}  # tuning lr 1e-5 (= seed 0), seed 1
     assert len(load_records(results / "tuning")) == 1
@@ -139,7 +139,8 @@ def test_tuning_values_of_a_variant_that_trains_nothing_are_skipped_in_the_plan_
     assert [(r["phase"], r["status"]) for r in rows] == [
         ("tune", "done"), ("tune", "skipped (nothing to train)"), ("tune", "skipped (nothing to train)"),
         ("seed", "done"), ("seed", "done")]
-    assert "5 runs in sweep sweep: 3 done, 0 to run, 2 skipped (nothing to train)" in sweep_cli(*dry)
+    assert ("5 runs in sweep sweep: 3 done, 0 to run (0 of them only evaluate a model another run trains), "
+            "2 skipped (nothing to train)") in sweep_cli(*dry)
 
 
 def test_submitit_local_executor_runs_the_jobs(tmp_path, quiet_console):

@@ -56,6 +56,10 @@ class FusionRerank:
     def __init__(self, config: FusionRerankConfig) -> None:
         self.config = config
 
+    def check_split(self, n_images: int, n_captions: int) -> None:
+        """K must fit the evaluated split: checked by rsbench before any training or encoding."""
+        check_candidates(self.config.candidates, n_images, n_captions)
+
     def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
         cfg, device = self.config, encoder.device
         fuse = cfg.fusion_weight > 0

@@ -196,22 +196,19 @@ def _measure(index, queries: np.ndarray, true_ids: np.ndarray, k: int) -> tuple[
 def embed_dataset(sets: list[str], console, query_splits: tuple[str, ...] = ("val", "test")) -> RealEmbeddings:
     """Every image of the configured dataset (default SynthRS) and the captions of ``query_splits``, embedded
     by the configured model with its adapter frozen (``sets`` are ``--set`` overrides, e.g. backbone.name)."""
-    import torch
-
     from rsbench.config import build_config
-    from rsbench.engine import Experiment
+    from rsbench.retrieval.saved_model import model_from_config
 
     cfg = build_config(None, {"adapter": {"name": "frozen"}, "sampler": {"name": "batch"},
                               "augmenter": {"name": "none"}}, sets)
-    exp = Experiment(cfg, console)
-    records = exp.dataset.records
-    with torch.no_grad():
-        images = exp.encode_images(records).cpu().numpy()
-        position = {r.image_id: i for i, r in enumerate(records)}
-        asked = [(c, position[r.image_id]) for r in records if r.split in query_splits for c in r.captions]
-        if not asked:
-            raise RsbenchError(f"the dataset has no captions in {', '.join(query_splits)} to search with")
-        texts = torch.nn.functional.normalize(exp.encode_texts([c for c, _ in asked]), dim=-1).cpu().numpy()
+    records = cfg.build("dataset").records
+    encoder = model_from_config(cfg.to_dict(), cfg.device).encoder(cfg.eval.batch_size)
+    images = encoder.images(records).embeddings.numpy()
+    position = {r.image_id: i for i, r in enumerate(records)}
+    asked = [(c, position[r.image_id]) for r in records if r.split in query_splits for c in r.captions]
+    if not asked:
+        raise RsbenchError(f"the dataset has no captions in {', '.join(query_splits)} to search with")
+    texts = encoder.texts([c for c, _ in asked]).embeddings.numpy()
     return RealEmbeddings(images.astype(np.float32), texts.astype(np.float32),
                           np.asarray([i for _, i in asked], dtype=np.int64))
 

@@ -15,7 +15,7 @@ import torch
 
 from rsbench.data.record import Record
 from rsbench.retrieval.base import EvalSplit
-from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.scores import Candidates, Direction, RetrievalScores
 
 
@@ -24,7 +24,7 @@ class RerankContext:
     """What a reranker may consult besides the scores: the split, the encoder and the training records."""
 
     split: EvalSplit
-    encoder: EncoderView
+    encoder: Encoder
     train_records: Sequence[Record] = ()
 
 

@@ -6,7 +6,7 @@ import time
 
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.config import DualStreamConfig
-from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.index.shortlist import check_candidates, shortlist
 from rsbench.retrieval.scores import RetrievalScores
 
@@ -17,7 +17,12 @@ class DualStream:
     def __init__(self, config: DualStreamConfig) -> None:
         self.config = config
 
-    def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
+    def check_split(self, n_images: int, n_captions: int) -> None:
+        """Options that must fit the evaluated split, checked before any training or encoding."""
+        if self.config.candidates is not None:
+            check_candidates(self.config.candidates, n_images, n_captions)
+
+    def retrieve(self, split: EvalSplit, encoder: Encoder) -> RetrievalResult:
         """A dense captions × images cosine matrix, float32 on the CPU, for both directions; with
         ``candidates`` K, each query's top K only, found through ``index`` (K above the gallery: an error)."""
         if self.config.candidates is not None:

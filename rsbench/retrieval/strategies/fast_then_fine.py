@@ -30,7 +30,7 @@ import torch
 
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.config import FastThenFineConfig
-from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.index.shortlist import check_candidates, shortlist
 from rsbench.retrieval.scores import Candidates, RetrievalScores
 
@@ -64,7 +64,12 @@ class FastThenFine:
     def __init__(self, config: FastThenFineConfig) -> None:
         self.config = config
 
-    def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
+    def check_split(self, n_images: int, n_captions: int) -> None:
+        """Options that must fit the evaluated split, checked before any training or encoding."""
+        if self.config.candidates is not None:
+            check_candidates(self.config.candidates, n_images, n_captions)
+
+    def retrieve(self, split: EvalSplit, encoder: Encoder) -> RetrievalResult:
         cfg, device = self.config, encoder.device
         check_candidates(cfg.candidates, split.n_images, split.n_captions)  # before any encoding
         start = time.perf_counter()

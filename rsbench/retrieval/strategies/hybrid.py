@@ -18,7 +18,7 @@ import torch
 from rsbench.errors import RsbenchError
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.config import HybridConfig
-from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.scores import RetrievalScores
 from rsbench.retrieval.strategies.text_to_text import TextToText
 
@@ -47,7 +47,7 @@ class Hybrid:
     def prepare(self) -> None:
         self.text.prepare()
 
-    def components(self, split: EvalSplit, encoder: EncoderView) -> tuple[dict[str, torch.Tensor],
+    def components(self, split: EvalSplit, encoder: Encoder) -> tuple[dict[str, torch.Tensor],
                                                                            dict[str, torch.Tensor], dict[str, Any],
                                                                            dict[str, float]]:
         """Per direction, the dual-stream and the text-to-text score matrices; text-to-text's info; the seconds."""
@@ -60,7 +60,7 @@ class Hybrid:
         seconds["encode"] += clip_seconds
         return {"t2i": dual, "i2t": dual.t()}, {"t2i": t2i, "i2t": i2t}, info, seconds
 
-    def choose_weight(self, split: EvalSplit, encoder: EncoderView) -> tuple[float, dict[str, float]]:
+    def choose_weight(self, split: EvalSplit, encoder: Encoder) -> tuple[float, dict[str, float]]:
         """The grid's w with the best mR on the selection split (ties: the smaller w), and every w's mR."""
         from rsbench.metrics import retrieval_metrics
 
@@ -75,7 +75,7 @@ class Hybrid:
         best = max(tried.values())
         return next(float(w) for w, m in tried.items() if m == best), tried
 
-    def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
+    def retrieve(self, split: EvalSplit, encoder: Encoder) -> RetrievalResult:
         start = time.perf_counter()
         if self.config.weight is not None:
             weight, tried = float(self.config.weight), {}

@@ -30,7 +30,7 @@ import torch
 from rsbench.errors import ConfigError
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.config import TextToTextConfig
-from rsbench.retrieval.encoder import EncoderView
+from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.scores import RetrievalScores
 
 FAILED_SCORE = -2.0  # below every cosine: an image without captions ranks after every captioned one
@@ -68,6 +68,7 @@ class TextToText:
     """Caption the gallery (cached), embed captions and queries with a sentence encoder, rank by cosine."""
 
     needs_captioner = True  # the engine refuses a run without a captioner section before training
+    uses_model = False  # ranks captions with a sentence encoder: a run with it trains nothing, and says so
 
     def __init__(self, config: TextToTextConfig) -> None:
         self.config = config
@@ -135,7 +136,7 @@ class TextToText:
             info["temperature"] = cfg.temperature
         return t2i, i2t, info, {"caption": captioned - start, "encode": time.perf_counter() - captioned}
 
-    def retrieve(self, split: EvalSplit, encoder: EncoderView) -> RetrievalResult:
+    def retrieve(self, split: EvalSplit, encoder: Encoder) -> RetrievalResult:
         t2i, i2t, info, seconds = self.similarity(split, str(encoder.device))
         return RetrievalResult(RetrievalScores(t2i=t2i, i2t=i2t), seconds=seconds, info=info)
 

@@ -1,0 +1,126 @@
+"""The evaluation stage: one evaluator over one encoder interface, with no side effects on its caller.
+
+``evaluate(encoder, split, strategy, reranker)`` runs a strategy, then a reranker, on one evaluation split and
+returns an ``Evaluation``: the metrics, the record's ``retrieval`` section and the scores (the rankings).
+``evaluate_records`` is the same for a dataset split whose queries an augmenter writes (the scene prompt at
+evaluation, say): it builds the selection split first when the strategy chooses something there (hybrid's
+weight), then the evaluated split, so what the augmenter reports (the scene prediction accuracy) is the
+evaluated split's. Training calls it for model selection on val and for the test figures; ``rsbench eval``
+calls it for a saved model, a checkpoint or a frozen backbone. It never imports the engine or the trainer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rsbench.data.evaluation import eval_captions
+from rsbench.data.record import Record
+from rsbench.retrieval.base import EvalSplit, RetrievalResult
+from rsbench.retrieval.encoder import Encoder
+from rsbench.retrieval.scores import Candidates, RetrievalScores
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation found: ``metrics`` (R@K, mR, per-group recalls), ``retrieval`` (the record's
+    ``extra.retrieval`` section), the final ``scores`` and the ``split`` they rank, and ``eval`` (what the
+    augmenter did to the queries: ``scene_at_eval`` and the like)."""
+
+    metrics: dict[str, Any]
+    retrieval: dict[str, Any]
+    scores: RetrievalScores
+    split: EvalSplit
+    eval: dict[str, Any] = field(default_factory=dict)
+
+
+def check_split_sizes(records: Sequence[Record], *components: Any) -> None:
+    """Each component's ``check_split(n_images, n_captions)`` on ``records`` (a shortlist longer than the
+    gallery, say): called before any training or encoding, so a mistake costs nothing."""
+    n_images, n_captions = len(records), sum(len(r.captions) for r in records)
+    for component in components:
+        check = getattr(component, "check_split", None)
+        if callable(check):
+            check(n_images, n_captions)
+
+
+def query_split(records: Sequence[Record], augmenter: Any, encoder: Encoder, *,
+                train_records: Sequence[Record] = (), captioner: tuple[str, Any] | None = None,
+                select: EvalSplit | None = None) -> EvalSplit:
+    """``records`` as an evaluation split, each caption a query as ``augmenter.at_query`` writes it (after its
+    ``prepare_queries`` with the encoder's text embeddings: a predicted scene needs the model)."""
+    augmenter.prepare_queries(records, lambda texts: encoder.texts(texts).embeddings)
+    captions, caption_to_image = eval_captions(records, augmenter.at_query)
+    return EvalSplit(records, captions, caption_to_image, train_records, captioner, select)
+
+
+def evaluate(encoder: Encoder, split: EvalSplit, strategy: Any, reranker: Any, *,
+             names: tuple[str, str] = ("dual-stream", "none"),
+             groups: Mapping[str, Mapping[str, list[str]]] | None = None) -> Evaluation:
+    """Score ``split`` with ``strategy`` then ``reranker`` (``names`` as the record shall call them).
+
+    ``groups`` maps a family of query groups to each image's labels (``dataset.caption_groups``): the metrics
+    then add R@K per group (``by_<family>``).
+    """
+    from rsbench.metrics import grouped_recalls, majority_label, retrieval_metrics
+    from rsbench.retrieval.rerankers.base import RerankContext
+
+    result = strategy.retrieve(split, encoder)
+    start = time.perf_counter()
+    scores = reranker.rerank(result.scores, RerankContext(split, encoder, split.train_records))
+    seconds = {**result.seconds, "rerank": time.perf_counter() - start}
+    metrics: dict[str, Any] = retrieval_metrics(scores, split.caption_to_image)
+    for family, labels in (groups or {}).items():
+        per_caption = [label for r in split.records for label in labels[r.image_id]]
+        per_image = [majority_label(labels[r.image_id]) for r in split.records]
+        metrics[f"by_{family}"] = grouped_recalls(scores, split.caption_to_image, per_caption, per_image)
+    return Evaluation(metrics, describe(*names, split, result, seconds), scores, split)
+
+
+def evaluate_records(encoder: Encoder, records: Sequence[Record], augmenter: Any, strategy: Any, reranker: Any, *,
+                     names: tuple[str, str] = ("dual-stream", "none"), train_records: Sequence[Record] = (),
+                     captioner: tuple[str, Any] | None = None, select_records: Sequence[Record] | None = None,
+                     groups: Mapping[str, Mapping[str, list[str]]] | None = None) -> Evaluation:
+    """``evaluate`` on a dataset split whose queries ``augmenter`` writes; ``select_records`` is the selection
+    split, given to a strategy that declares ``needs_selection_split`` (and only to it)."""
+    select = None
+    if getattr(strategy, "needs_selection_split", False) and select_records is not None:
+        select = query_split(select_records, augmenter, encoder, train_records=train_records, captioner=captioner)
+    split = query_split(records, augmenter, encoder, train_records=train_records, captioner=captioner, select=select)
+    evaluation = evaluate(encoder, split, strategy, reranker, names=names, groups=groups)
+    evaluation.eval = dict(augmenter.describe_eval())
+    return evaluation
+
+
+def describe(strategy: str, reranker: str, split: EvalSplit, result: RetrievalResult,
+             seconds: dict[str, float]) -> dict[str, Any]:
+    """Strategy, reranker, index, K and stage-1 recall@K per direction, seconds per query per stage.
+
+    Seconds per query divide each stage's wall time by every query of both directions (captions and images).
+    Stage-1 recall@K is the share of queries whose true match is in the shortlist: the most a rerank can reach.
+    """
+    from rsbench.metrics import recalls_from_ranks, score_ranks
+
+    queries = split.n_captions + split.n_images
+    section: dict[str, Any] = {
+        "strategy": strategy,
+        "reranker": reranker,
+        "index": "dense",  # a strategy that searches an index says which in its info
+        "queries": {"t2i": split.n_captions, "i2t": split.n_images},
+        "k": None,
+        "stage1_recall_at_k": None,
+        "seconds_per_query": {stage: s / max(1, queries) for stage, s in seconds.items()},
+        **result.info,
+    }
+    stage1 = result.stage1
+    if stage1 is not None:
+        i2t, t2i = score_ranks(stage1, split.caption_to_image)
+        ks = {d: (v.k if isinstance(v, Candidates) else v.shape[1]) for d, v in stage1.directions().items()}
+        section["k"] = ks
+        section["stage1_recall_at_k"] = {
+            "t2i": recalls_from_ranks(t2i, [ks["t2i"]])[ks["t2i"]],
+            "i2t": recalls_from_ranks(i2t, [ks["i2t"]])[ks["i2t"]],
+        }
+    return section
