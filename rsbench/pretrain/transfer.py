@@ -98,7 +98,7 @@ def transfer_report(
     import torch
 
     from rsbench.config import build_config
-    from rsbench.engine import Experiment
+    from rsbench.engine import Experiment, build
     from rsbench.errors import ConfigError
     from rsbench.metrics import retrieval_metrics
 
@@ -107,7 +107,7 @@ def transfer_report(
                                    "adapter": {"name": "frozen"}, "sampler": {"name": "batch"},
                                    "augmenter": {"name": "none"}, "device": device})
 
-    corpus_captions = [c for r in config(corpus).build("dataset").split("train") for c in r.captions]
+    corpus_captions = [c for r in build(config(corpus), "dataset").split("train") for c in r.captions]
     exp = Experiment(config(dataset), console)
     exp.adapter.eval()
     encoder = exp.encoder()

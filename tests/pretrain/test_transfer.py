@@ -140,12 +140,18 @@ class HandExperiment:
                                        split=lambda split: [r for r in records if r.split == split])
         self.adapter = torch.nn.Identity()
 
-    def encode_texts(self, texts: list[str]) -> torch.Tensor:
-        return torch.stack([sum((WORDS.get(w, torch.zeros(10)) for w in corpus_words([t])), torch.zeros(10))
-                            for t in texts])
+    def encoder(self) -> SimpleNamespace:
+        """The evaluation stage's encoder interface over the hand-made embeddings (normalised, as it returns)."""
 
-    def encode_images(self, records) -> torch.Tensor:
-        return F.normalize(torch.stack([IMAGES[r.image_id] for r in records]), dim=-1)
+        def texts(texts: list[str]) -> SimpleNamespace:
+            summed = torch.stack([sum((WORDS.get(w, torch.zeros(10)) for w in corpus_words([t])), torch.zeros(10))
+                                  for t in texts])
+            return SimpleNamespace(embeddings=F.normalize(summed, dim=-1))
+
+        def images(records) -> SimpleNamespace:
+            return SimpleNamespace(embeddings=F.normalize(torch.stack([IMAGES[r.image_id] for r in records]), dim=-1))
+
+        return SimpleNamespace(texts=texts, images=images)
 
 
 @pytest.fixture

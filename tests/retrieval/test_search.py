@@ -72,7 +72,8 @@ def test_search_ranks_the_archive_as_brute_force_over_the_models_embeddings(save
     query = chosen[3].captions[0]
     hits = search_archive(out, query, k=20, device="cpu")
     images = [Image.open(folder / p).convert("RGB") for p in manifest["paths"]]
-    scores = (model.encode_texts([query]) @ model.encode_images(images).T)[0]
+    encoder = model.encoder()
+    scores = (encoder.texts([query]).embeddings @ encoder.pil_images(images).T)[0].numpy()
     order = sorted(range(20), key=lambda j: (-scores[j], j))
     assert [str(h.path.relative_to(folder.resolve())) for h in hits] == [manifest["paths"][j] for j in order]
     assert np.allclose([h.score for h in hits], scores[order], atol=1e-5)
@@ -104,16 +105,17 @@ def test_an_interrupted_build_resumes_without_embedding_finished_chunks(image_fo
             raise KeyboardInterrupt  # Ctrl-C during the last chunk
         return original(images)
 
-    original = type(model).encode_images.__get__(model)
+    encoder = model.encoder()
+    original = encoder.pil_images
     monkeypatch.setattr(archive_module, "load_model_spec", lambda spec, device: model)
-    monkeypatch.setattr(model, "encode_images", flaky)
+    monkeypatch.setattr(model, "encoder", lambda: encoder)
+    monkeypatch.setattr(encoder, "pil_images", flaky)
     with pytest.raises(KeyboardInterrupt):
         build_archive(folder, tmp_path / "ix", {"config": FROZEN}, "exact", "cpu")
     assert not (tmp_path / "ix" / "manifest.json").exists()  # nothing half-written
     calls.clear()
-    monkeypatch.setattr(model, "encode_images", original)
     counted = []
-    monkeypatch.setattr(model, "encode_images", lambda images: counted.append(len(images)) or original(images))
+    monkeypatch.setattr(encoder, "pil_images", lambda images: counted.append(len(images)) or original(images))
     build_archive(folder, tmp_path / "ix", {"config": FROZEN}, "exact", "cpu")
     assert counted == [4]  # only the unfinished chunk
 
