@@ -232,3 +232,16 @@ def test_a_shortlist_longer_than_the_gallery_fails_before_training(tmp_path, tra
     with pytest.raises(RsbenchError, match="larger than the gallery"):
         run_experiment(small_config(tmp_path, "strategy.name=fast-then-fine"), quiet_console)
     assert training_calls == []
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="needs a CUDA device")
+def test_a_run_on_cuda_gives_its_device_memory_back(tmp_path, quiet_console):
+    import torch
+
+    from rsbench.engine import run_experiment
+
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    run_experiment(small_config(tmp_path, "device=cuda"), quiet_console)
+    gc.collect()
+    assert torch.cuda.memory_allocated() == before

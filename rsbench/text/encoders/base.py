@@ -50,6 +50,12 @@ class TextEncoder(abc.ABC):
         """Provenance for result records: at least ``name``, ``model`` (id or path), ``weights_sha256`` (None
         when the weights are not a local file), ``dim`` and ``normalized``; JSON values only."""
 
+    @property
+    def symmetric(self) -> bool:
+        """Whether queries and documents are encoded alike (no prompt or route tells them apart), so one
+        encoding of a text serves both roles. False unless a backend knows better."""
+        return False
+
     def encode_queries(self, texts: Sequence[str]) -> torch.Tensor:
         """Embeddings of search queries (the model's query prompt applied, if any)."""
         return self._encode(texts, "query")

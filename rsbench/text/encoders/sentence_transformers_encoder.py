@@ -55,6 +55,12 @@ class SentenceTransformersEncoder(TextEncoder):
     def dim(self) -> int:
         return self._dim
 
+    @property
+    def symmetric(self) -> bool:
+        """One prompt for both roles and no Router module: encode_query and encode_document are the same."""
+        routed = any(type(module).__name__ == "Router" for module in self.model.modules())
+        return self.prompts["query"] == self.prompts["document"] and not routed
+
     def embed(self, texts: list[str], role: Role) -> torch.Tensor:
         # encode_query/encode_document also pick the model's route for the role (a Router module); the prompt
         # is passed explicitly so that the one in describe() is the one applied.
