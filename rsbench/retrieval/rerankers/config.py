@@ -24,13 +24,19 @@ class DualSoftmaxConfig:
         _at_least(self.inverse_temperature, 0.0, "inverse_temperature")
 
 
+QB_NORM_ACTIVATIONS = ("top1", "topk")
+
+
 @dataclass
 class QbNormConfig:
     """Querybank normalisation with the dynamic inverted softmax (Bogolin et al. 2022)."""
 
     beta: float = field(default=20.0, metadata={"help": "inverse temperature of the inverted softmax (paper: 20)"})
-    k: int = field(default=1, metadata={"help": "a query is normalised when its top-k items are all activated "
-                                               "(top-k of some bank query); paper: 1"})
+    k: int = field(default=1, metadata={"help": "the activation set is the union of every bank query's top-k "
+                                               "items; paper: 1"})
+    activation: str = field(default="top1", metadata={
+        "help": "top1: normalise a query whose top-1 item is activated (the authors' code); topk: only when its "
+                "whole top-k is (rsbench's earlier, stricter reading)"})
     bank_size: int | None = field(
         default=None, metadata={"help": "use at most this many training queries as the bank (null = all)"}
     )
@@ -38,6 +44,9 @@ class QbNormConfig:
     def __post_init__(self) -> None:
         _at_least(self.beta, 0.0, "beta")
         _at_least(self.k, 1, "k")
+        if self.activation not in QB_NORM_ACTIVATIONS:
+            raise ConfigError(f"reranker.activation must be one of {', '.join(QB_NORM_ACTIVATIONS)}, "
+                              f"got {self.activation!r}")
         if self.bank_size is not None:
             _at_least(self.bank_size, 1, "bank_size")
 

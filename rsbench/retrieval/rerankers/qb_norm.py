@@ -2,7 +2,7 @@
 CVPR 2022, §3 and their ``dynamic_inverted_softmax``) with the dynamic inverted softmax (DIS).
 
 A querybank of training queries is scored against the gallery, S_B (B × N). The gallery items that are in
-the top k of some bank query form the activation set. A query whose own top k all lie in that set has its
+the top k of some bank query form the activation set. A query whose own top-1 item lies in that set has its
 scores normalised by the inverted softmax over the bank,
 
     s'(q, g) = exp(β s(q, g)) / Σ_b exp(β S_B(b, g)),
@@ -10,6 +10,12 @@ scores normalised by the inverted softmax over the bank,
 and any other query keeps its scores (the "dynamic" part: it only touches queries near hubs). We store the
 logarithm, β s(q, g) − logsumexp_b β S_B(b, g), which ranks every row the same way and cannot overflow.
 β = 20 and k = 1 are the paper's defaults.
+
+``activation`` says which of the query's items must be activated. ``top1`` (default) is the authors' code
+(``get_index_to_normalize`` in ioanacroi/qb-norm's dynamic_inverted_softmax.py: the query's argmax in the
+union of the bank's top-k), for every k. ``topk`` is rsbench's earlier reading: every one of the query's own
+top k must be activated, a stricter test that normalises fewer queries as k grows (equal at k = 1); it is kept
+as an option to measure that difference, not as the paper's method.
 
 The bank: for text→image, the training captions as annotated; for image→text, the training images. They are
 scored by the cosine of global embeddings; after a strategy that adds a fine score (fast-then-fine), the bank
@@ -29,6 +35,7 @@ import torch
 
 from rsbench.errors import ConfigError
 from rsbench.retrieval.rerankers.base import RerankContext, rerank_directions
+from rsbench.retrieval.rerankers.config import QB_NORM_ACTIVATIONS as ACTIVATIONS
 from rsbench.retrieval.rerankers.config import QbNormConfig
 from rsbench.retrieval.scores import Candidates, RetrievalScores
 
@@ -62,16 +69,27 @@ def bank_statistics(bank: torch.Tensor, gallery: torch.Tensor, beta: float, k: i
     return stats
 
 
-def querybank_normalise(scores: torch.Tensor, stats: BankStatistics, beta: float, k: int = 1) -> torch.Tensor:
+def _probe(k: int, activation: str) -> int:
+    """How many of a query's best items must be activated: 1 (the authors' top-1 test) or k (``topk``)."""
+    if activation not in ACTIVATIONS:
+        raise ConfigError(f"reranker.activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    return 1 if activation == "top1" else k
+
+
+def querybank_normalise(scores: torch.Tensor, stats: BankStatistics, beta: float, k: int = 1,
+                        activation: str = "top1") -> torch.Tensor:
     """DIS of dense (Q, N) ``scores`` given the bank's statistics of the same gallery."""
-    near_hub = stats.activated[scores.topk(min(k, scores.shape[1]), dim=1).indices].all(dim=1)
+    probe = min(_probe(k, activation), scores.shape[1])
+    near_hub = stats.activated[scores.topk(probe, dim=1).indices].all(dim=1)
     normalised = beta * scores - stats.log_mass[None, :]
     return torch.where(near_hub[:, None], normalised, scores)
 
 
-def querybank_normalise_lists(lists: Candidates, stats: BankStatistics, beta: float, k: int = 1) -> torch.Tensor:
-    """DIS of candidate lists: (Q, K) new scores; a query's top k are the best of its list."""
-    top = lists.indices.gather(1, lists.scores.topk(min(k, lists.k), dim=1).indices)
+def querybank_normalise_lists(lists: Candidates, stats: BankStatistics, beta: float, k: int = 1,
+                              activation: str = "top1") -> torch.Tensor:
+    """DIS of candidate lists: (Q, K) new scores; a query's best items are the best of its list."""
+    probe = min(_probe(k, activation), lists.k)
+    top = lists.indices.gather(1, lists.scores.topk(probe, dim=1).indices)
     near_hub = stats.activated[top].all(dim=1)
     normalised = beta * lists.scores - stats.log_mass[lists.indices]
     return torch.where(near_hub[:, None], normalised, lists.scores)
@@ -82,10 +100,10 @@ class QbNorm:
         self.config = config
 
     def rerank(self, scores: RetrievalScores, context: RerankContext) -> RetrievalScores:
-        beta, k = self.config.beta, self.config.k
+        beta, k, how = self.config.beta, self.config.k, self.config.activation
         banks = self.banks(context)
-        return rerank_directions(scores, lambda s, d: querybank_normalise(s, banks[d], beta, k),
-                           lambda lists, d: querybank_normalise_lists(lists, banks[d], beta, k))
+        return rerank_directions(scores, lambda s, d: querybank_normalise(s, banks[d], beta, k, how),
+                                 lambda lists, d: querybank_normalise_lists(lists, banks[d], beta, k, how))
 
     def banks(self, context: RerankContext) -> dict[str, BankStatistics]:
         """The bank's statistics of each direction's gallery, from the training split."""
