@@ -102,7 +102,10 @@ class Experiment:
 
 def build_evaluation(cfg: RunConfig, augmenter: Any) -> tuple[Any, Any]:
     """The run's strategy and reranker, with what they need checked now, before any training: a captioner
-    for a strategy or augmenter that uses generated captions, the strategy's own models (``prepare``)."""
+    for a strategy or augmenter that uses generated captions, the reranker defined on the strategy's kind of
+    scores (``check_score_kind``), the strategy's own models (``prepare``)."""
+    from rsbench.retrieval.rerankers.base import check_score_kind
+
     if getattr(augmenter, "needs_captioner", False) and not cfg.has("captioner"):
         raise ConfigError(f"augmenter {cfg.name('augmenter')} trains on generated captions: name a captioner "
                           f"with --captioner NAME (rsbench list captioner; oracle on SynthRS)")
@@ -114,9 +117,11 @@ def build_evaluation(cfg: RunConfig, augmenter: Any) -> tuple[Any, Any]:
         from rsbench.captioning.captions import build_captioner
 
         build_captioner(cfg.name("captioner"), cfg.options("captioner"))  # a missing file fails now, not later
+    reranker = cfg.build("reranker")
+    check_score_kind(strategy, reranker, (cfg.name("strategy"), cfg.name("reranker")))  # before any model loads
     if callable(getattr(strategy, "prepare", None)):
         strategy.prepare()  # loads what retrieval needs: a bad model folder fails now, not after training
-    return strategy, cfg.build("reranker")
+    return strategy, reranker
 
 
 def record_sections(cfg: RunConfig, dataset: Any, backbone: Any, scene_at_eval: str,

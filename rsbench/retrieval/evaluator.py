@@ -76,7 +76,8 @@ def evaluate(encoder: Encoder, split: EvalSplit, strategy: Any, reranker: Any, *
         per_caption = [label for r in split.records for label in labels[r.image_id]]
         per_image = [majority_label(labels[r.image_id]) for r in split.records]
         metrics[f"by_{family}"] = grouped_recalls(scores, split.caption_to_image, per_caption, per_image)
-    return Evaluation(metrics, describe(*names, split, result, seconds), scores, split)
+    section = describe(*names, split, result, seconds, score_kind=getattr(strategy, "score_kind", None))
+    return Evaluation(metrics, section, scores, split)
 
 
 def evaluate_records(encoder: Encoder, records: Sequence[Record], augmenter: Any, strategy: Any, reranker: Any, *,
@@ -95,8 +96,9 @@ def evaluate_records(encoder: Encoder, records: Sequence[Record], augmenter: Any
 
 
 def describe(strategy: str, reranker: str, split: EvalSplit, result: RetrievalResult,
-             seconds: dict[str, float]) -> dict[str, Any]:
-    """Strategy, reranker, index, K and stage-1 recall@K per direction, seconds per query per stage.
+             seconds: dict[str, float], score_kind: str | None = None) -> dict[str, Any]:
+    """Strategy, the kind of its scores (``score_kind``: cosine, sentence-cosine, z-score...; null when the
+    strategy does not say), reranker, index, K and stage-1 recall@K per direction, seconds per query per stage.
 
     Seconds per query divide each stage's wall time by every query of both directions (captions and images).
     Stage-1 recall@K is the share of queries whose true match is in the shortlist: the most a rerank can reach.
@@ -106,6 +108,7 @@ def describe(strategy: str, reranker: str, split: EvalSplit, result: RetrievalRe
     queries = split.n_captions + split.n_images
     section: dict[str, Any] = {
         "strategy": strategy,
+        "score_kind": score_kind,
         "reranker": reranker,
         "index": "dense",  # a strategy that searches an index says which in its info
         "queries": {"t2i": split.n_captions, "i2t": split.n_images},

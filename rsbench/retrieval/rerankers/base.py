@@ -4,6 +4,11 @@ Rerankers are defined on a queries × gallery matrix. Candidate lists are rescor
 entries, never spread into a (Q, N) matrix (a million-item gallery would not fit): statistics over a gallery
 item use only the queries that list it (rerankers/columns.py), the documented reading of every built-in on
 lists; with K = the whole gallery it equals the dense one.
+
+Score spaces are explicit: a strategy says what its scores are (``score_kind``, one of ``SCORE_KINDS``) and a
+reranker which kinds it is defined on (``accepts``, with ``accepts_why`` saying why, for the error line);
+``check_score_kind`` refuses a pair that does not fit before any training or encoding. A strategy or reranker
+that declares nothing is taken as compatible with everything (plugins written before the declarations).
 """
 
 from __future__ import annotations
@@ -14,9 +19,30 @@ from dataclasses import dataclass
 import torch
 
 from rsbench.data.record import Record
+from rsbench.errors import ConfigError
 from rsbench.retrieval.base import EvalSplit
 from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.scores import Candidates, Direction, RetrievalScores
+
+SCORE_KINDS = (
+    "cosine",  # cosine of the trained (or frozen) model's embeddings, possibly plus a token-cosine term
+    "sentence-cosine",  # cosine in a sentence encoder's space (text-to-text)
+    "z-score",  # standardised scores: zero mean, unit variance (hybrid)
+    "probability",  # non-negative, a distribution over the gallery
+)
+
+
+def check_score_kind(strategy: object, reranker: object, names: tuple[str, str] = ("strategy", "reranker")) -> None:
+    """Refuse ``reranker`` on ``strategy``'s scores when it declares the kinds it accepts and the strategy's
+    ``score_kind`` is not one: one ``ConfigError`` line, raised before any training or encoding."""
+    kind = getattr(strategy, "score_kind", None)
+    accepts = getattr(reranker, "accepts", None)
+    if kind is None or accepts is None or kind in accepts:
+        return
+    why = getattr(reranker, "accepts_why", "")
+    raise ConfigError(f"reranker {names[1]} is defined on {' or '.join(accepts)} scores and strategy {names[0]} "
+                      f"gives {kind} scores{f' ({why})' if why else ''}; use another reranker "
+                      f"(--rerank none or csls) or strategy")
 
 
 @dataclass
@@ -65,6 +91,8 @@ def rerank_directions(scores: RetrievalScores, dense: DenseRerank, lists: ListRe
 
 class NoRerank:
     """Leaves the strategy's scores as they are."""
+
+    accepts = SCORE_KINDS
 
     def rerank(self, scores: RetrievalScores, context: RerankContext) -> RetrievalScores:
         return scores

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from rsbench.retrieval.rerankers.base import RerankContext, rerank_directions
+from rsbench.retrieval.rerankers.base import SCORE_KINDS, RerankContext, rerank_directions
 from rsbench.retrieval.rerankers.columns import column_top_k_mean
 from rsbench.retrieval.rerankers.config import CslsConfig
 from rsbench.retrieval.scores import Candidates, RetrievalScores
@@ -35,6 +35,7 @@ def csls_lists(lists: Candidates, k: int) -> torch.Tensor:
 
 
 class Csls:
+    accepts = SCORE_KINDS  # 2s minus two means: shift-equivariant, defined on any score
     def __init__(self, config: CslsConfig) -> None:
         self.config = config
 

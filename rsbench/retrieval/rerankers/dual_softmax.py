@@ -31,6 +31,9 @@ def dual_softmax_lists(lists: Candidates, inverse_temperature: float) -> torch.T
 
 
 class DualSoftmax:
+    accepts = ("cosine", "sentence-cosine")
+    accepts_why = "its inverse temperature is set for scores in [-1, 1]"
+
     def __init__(self, config: DualSoftmaxConfig) -> None:
         self.config = config
 

@@ -63,6 +63,9 @@ def galr_lists(lists: Candidates, k: int, wp1: float, wp2: float) -> Candidates:
 
 
 class Galr:
+    accepts = ("cosine", "sentence-cosine")
+    accepts_why = "its column-sum normaliser assumes cosines; on standardised scores it can be near zero"
+
     def __init__(self, config: GalrConfig) -> None:
         self.config = config
 

@@ -96,6 +96,11 @@ def querybank_normalise_lists(lists: Candidates, stats: BankStatistics, beta: fl
 
 
 class QbNorm:
+    # The bank is scored by the model's cosine of global embeddings: only scores in that space can be normalised
+    # by it (a sentence-encoder bank for text-to-text would need the training images captioned, not built).
+    accepts = ("cosine",)
+    accepts_why = "its querybank is scored by the model's cosine, another space than these scores"
+
     def __init__(self, config: QbNormConfig) -> None:
         self.config = config
 

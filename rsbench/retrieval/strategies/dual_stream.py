@@ -14,6 +14,8 @@ from rsbench.retrieval.scores import RetrievalScores
 class DualStream:
     """Embed every image and caption once; score every pair by the cosine of their embeddings."""
 
+    score_kind = "cosine"  # what the scores are (rsbench/retrieval/rerankers/base.py SCORE_KINDS)
+
     def __init__(self, config: DualStreamConfig) -> None:
         self.config = config
 

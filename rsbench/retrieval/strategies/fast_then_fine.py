@@ -61,6 +61,11 @@ def fine_scores(
 class FastThenFine:
     """Global recall of K candidates per query, reranked by a parameter-free token interaction."""
 
+    # s_coarse + w * s_fine is a sum of a global cosine and a mean of token cosines: cosine-scale (within
+    # [-(1 + w), 1 + w]) and from the same encoder, so rerankers defined on cosines accept it. A QB-Norm bank
+    # is scored on the coarse part only (its docstring): an approximation we accept and document.
+    score_kind = "cosine"
+
     def __init__(self, config: FastThenFineConfig) -> None:
         self.config = config
 

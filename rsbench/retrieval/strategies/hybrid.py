@@ -39,6 +39,7 @@ class Hybrid:
 
     needs_captioner = True
     needs_selection_split = True
+    score_kind = "z-score"  # standardised mixtures: zero mean, unit variance, no longer cosines
 
     def __init__(self, config: HybridConfig) -> None:
         self.config = config

@@ -68,6 +68,7 @@ class TextToText:
     """Caption the gallery (cached), embed captions and queries with a sentence encoder, rank by cosine."""
 
     needs_captioner = True  # the engine refuses a run without a captioner section before training
+    score_kind = "sentence-cosine"  # cosines in the sentence encoder's space, not the trained model's
     uses_model = False  # ranks captions with a sentence encoder: a run with it trains nothing, and says so
 
     def __init__(self, config: TextToTextConfig) -> None:

@@ -1,0 +1,74 @@
+"""Score spaces made explicit (issue 24): a reranker refuses, before any work, a strategy's scores it is not
+defined on; plugins that declare nothing keep working; the record names the kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from rsbench.config import build_config
+from rsbench.errors import ConfigError
+from rsbench.retrieval.rerankers import make_reranker
+from rsbench.retrieval.rerankers.base import SCORE_KINDS, check_score_kind
+
+
+class Declares:
+    def __init__(self, kind):
+        self.score_kind = kind
+
+
+REFUSED = [("text-to-text", "sentence-cosine", "qb-norm"), ("hybrid", "z-score", "qb-norm"),
+           ("hybrid", "z-score", "dual-softmax"), ("hybrid", "z-score", "galr")]
+ACCEPTED = [("dual-stream", "cosine", r) for r in ("none", "qb-norm", "dual-softmax", "csls", "galr")] + [
+    ("fast-then-fine", "cosine", "qb-norm"), ("text-to-text", "sentence-cosine", "dual-softmax"),
+    ("text-to-text", "sentence-cosine", "csls"), ("hybrid", "z-score", "csls"), ("hybrid", "z-score", "none")]
+
+
+def strategy(name):
+    return build_config(None, {"strategy": {"name": name}}).build("strategy")
+
+
+@pytest.mark.parametrize(("name", "kind"), [("dual-stream", "cosine"), ("fast-then-fine", "cosine"),
+                                            ("text-to-text", "sentence-cosine"), ("hybrid", "z-score")])
+def test_every_built_in_strategy_declares_its_score_kind(name, kind):
+    assert strategy(name).score_kind == kind and kind in SCORE_KINDS
+
+
+@pytest.mark.parametrize(("name", "kind", "reranker"), REFUSED)
+def test_a_reranker_refuses_scores_it_was_not_defined_on(name, kind, reranker):
+    with pytest.raises(ConfigError, match=f"reranker {reranker} .* strategy {name} gives {kind} scores"):
+        check_score_kind(Declares(kind), make_reranker(reranker), (name, reranker))
+
+
+@pytest.mark.parametrize(("name", "kind", "reranker"), ACCEPTED)
+def test_a_reranker_accepts_the_scores_it_was_defined_on(name, kind, reranker):
+    check_score_kind(Declares(kind), make_reranker(reranker), (name, reranker))
+
+
+def test_plugins_that_declare_nothing_are_compatible():
+    check_score_kind(object(), make_reranker("qb-norm"))  # a strategy without score_kind
+    check_score_kind(Declares("z-score"), object())  # a reranker without accepts
+
+
+def test_the_run_refuses_the_combination_before_loading_any_model(monkeypatch):
+    from rsbench.engine import build_evaluation
+    from rsbench.retrieval.strategies.text_to_text import TextToText
+
+    def never(self):
+        raise AssertionError("the sentence encoder was loaded before the refusal")
+
+    monkeypatch.setattr(TextToText, "prepare", never)
+    cfg = build_config(None, {"strategy": {"name": "text-to-text"}, "reranker": {"name": "qb-norm"},
+                              "captioner": {"name": "oracle"}})
+    with pytest.raises(ConfigError, match="reranker qb-norm .* strategy text-to-text gives sentence-cosine"):
+        build_evaluation(cfg, object())
+
+
+def test_the_record_names_the_score_kind():
+    from rsbench.retrieval.base import EvalSplit
+    from rsbench.retrieval.evaluator import evaluate
+    from rsbench.retrieval.rerankers.base import NoRerank
+    from rsbench.testing.retrieval import _FixedEncoder
+
+    split = EvalSplit(records=[None] * 4, captions=[f"c{i}" for i in range(6)], caption_to_image=[0, 1, 2, 3, 0, 1])
+    evaluation = evaluate(_FixedEncoder(4, 6), split, strategy("dual-stream"), NoRerank())
+    assert evaluation.retrieval["score_kind"] == "cosine"
