@@ -5,6 +5,10 @@ A prompt file is plain text with an optional front matter between two ``---`` li
 ``trsllava`` (TRSLLaVA's structured prompt: five variants of one sentence / visible features with positions /
 detailed caption, north-up, qualitative sizes, strict JSON) and ``plain`` (one sentence). A file without front
 matter is read with the ``sentence`` parser. The digest (SHA-256 of the whole file) keys the caption cache.
+
+Image-query prompts, in ``prompts/queries/``, ask for one description of an image used as a query (text-to-text's
+image→text under ``image_queries: description``): ``trsllava-query``, our wording of the authors' image-query
+prompt (``image_query_prompt`` in TRSLLaVA's ``vlm/prompt.py``). ``load_prompt`` finds them by name too.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from rsbench.errors import RsbenchError
 
 PROMPT_DIR = Path(__file__).resolve().parent / "prompts"
+QUERY_PROMPT_DIR = PROMPT_DIR / "queries"
 PARSERS = ("structured", "sentence")
 
 # The authors' field names (TRSLLaVA's RSRT schema), and the older names their converter also reads.
@@ -37,8 +42,13 @@ class ReplyError(ValueError):
 
 
 def builtin_prompts() -> list[str]:
-    """Names of the prompts shipped with rsbench (``trsllava``, ``plain``)."""
+    """Names of the captioning prompts shipped with rsbench (``trsllava``, ``plain``)."""
     return sorted(p.stem for p in PROMPT_DIR.glob("*.txt"))
+
+
+def builtin_query_prompts() -> list[str]:
+    """Names of the image-query prompts shipped with rsbench (``trsllava-query``)."""
+    return sorted(p.stem for p in QUERY_PROMPT_DIR.glob("*.txt"))
 
 
 @dataclass(frozen=True)
@@ -64,13 +74,15 @@ class Prompt:
 def load_prompt(prompt: str | Path) -> Prompt:
     """A built-in prompt by name (``trsllava``, ``plain``) or a prompt file by path; RsbenchError otherwise."""
     text_prompt = str(prompt)
-    builtin = PROMPT_DIR / f"{text_prompt}.txt"
-    if "/" not in text_prompt and "\\" not in text_prompt and builtin.is_file():
+    builtin = next((folder / f"{text_prompt}.txt" for folder in (PROMPT_DIR, QUERY_PROMPT_DIR)
+                    if (folder / f"{text_prompt}.txt").is_file()), None)
+    if "/" not in text_prompt and "\\" not in text_prompt and builtin is not None:
         path, name = builtin, text_prompt
     else:
         path, name = Path(text_prompt).expanduser(), str(prompt)
         if not path.is_file():
-            raise RsbenchError(f"unknown prompt '{prompt}': built-in prompts are {', '.join(builtin_prompts())}, "
+            names = ", ".join(builtin_prompts() + builtin_query_prompts())
+            raise RsbenchError(f"unknown prompt '{prompt}': built-in prompts are {names}, "
                                f"or give the path of a prompt file (docs/captioning.md says its format)")
     try:
         source = path.read_text(encoding="utf-8")

@@ -86,6 +86,7 @@ class FastThenFineConfig:
 
 
 AGGREGATIONS = ("max", "mean", "logsumexp")
+IMAGE_QUERIES = ("variants", "description")  # text-to-text image->text: how an image becomes a query
 
 
 @dataclass
@@ -106,12 +107,21 @@ class TextToTextConfig:
         default="max", metadata={"help": "an image's score over its captions: max (the authors' code), mean, or "
                                  "temperature * logsumexp(s / temperature)"})
     temperature: float = field(default=0.05, metadata={"help": "logsumexp's temperature (cosine units)"})
+    image_queries: Literal["variants", "description"] = field(
+        default="variants", metadata={"help": "image->text query: variants (the aggregation over the image's "
+                                      "caption variants) or description (one description per image from "
+                                      "query_prompt, the authors' protocol); docs/text-to-text.md compares them"})
+    query_prompt: str = field(default="trsllava-query", metadata={
+        "help": "image_queries=description's prompt: trsllava-query (the authors' image-query prompt) or a file"})
     caption_batch_size: int = field(default=8, metadata={"help": "images per captioner call"})
 
     def __post_init__(self) -> None:
         if self.aggregation not in AGGREGATIONS:
             raise ConfigError(f"strategy.aggregation must be one of {', '.join(AGGREGATIONS)}, got "
                               f"{self.aggregation!r}")
+        if self.image_queries not in IMAGE_QUERIES:
+            raise ConfigError(f"strategy.image_queries must be one of {', '.join(IMAGE_QUERIES)}, got "
+                              f"{self.image_queries!r}")
         if not self.temperature > 0:
             raise ConfigError(f"strategy.temperature must be > 0, got {self.temperature}")
         if isinstance(self.caption_batch_size, bool) or not isinstance(self.caption_batch_size, int) \

@@ -7,10 +7,13 @@ captions; cosine similarity in that space ranks. The images and the trained mode
 - **Text → image**: each human caption (a query, the encoder's query prompt) against every variant of every
   image (documents); an image's score aggregates its variants' cosines: ``max`` as in the authors' code,
   ``mean``, or ``logsumexp`` (``τ · log Σ exp(s / τ)``, a soft max; τ = ``temperature``).
-- **Image → text**: the image's generated description against the human captions. With several variants, the
-  same aggregation over variants of ``cos(variant, caption)``, now with the variants as queries and the human
-  captions as documents (an asymmetric encoder's prompts say which side is which; a symmetric one gives the
-  text → image matrix transposed).
+- **Image → text**, two protocols (``image_queries``). ``variants`` (default): the same aggregation over the
+  image's caption variants of ``cos(variant, caption)``, the variants as queries and the human captions as
+  documents (an asymmetric encoder's prompts say which side is which; a symmetric one gives the text → image
+  matrix transposed): an ensemble of five descriptions, markedly above the authors' image→text. ``description``:
+  the authors' protocol (TRSLLaVA ``eval/i2t.py``): one description per image, written by the captioner from the
+  image-query prompt (``query_prompt``, ``trsllava-query``), is the image's one query. A captioner that ignores
+  prompts (``file``, ``tiny``) gives its first variant. docs/text-to-text.md compares the two.
 - An image whose captioning failed has no variants: it scores ``FAILED_SCORE`` (below any cosine) in both
   directions, so it ranks last, and the record counts it (``caption_failures``).
 
@@ -78,7 +81,12 @@ class TextToText:
         self._captions: dict[tuple[Any, ...], Any] = {}  # per split: the cache is read and images hashed once
 
     def prepare(self) -> None:
-        """Load the text encoder now (the engine calls this before training): a missing model fails at once."""
+        """Load the text encoder now (the engine calls this before training): a missing model fails at once, and
+        so does a missing image-query prompt."""
+        if self.config.image_queries == "description":
+            from rsbench.captioning.prompt import load_prompt
+
+            load_prompt(self.config.query_prompt)
         self.text_encoder()
 
     def text_encoder(self) -> Any:
@@ -103,19 +111,35 @@ class TextToText:
                 else encoded
         return self._memo[key]
 
-    def captions(self, split: EvalSplit, device: str) -> Any:
-        """The gallery's caption variants through the cache (a CaptionSet), made once per run and split: every
-        later evaluation (each epoch's val) reuses them instead of hashing every image and reading the cache."""
+    def captions(self, split: EvalSplit, device: str, prompt: str | None = None) -> Any:
+        """The gallery's caption variants through the cache (a CaptionSet) from ``prompt`` (the strategy's
+        captioning prompt unless given), made once per run, split and prompt: every later evaluation (each
+        epoch's val) reuses them instead of hashing every image and reading the cache."""
         from rsbench.captioning import caption_records
 
         if split.captioner is None:
             raise ConfigError("strategy text-to-text needs a captioner: --captioner NAME (rsbench list captioner)")
         name, options = split.captioner
-        key = (name, repr(options), tuple(str(r.image) for r in split.records))
+        prompt = self.config.prompt if prompt is None else prompt
+        key = (name, repr(options), prompt, tuple(str(r.image) for r in split.records))
         if key not in self._captions:
-            self._captions[key] = caption_records(split.records, name, options, prompt=self.config.prompt,
+            self._captions[key] = caption_records(split.records, name, options, prompt=prompt,
                                                   device=device, batch_size=self.config.caption_batch_size)
         return self._captions[key]
+
+    def image_query_scores(self, split: EvalSplit, device: str, humans: list[str]) -> tuple[torch.Tensor,
+                                                                                           dict[str, Any]]:
+        """(images × captions) scores of ``image_queries: description``: each image's one description (the first
+        the captioner gives for ``query_prompt``) against the human captions; ``FAILED_SCORE`` where it failed."""
+        made = self.captions(split, device, prompt=self.config.query_prompt)
+        described = [i for i, texts in enumerate(made.per_image) if texts]
+        out = torch.full((split.n_images, len(humans)), FAILED_SCORE)
+        if described:
+            queries = [made.per_image[i][0] for i in described]
+            out[torch.tensor(described)] = self._embed("query", queries) @ self._embed("document", humans).t()
+        prompt = made.provenance.get("prompt") or {}
+        return out, {"query_prompt": prompt.get("name"), "query_prompt_sha256": prompt.get("digest"),
+                     "query_failures": split.n_images - len(described)}
 
     def similarity(self, split: EvalSplit, device: str) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any],
                                                                   dict[str, float]]:
@@ -124,21 +148,28 @@ class TextToText:
         cfg = self.config
         start = time.perf_counter()
         made = self.captions(split, device)
+        if cfg.image_queries == "description":
+            self.captions(split, device, prompt=cfg.query_prompt)  # the image queries: timed as captioning
         captioned = time.perf_counter()
         variants = [c for captions in made.per_image for c in captions]
         owner = torch.tensor([i for i, captions in enumerate(made.per_image) for _ in captions], dtype=torch.long)
         humans = list(split.captions)
         t2i = aggregate(self._embed("query", humans) @ self._embed("document", variants).t(), owner,
                         split.n_images, cfg.aggregation, cfg.temperature)
-        by_variant = self._embed("query", variants) @ self._embed("document", humans).t()  # (V, captions)
-        i2t = aggregate(by_variant.t(), owner, split.n_images, cfg.aggregation, cfg.temperature).t()
+        query_info: dict[str, Any] = {}
+        if cfg.image_queries == "description":
+            i2t, query_info = self.image_query_scores(split, device, humans)
+        else:
+            by_variant = self._embed("query", variants) @ self._embed("document", humans).t()  # (V, captions)
+            i2t = aggregate(by_variant.t(), owner, split.n_images, cfg.aggregation, cfg.temperature).t()
         provenance = made.provenance
         prompt = provenance.get("prompt") or {}
         info = {"captioner": provenance.get("captioner"), "caption_model": provenance.get("model"),
                 "oracle_captions": provenance.get("oracle"), "prompt": prompt.get("name"),
                 "prompt_sha256": prompt.get("digest"), "caption_failures": made.failures,
                 "captions_per_image": len(variants) / max(1, split.n_images),
-                "text_encoder": self.text_encoder().describe(), "aggregation": cfg.aggregation}
+                "text_encoder": self.text_encoder().describe(), "aggregation": cfg.aggregation,
+                "image_queries": cfg.image_queries, **query_info}
         if cfg.aggregation == "logsumexp":
             info["temperature"] = cfg.temperature
         return t2i, i2t, info, {"caption": captioned - start, "encode": time.perf_counter() - captioned}
