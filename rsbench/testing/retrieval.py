@@ -68,6 +68,15 @@ def _check_direction(scores: Any, queries: int, gallery: int, where: str, name: 
              f"{name} scores must be finite and on the CPU")
 
 
+def _check_kinds(kinds: list[Any], where: str, name: str) -> None:
+    """Declared score kinds (a strategy's ``score_kind``, a reranker's ``accepts``) must be known ones."""
+    from rsbench.retrieval.rerankers.base import SCORE_KINDS
+
+    for kind in kinds:
+        _require(kind is None or kind in SCORE_KINDS, where,
+                 f"{name} must name kinds from {', '.join(SCORE_KINDS)}; got {kind!r}")
+
+
 def check_strategy(strategy: Any) -> None:
     """A retrieval strategy: ``retrieve(split, encoder)`` -> a RetrievalResult scoring both directions.
 
@@ -83,6 +92,7 @@ def check_strategy(strategy: Any) -> None:
 
     where = f"strategy {type(strategy).__name__}"
     _require(callable(getattr(strategy, "retrieve", None)), where, "must have retrieve(split, encoder)")
+    _check_kinds([getattr(strategy, "score_kind", None)], where, "score_kind")
     images, captions = 60, 84
     with tempfile.TemporaryDirectory() as folder:
         split = EvalSplit(records=[None] * images, captions=[f"caption number {i}" for i in range(captions)],
@@ -131,6 +141,7 @@ def check_reranker(reranker: Any) -> None:
 
     where = f"reranker {type(reranker).__name__}"
     _require(callable(getattr(reranker, "rerank", None)), where, "must have rerank(scores, context)")
+    _check_kinds(list(getattr(reranker, "accepts", None) or []), where, "accepts")
     split = EvalSplit(records=[None] * 5, captions=[f"caption number {i}" for i in range(7)],
                       caption_to_image=[0, 0, 1, 2, 3, 4, 4])
     encoder = _FixedEncoder(5, 7)

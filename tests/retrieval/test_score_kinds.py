@@ -72,3 +72,24 @@ def test_the_record_names_the_score_kind():
     split = EvalSplit(records=[None] * 4, captions=[f"c{i}" for i in range(6)], caption_to_image=[0, 1, 2, 3, 0, 1])
     evaluation = evaluate(_FixedEncoder(4, 6), split, strategy("dual-stream"), NoRerank())
     assert evaluation.retrieval["score_kind"] == "cosine"
+
+
+def test_the_contract_checks_refuse_an_unknown_score_kind():
+    from rsbench.testing import check_reranker, check_strategy
+
+    class Misspelt:
+        score_kind = "cosin"
+
+        def retrieve(self, split, encoder):
+            raise AssertionError("checked before retrieving")
+
+    class Picky:
+        accepts = ("cosine", "zscore")
+
+        def rerank(self, scores, context):
+            return scores
+
+    with pytest.raises(Exception, match="score_kind must name kinds from cosine"):
+        check_strategy(Misspelt())
+    with pytest.raises(Exception, match="accepts must name kinds from cosine"):
+        check_reranker(Picky())
