@@ -19,7 +19,9 @@ as an option to measure that difference, not as the paper's method.
 
 The bank: for text→image, the training captions as annotated; for image→text, the training images. They are
 scored by the cosine of global embeddings; after a strategy that adds a fine score (fast-then-fine), the bank
-is therefore scored on the coarse part only, an approximation.
+is therefore scored on the coarse part only, an approximation. Scores of another space (text-to-text's sentence
+cosines, hybrid's z-scores) cannot be normalised by this bank: ``accepts`` says so, and such a run is refused
+before training (rerankers/base.py ``check_score_kind``).
 
 What the bank contributes is two gallery-wide vectors, logsumexp_b β S_B(b, g) and the activation set; they
 are accumulated over blocks of bank queries, so no bank × gallery matrix is held. A query's scores are then
