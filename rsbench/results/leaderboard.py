@@ -55,6 +55,9 @@ NON_IDENTIFYING_KEYS: frozenset[str] = frozenset(
 # Training options added after records existed, at the value that trains as before: dropped from the identity,
 # so a new record and an older one of the same configuration stay one row.
 LATER_TRAIN_DEFAULTS: dict[str, Any] = {"image_augmentation": "backbone", "cache_features": False}
+# The same for strategy options (text-to-text's and hybrid's image->text protocol, issue 24).
+LATER_STRATEGY_DEFAULTS: dict[str, Any] = {"index_options": {}, "image_queries": "variants",
+                                           "query_prompt": "trsllava-query"}
 DATASET_LOCATION_KEYS: frozenset[str] = frozenset({"root", "data_root", "path"})
 
 ID_COLUMNS: tuple[str, ...] = (
@@ -100,8 +103,14 @@ def config_identity(config: dict) -> dict:
     if component_name(identity.get("reranker")) == "none":
         identity.pop("reranker")  # no reranker: the same configuration as a record from before rerankers existed
     strategy = identity.get("strategy")
-    if isinstance(strategy, dict) and strategy.get("index_options") == {}:  # added later; {} searches as before
-        identity["strategy"] = {k: v for k, v in strategy.items() if k != "index_options"}
+    if isinstance(strategy, dict):  # options added later, at the value that retrieves as before
+        identity["strategy"] = {k: v for k, v in strategy.items() if LATER_STRATEGY_DEFAULTS.get(k, object()) != v}
+    reranker = identity.get("reranker")
+    if component_name(reranker) == "qb-norm" and isinstance(reranker, dict) and reranker.get("k", 1) == 1 \
+            and reranker.get("activation") == "top1":
+        # added later; at k = 1 both activations normalise the same queries (at k > 1 the default changed, and
+        # an older record, made with the whole-top-k test, is another configuration)
+        identity["reranker"] = {k: v for k, v in reranker.items() if k != "activation"}
     train = identity.get("train")
     if isinstance(train, dict):
         identity["train"] = {k: v for k, v in train.items() if LATER_TRAIN_DEFAULTS.get(k, object()) != v}

@@ -75,3 +75,19 @@ def test_qb_norm_refuses_an_unknown_activation():
 
     with pytest.raises(ConfigError, match="activation"):
         QbNormConfig(activation="all")
+
+
+def _identity(reranker: dict) -> dict:
+    from rsbench.config import build_config
+    from rsbench.results.leaderboard import config_identity
+
+    return config_identity(build_config(None, {"reranker": reranker}).to_dict())
+
+
+def test_a_record_from_before_the_activation_option_stays_one_row_only_where_nothing_changed():
+    def older(identity: dict) -> dict:  # the same configuration as written before `activation` existed
+        return {**identity, "reranker": {k: v for k, v in identity["reranker"].items() if k != "activation"}}
+
+    k1, k3 = _identity({"name": "qb-norm"}), _identity({"name": "qb-norm", "k": 3})
+    assert "activation" not in k1["reranker"] and k1 == older(k1)  # k = 1: the same queries are normalised
+    assert k3["reranker"]["activation"] == "top1" and k3 != older(k3)  # k > 1: the default changed

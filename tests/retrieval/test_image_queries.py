@@ -108,3 +108,16 @@ def test_the_authors_image_query_prompt_ships_as_a_one_description_prompt():
     prompt = load_prompt("trsllava-query")
     assert "trsllava-query" in builtin_query_prompts() and prompt.parser == "sentence"
     assert "north" in prompt.text and "percentages" in prompt.text
+
+
+def test_a_record_from_before_the_protocol_option_stays_one_row_with_the_default():
+    from rsbench.config import build_config
+    from rsbench.results.leaderboard import config_identity
+
+    def identity(**options):
+        return config_identity(build_config(None, {"strategy": {"name": "text-to-text", **options},
+                                                   "captioner": {"name": "oracle"}}).to_dict())
+
+    default = identity()
+    assert "image_queries" not in default["strategy"] and "query_prompt" not in default["strategy"]
+    assert identity(image_queries="description") != default
