@@ -93,9 +93,13 @@ class Sweep:
 
     def run(self, varied: dict[str, Any], seed: int, sets: list[str] | None = None) -> PlannedRun:
         """The run of one combination and seed; ``sets`` are the command line's ``--set`` (applied last)."""
+        from rsbench.retrieval.rerankers.base import check_score_kind
+
         layer = merge(merge(self.base, dotted_layer(varied)), {"seed": seed})
         try:
             cfg = build_config(None, layer, list(sets or []))
+            # a reranker on scores it is not defined on: refused when the sweep is planned, not after other runs
+            check_score_kind(cfg.build("strategy"), cfg.build("reranker"), (cfg.name("strategy"), cfg.name("reranker")))
         except ConfigError as exc:
             raise ConfigError(f"sweep {self.name}, run {varied or '(base)'}: {exc}") from exc
         return PlannedRun(varied, cfg, config_id(cfg))

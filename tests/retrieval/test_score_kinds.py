@@ -93,3 +93,17 @@ def test_the_contract_checks_refuse_an_unknown_score_kind():
         check_strategy(Misspelt())
     with pytest.raises(Exception, match="accepts must name kinds from cosine"):
         check_reranker(Picky())
+
+
+def test_a_sweep_refuses_the_combination_when_it_is_planned(tmp_path):
+    import yaml
+
+    from rsbench.sweep.plan import load_sweep
+    from rsbench.sweep.runner import SweepRunner
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"base": {"device": "cpu", "captioner": {"name": "oracle"}},
+                                    "grid": {"strategy.name": ["dual-stream", "hybrid"],
+                                             "reranker.name": ["none", "dual-softmax"]}}))
+    with pytest.raises(ConfigError, match="sweep sweep, run .*hybrid.*dual-softmax.*gives z-score scores"):
+        SweepRunner(load_sweep(path), tmp_path / "results", [], None).plan()
