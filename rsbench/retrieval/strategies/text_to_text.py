@@ -89,17 +89,12 @@ class TextToText:
         return self._encoder
 
     def _embed(self, side: str, texts: list[str]) -> torch.Tensor:
-        """Embeddings of ``texts`` as queries or documents, remembered across evaluations (captions repeat):
-        each distinct text is encoded once per role, and once for both roles by a symmetric encoder."""
+        """Embeddings of ``texts`` as queries or documents, remembered across evaluations (captions repeat); a
+        symmetric encoder's one encoding of a text serves both roles."""
         encoder = self.text_encoder()
-        role = "both" if encoder.symmetric else side
-        key = (role, tuple(texts))
+        key = ("either" if encoder.symmetric else side, tuple(texts))
         if key not in self._memo:
-            distinct = list(dict.fromkeys(texts))
-            encoded = encoder.encode_queries(distinct) if side == "query" else encoder.encode_documents(distinct)
-            row = {text: i for i, text in enumerate(distinct)}
-            self._memo[key] = encoded[torch.tensor([row[t] for t in texts], dtype=torch.long)] if texts \
-                else encoded
+            self._memo[key] = encoder.encode_queries(texts) if side == "query" else encoder.encode_documents(texts)
         return self._memo[key]
 
     def captions(self, split: EvalSplit, device: str) -> Any:
