@@ -1,8 +1,10 @@
 """CMER's scene-label augmentation (§3.3, Eq. 14): the image's scene class is put in front of its caption as a prompt.
 
-Training captions get the true class of their image. Queries get the true class (``oracle``, CMER's
-setting), a class predicted from the query text by the model being evaluated (``predicted``), or
-nothing (``none``); result records say which.
+Training captions get the true class of their image. Queries get the true class (``oracle``), a class
+predicted from the query text by the model being evaluated (``predicted``), or nothing (``none``); result
+records say which (``dataset.scene_at_eval``) and the leaderboard labels the rows ``scene@oracle``,
+``scene@predicted`` and ``scene@none``. The paper does not say where a test query's label comes from: ``oracle``
+is our assumption, not its stated setting (docs/cmer-recipe.md argues it, and why it is the recipe's default).
 """
 
 from __future__ import annotations
