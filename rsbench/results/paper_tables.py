@@ -49,7 +49,7 @@ def reference_markdown() -> list[str]:
     lines = ["", "## Published methods rsbench does not run (paper only)", "",
              "Rows that CMER's Tables 1 and 2 list for methods of other papers, as printed (test split; "
              "`rsbench/results/published/cmer.json`). No configuration reproduces them: they are references for "
-             "the paper's rows above, not results of this benchmark."]
+             "CMER's own rows (the Paper mR column), not results of this benchmark."]
     for dataset in sorted({r["dataset"] for r in rows}):
         headers = ["Method", "Backbone (vision / text)", "Trainable params", *RECALL_HEADERS, "Source"]
         lines += ["", f"### {dataset} (paper only)", "", "| " + " | ".join(headers) + " |",
