@@ -86,9 +86,10 @@ def published_matches(config: dict[str, Any], dataset: str) -> list[dict[str, An
 
 
 def cost_matches(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """The published cost rows of a profiled configuration: same backbone name and adapter (a profile trains on
-    random inputs, so sampler and augmenter do not change what it measures; CMER's rows are the Focus-Adapter with
-    text LoRA)."""
+    """The published cost rows of a profiled configuration: same backbone name and adapter (CMER's rows are the
+    Focus-Adapter with text LoRA). A profile trains on random inputs, so the augmenter does not change what it
+    measures; the sampler only tells Table 4's focus rows apart (the queue costs 4 MB, §4.4.1), so Table 3's rows,
+    one sampler per method, match a profile of either."""
     from rsbench.results.record import component_name
 
     backbone = (component_name(config.get("backbone")) or "").replace("/", "-")
@@ -98,7 +99,6 @@ def cost_matches(config: dict[str, Any]) -> list[dict[str, Any]]:
     sampler = component_name(config.get("sampler"))
     return [row for row in published_costs()
             if row["config"].get("backbone.name") == backbone and row["config"].get("adapter.name") == adapter["name"]
-            # Table 4 tells its focus rows apart by the sampler; Tables 3's rows name one sampler per method
             and (row["table"] != "4" or sampler is None or row["config"].get("sampler.name") == sampler)]
 
 
