@@ -87,8 +87,8 @@ def test_each_training_difference_is_a_reason(train, reason):
     assert comparability(record, cmer_b32_entry(record), 2_718_272) == [reason]
 
 
-def write_rsitmd_folder(root: Path, images: int = 16) -> Path:
-    """A Karpathy-format folder laid out as RSITMD's (dataset_RSITMD.json, <class>_<n>.tif): 8/4/4 images."""
+def write_rsitmd_folder(root: Path, images: int = 8) -> Path:
+    """A Karpathy-format folder laid out as RSITMD's (dataset_RSITMD.json, <class>_<n>.tif): 4/2/2 images."""
     (root / "images").mkdir(parents=True)
     classes = ["airport", "beach", "bridge", "forest"]
     entries, sentid = [], 0
@@ -114,7 +114,7 @@ def test_a_tiny_run_on_a_folder_named_rsitmd_is_marked_not_comparable(tmp_path, 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--dataset", "rsitmd", "--data-root", str(root), "--backbone", "ViT-B-32",
-              "--epochs", "1", "--batch-size", "4", "--results-dir", str(tmp_path / "results"),
+              "--epochs", "1", "--batch-size", "2", "--results-dir", str(tmp_path / "results"),
               "--set", "backbone.pretrained=null", "--set", "backbone.image_size=64", "--set", "train.max_steps=2",
               "--set", f"checkpoint_dir={tmp_path / 'ckpt'}", "--json"])
         raise SystemExit(0)
@@ -122,8 +122,8 @@ def test_a_tiny_run_on_a_folder_named_rsitmd_is_marked_not_comparable(tmp_path, 
     (row,) = leaderboard(load_records(tmp_path / "results")).to_dict("records")
     assert row["method"] == "focus/queue/scene@oracle" and row["paper_mR"] == 46.88
     assert row["paper_comparable"] is False
-    for reason in ("random init", "16 of 4,743 images", "2 steps (train.max_steps)", "epochs 1 (paper 20)",
-                   "batch 4 (paper 256)", "captions per epoch one (paper all)"):
+    for reason in ("random init", "8 of 4,743 images (train/val/test 4/2/2", "2 steps (train.max_steps)",
+                   "epochs 1 (paper 20)", "batch 2 (paper 256)", "captions per epoch one (paper all)"):
         assert reason in row["paper_note"], reason
     markdown = to_markdown(leaderboard(load_records(tmp_path / "results")))
-    assert "46.88 (CMER T1; not comparable: random init / 16 of 4,743 images" in markdown
+    assert "46.88 (CMER T1; not comparable: random init / 8 of 4,743 images" in markdown
