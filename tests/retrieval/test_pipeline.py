@@ -55,4 +55,4 @@ def test_issue_command_runs_on_the_embedded_default(capsys, small_run, tmp_path)
     assert 0.0 <= section["stage1_recall_at_k"]["t2i"] <= 100.0
     assert {"encode", "recall", "fine", "rerank"} <= set(section["seconds_per_query"])
     (row,) = leaderboard(records).to_dict("records")
-    assert row["method"] == "focus/queue/scene+fast-then-fine+rerank:dual-softmax"
+    assert row["method"] == "focus/queue/scene@oracle+fast-then-fine+rerank:dual-softmax"
