@@ -31,6 +31,8 @@ RESUMABLE = {
                 "checkpoint, and the same command with --resume continues it",
     "caption": "interrupted: every finished batch of captions is in the caption cache; the same command continues "
                "after them",
+    "eval": "interrupted: the records of the settings that finished are written (each whole); nothing else was; "
+            "the model is untouched",
 }
 
 
