@@ -1,4 +1,5 @@
-"""Every strategy × reranker pair end to end on a tiny run, and the issue's command on the embedded default."""
+"""Every strategy × reranker pair end to end on a tiny run (``-m matrix``: the default run trains every pair of
+them in tests/test_engine.py), and the issue's command on the embedded default."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rsbench.results.record import METRIC_KEYS, load_records, method_label
 PAIRS = list(itertools.product(get_registry("strategy").names(), get_registry("reranker").names()))
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize(("strategy", "reranker"), PAIRS)
 def test_every_strategy_and_reranker_pair_writes_a_record(small_run, quiet_console, strategy, reranker):
     shortlist = {"candidates": 10} if strategy in ("fast-then-fine", "fusion-rerank") else {}  # ~17 test images
