@@ -234,23 +234,65 @@ def release(exp: Experiment) -> None:
     trim_memory()
 
 
-def _train_and_report(exp: Experiment, console: Console, world: int, write: bool, resume: bool,
-                      extra: dict[str, Any] | None, save_model: Path | None,
-                      examples: int) -> tuple[dict[str, Any], Path | None]:
-    from rsbench.profile.cost import count_parameters, peak_memory
-    from rsbench.results.record import make_record, write_record
-    from rsbench.train import distributed
-    from rsbench.train.trainer import TrainOutcome, train, trainable_state
+def run_record(exp: Experiment, evaluation: Evaluation, cost: dict[str, Any], extra: dict[str, Any],
+               world: int) -> dict[str, Any]:
+    """The record of a run that trained (or trained nothing) and was evaluated on its report split."""
+    from rsbench.results.record import make_record
 
-    cfg, ds = exp.cfg, exp.dataset
+    cfg = exp.cfg
+    sections = record_sections(cfg, exp.dataset, exp.backbone, evaluation.eval.get("scene_at_eval", "none"),
+                               exp.device, world)
+    return make_record(config=cfg.to_dict(), seed=cfg.seed, selected_on=cfg.eval.select_on,
+                       metrics=evaluation.metrics, cost=cost,
+                       extra={"eval": evaluation.eval, "retrieval": evaluation.retrieval, **extra}, **sections)
+
+
+def announce(exp: Experiment, console: Console) -> None:
+    """What the run is about to use, and what the loader dropped or found odd (counted in the record too)."""
+    ds = exp.dataset
     console.log(
         f"dataset {escape(ds.name)} ({'synthetic' if ds.synthetic else 'real'}): {ds.split_sizes()} images; "
         f"backbone {escape(exp.backbone.name)}"
         f"{' / ' + escape(str(exp.backbone.pretrained)) if exp.backbone.pretrained else ' (random init)'}; "
         f"device {exp.device}"
     )
-    for problem in ds.problems:  # what the loader dropped or found odd: said here and counted in the record
+    for problem in ds.problems:
         console.print(Text.assemble(("data:", "yellow"), " ", problem), soft_wrap=True, highlight=False)
+
+
+def keep_outputs(exp: Experiment, record: dict[str, Any], evaluation: Evaluation, console: Console, write: bool,
+                 save_model: Path | None, examples: int) -> Path | None:
+    """The selected model (``--save-model``, naming the record), the record, and example contact sheets."""
+    from rsbench.results.record import write_record
+    from rsbench.train.trainer import trainable_state
+
+    cfg = exp.cfg
+    if save_model is not None:
+        from rsbench.retrieval.saved_model import save_model as keep_model
+
+        keep_model(trainable_state(exp.adapter), cfg.to_dict(), exp.backbone.weights_sha256, save_model,
+                   run_id=record["run_id"], cost=record["cost"])
+        console.log(f"saved the model (config + trainable weights) to {save_model}")
+    path = write_record(record, Path(cfg.results_dir)) if write else None
+    if examples and path is not None:
+        from rsbench.retrieval.examples import write_examples
+
+        split = evaluation.split
+        sheets = write_examples(evaluation.scores, split.captions, split.caption_to_image, split.records, examples,
+                                path.with_name(path.stem + "-examples"))
+        console.log(f"{len(sheets)} example queries drawn in {sheets[0].parent}")
+    return path
+
+
+def _train_and_report(exp: Experiment, console: Console, world: int, write: bool, resume: bool,
+                      extra: dict[str, Any] | None, save_model: Path | None,
+                      examples: int) -> tuple[dict[str, Any], Path | None]:
+    from rsbench.profile.cost import count_parameters, peak_memory
+    from rsbench.train import distributed
+    from rsbench.train.trainer import TrainOutcome, train
+
+    cfg, ds = exp.cfg, exp.dataset
+    announce(exp, console)
     trainable, total = count_parameters(exp.adapter)
     transform = exp.backbone.preprocess_train if cfg.train.image_augmentation == "backbone" \
         else exp.backbone.preprocess_eval
@@ -288,49 +330,26 @@ def _train_and_report(exp: Experiment, console: Console, world: int, write: bool
         distributed.barrier()  # rank 0 evaluates and writes the one record
         return {}, None
     evaluation = exp.evaluate(cfg.eval.report_on, groups=True)
-    sections = record_sections(cfg, ds, exp.backbone, evaluation.eval.get("scene_at_eval", "none"), exp.device, world)
-    record = make_record(
-        config=cfg.to_dict(),
-        seed=cfg.seed,
-        selected_on=cfg.eval.select_on,
-        metrics=evaluation.metrics,
-        cost={
-            "trainable_params": trainable,
-            "total_params": total,
-            "saved_activation_bytes": saved_bytes,
-            # a resumed run's peak is the larger of its two halves (the first is kept in the checkpoint)
-            "peak_memory_bytes": max(peak["peak_memory_bytes"], outcome.peak_memory_before_resume or 0),
-            "throughput_pairs_per_s": outcome.throughput_pairs_per_s,
-            "train_seconds": outcome.train_seconds,
-        },
-        extra={
-            "eval": evaluation.eval,
-            "retrieval": evaluation.retrieval,
-            "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history,
-                         "resumed_after_epoch": outcome.resumed_after_epoch,
-                         "global_batch_size": cfg.train.batch_size,
-                         "per_process_batch_size": cfg.train.batch_size // world,
-                         **({"skipped": skipped} if skipped else {})},
-            **({"feature_cache": cache_plan.describe()} if cache_plan is not None else {}),
-            "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,
-            **(extra or {}),
-        },
-        **sections,
-    )
-    if save_model is not None:
-        from rsbench.retrieval.saved_model import save_model as keep_model
-
-        keep_model(trainable_state(exp.adapter), cfg.to_dict(), exp.backbone.weights_sha256, save_model,
-                   run_id=record["run_id"], cost=record["cost"])
-        console.log(f"saved the model (config + trainable weights) to {save_model}")
-    path = write_record(record, Path(cfg.results_dir)) if write else None
-    if examples and path is not None:
-        from rsbench.retrieval.examples import write_examples
-
-        split = evaluation.split
-        sheets = write_examples(evaluation.scores, split.captions, split.caption_to_image, split.records, examples,
-                                path.with_name(path.stem + "-examples"))
-        console.log(f"{len(sheets)} example queries drawn in {sheets[0].parent}")
+    cost = {
+        "trainable_params": trainable,
+        "total_params": total,
+        "saved_activation_bytes": saved_bytes,
+        # a resumed run's peak is the larger of its two halves (the first is kept in the checkpoint)
+        "peak_memory_bytes": max(peak["peak_memory_bytes"], outcome.peak_memory_before_resume or 0),
+        "throughput_pairs_per_s": outcome.throughput_pairs_per_s,
+        "train_seconds": outcome.train_seconds,
+    }
+    extras = {
+        "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history,
+                     "resumed_after_epoch": outcome.resumed_after_epoch, "global_batch_size": cfg.train.batch_size,
+                     "per_process_batch_size": cfg.train.batch_size // world,
+                     **({"skipped": skipped} if skipped else {})},
+        **({"feature_cache": cache_plan.describe()} if cache_plan is not None else {}),
+        "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,
+        **(extra or {}),
+    }
+    record = run_record(exp, evaluation, cost, extras, world)
+    path = keep_outputs(exp, record, evaluation, console, write, save_model, examples)
     if checkpoint is not None and not cfg.train.keep_checkpoint and (path is not None or not write):
         checkpoint.unlink(missing_ok=True)  # the record is safe; the checkpoint has served its purpose
     distributed.barrier()

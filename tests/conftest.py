@@ -1,8 +1,13 @@
-"""Shared fixtures: a small SynthRS cache, the overrides that make a run take seconds, a watch on training."""
+"""Shared fixtures: a small SynthRS cache, the overrides that make a run take seconds, a watch on training; and
+the ``combinations`` marker, which runs an all-pairs selection of a combination space by default and the rest
+of it under ``-m matrix``."""
 
 from __future__ import annotations
 
 import io
+import itertools
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -20,14 +25,77 @@ SMALL_RUN = [
 ]
 
 
+def pytest_configure(config):
+    """Under pytest-xdist each worker (and what it starts) runs torch on one thread: the workers fill the cores, and
+    two threads each on two cores would only contend. Set before torch is imported (the test modules import it)."""
+    if hasattr(config, "workerinput"):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def all_pairs(*factors: Sequence) -> list[tuple]:
+    """Rows that hold every pair of values of every two factors at least once (a strength-2 covering array).
+
+    Greedy and deterministic: each row starts from the first pair still missing, and every other factor takes the
+    value that covers the most missing pairs with the values already chosen (ties: the value listed first)."""
+    values = [list(f) for f in factors]
+    if len(values) < 2:  # no pairs to cover: each value once
+        return list(itertools.product(*values))
+    missing = {(i, a, j, b) for i, j in itertools.combinations(range(len(values)), 2)
+               for a in range(len(values[i])) for b in range(len(values[j]))}
+    rows: list[dict[int, int]] = []
+    while missing:
+        i, a, j, b = min(missing)
+        row = {i: a, j: b}  # factor -> index of its value
+        for k in range(len(values)):
+            if k not in row:
+                row[k] = max(range(len(values[k])), key=lambda v, k=k, row=row: (
+                    sum(((m, w, k, v) if m < k else (k, v, m, w)) in missing for m, w in row.items()), -v))
+        rows.append(row)
+        missing -= {(m, row[m], n, row[n]) for m, n in itertools.combinations(range(len(values)), 2)}
+    return [tuple(values[k][row[k]] for k in range(len(values))) for row in rows]
+
+
+def pytest_generate_tests(metafunc):
+    """``@pytest.mark.combinations(factors, matrix=rows)``: parametrize the test's arguments named by ``factors``
+    (a dict of name -> values) with ``all_pairs`` of them, plus the rows of ``matrix`` (default: the full product)
+    that the pairs left out, marked ``matrix`` so that only ``pytest -m matrix`` runs them."""
+    marker = metafunc.definition.get_closest_marker("combinations")
+    if marker is None:
+        return
+    (factors,) = marker.args
+    pairwise = all_pairs(*factors.values())
+    matrix = marker.kwargs.get("matrix", list(itertools.product(*factors.values())))
+    rest = [row for row in matrix if row not in set(pairwise)]
+    metafunc.parametrize(list(factors), [*pairwise, *(pytest.param(*row, marks=pytest.mark.matrix) for row in rest)],
+                         ids=["-".join(map(str, row)) for row in [*pairwise, *rest]])
+
+
 @pytest.fixture(autouse=True, scope="session")
-def rsbench_cache(tmp_path_factory):
-    """Keep SynthRS builds of the test run out of the user's ~/.cache."""
+def rsbench_cache(tmp_path_factory, worker_id):
+    """Keep SynthRS builds of the test run out of the user's ~/.cache. Under pytest-xdist the workers share one
+    folder of the run's temporary tree, so each small SynthRS is painted once (builds are renamed into place, so
+    two workers painting the same one at once is safe)."""
     mp = pytest.MonkeyPatch()
-    path = tmp_path_factory.mktemp("rsbench-cache")
+    if worker_id == "master":
+        path = tmp_path_factory.mktemp("rsbench-cache")
+    else:  # the run's folder, above each worker's own
+        path = tmp_path_factory.getbasetemp().parent / "rsbench-cache"
+        path.mkdir(exist_ok=True)
     mp.setenv("RSBENCH_CACHE", str(path))
     yield path
     mp.undo()
+
+
+@pytest.fixture(name="all_pairs", scope="session")
+def all_pairs_fixture():
+    """``all_pairs`` itself, for the tests of the test suite (a conftest is not imported by name)."""
+    return all_pairs
+
+
+@pytest.fixture(scope="session")
+def worker_id(request) -> str:
+    """pytest-xdist's name for this process ("gw0", ...), or "master" without it (xdist defines the same)."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "master")
 
 
 @pytest.fixture

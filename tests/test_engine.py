@@ -11,19 +11,19 @@ from rsbench.config import build_config
 from rsbench.engine import run_experiment
 from rsbench.errors import TrainingError
 from rsbench.hooks import get_registry
-from rsbench.results.record import METRIC_KEYS, load_records
+from rsbench.results.record import METRIC_KEYS, load_records, method_label
 
-# Every adapter x sampler x augmenter trains; losses and strategies are each varied on the default rest.
-COMBINATIONS = [
-    (adapter, sampler, augmenter, "infonce", "dual-stream")
-    for adapter, sampler, augmenter in itertools.product(
-        get_registry("adapter").names(), get_registry("sampler").names(), get_registry("augmenter").names()
-    )
-] + [("full", "batch", "none", loss, "dual-stream") for loss in get_registry("loss").names() if loss != "infonce"] + [
-    ("full", "batch", "none", "infonce", strategy)
-    for strategy in get_registry("strategy").names()
-    if strategy != "dual-stream"
-]
+KINDS = ("adapter", "sampler", "augmenter", "loss", "strategy", "reranker")
+NAMES = {kind: get_registry(kind).names() for kind in KINDS}
+# The default run trains every pair of every two of these choices at least once (all_pairs in tests/conftest.py);
+# `pytest -m matrix` trains the rest of the full product that CI proves: every adapter x sampler x augmenter, and
+# each loss and each strategy on the default rest (tests/retrieval/test_pipeline.py: every strategy x reranker).
+MATRIX = [
+    (adapter, sampler, augmenter, "infonce", "dual-stream", "none")
+    for adapter, sampler, augmenter in itertools.product(NAMES["adapter"], NAMES["sampler"], NAMES["augmenter"])
+] + [("full", "batch", "none", loss, "dual-stream", "none") for loss in NAMES["loss"] if loss != "infonce"] + [
+    ("full", "batch", "none", "infonce", strategy, "none") for strategy in NAMES["strategy"]
+    if strategy != "dual-stream"]
 
 
 CAPTIONING = {"text-to-text", "hybrid"}
@@ -38,9 +38,9 @@ def small_config(small_run):
     return make
 
 
-@pytest.mark.parametrize(("adapter", "sampler", "augmenter", "loss", "strategy"), COMBINATIONS)
+@pytest.mark.combinations(NAMES, matrix=MATRIX)
 def test_every_combination_trains_and_writes_a_record(
-    tmp_path, small_config, quiet_console, training_calls, adapter, sampler, augmenter, loss, strategy
+    tmp_path, small_config, quiet_console, training_calls, adapter, sampler, augmenter, loss, strategy, reranker
 ):
     # a shortlist must fit the small run's gallery (17 test images): a longer one is an error, not a cut
     fields = {f["name"] for f in get_registry("strategy").get(strategy).config_fields()}
@@ -50,13 +50,21 @@ def test_every_combination_trains_and_writes_a_record(
     # rich-caption trains on generated captions; text-to-text and hybrid search them
     captioner = {"captioner": "oracle"} if augmenter == "rich-caption" or strategy in CAPTIONING else {}
     cfg = small_config(*shortlist, adapter=adapter, sampler=sampler, augmenter=augmenter, loss=loss, strategy=strategy,
-                       **captioner)
+                       reranker=reranker, **captioner)
     record, path = run_experiment(cfg, quiet_console)
     assert path is not None and path.is_file()
     assert json.loads(path.read_text()) == record
     assert set(record["metrics"]) == {*METRIC_KEYS, "by_object_size"}  # SynthRS defines size groups
     assert record["dataset"]["synthetic"] is True
     assert record["config"]["adapter"]["name"] == adapter
+    section = record["extra"]["retrieval"]
+    assert (section["strategy"], section["reranker"]) == (strategy, reranker)
+    assert section["queries"]["i2t"] == record["dataset"]["split_sizes"]["test"]
+    assert set(section["seconds_per_query"]) >= {"encode", "rerank"}
+    assert all(v >= 0 for v in section["seconds_per_query"].values())
+    if strategy == "fast-then-fine":
+        assert section["k"] == {"t2i": 10, "i2t": 10}
+    assert (f"+rerank:{reranker}" in method_label(record["config"])) == (reranker != "none")
     cost = record["cost"]
     assert 0 <= cost["trainable_params"] <= cost["total_params"]
     training = record["extra"]["training"]

@@ -38,8 +38,9 @@ from rsbench.results.record import load_records
 
 FROZEN = "frozen/batch/none"
 ABLATION = [("v1", "text LoRA", "lora/batch/none"), ("v2", "+ Focus-Adapter", "focus/batch/none"),
-            ("d1", "+ recycling queue", "focus/queue/none"), ("d2", "+ scene prompt (CMER)", "focus/queue/scene")]
-SCENE = [("oracle scene", "focus/queue/scene"), ("no scene", "focus/queue/scene@none"),
+            ("d1", "+ recycling queue", "focus/queue/none"),
+            ("d2", "+ scene prompt (CMER)", "focus/queue/scene@oracle")]
+SCENE = [("oracle scene", "focus/queue/scene@oracle"), ("no scene", "focus/queue/scene@none"),
          ("predicted scene", "focus/queue/scene@predicted")]
 PUBLISHED = Path(__file__).resolve().parents[2] / "rsbench" / "results" / "published" / "cmer.json"
 

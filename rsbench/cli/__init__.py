@@ -31,6 +31,8 @@ RESUMABLE = {
                 "checkpoint, and the same command with --resume continues it",
     "caption": "interrupted: every finished batch of captions is in the caption cache; the same command continues "
                "after them",
+    "eval": "interrupted: the records of the settings that finished are written (each whole); nothing else was; "
+            "the model is untouched",
 }
 
 
@@ -105,10 +107,30 @@ def _exit_reader_left() -> None:
     sys.exit(BROKEN_PIPE_STATUS)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (Slurm's time limit, Kubernetes, ``timeout``) raised in the main thread: it unwinds as Ctrl-C
+    does (the last finished epoch stays in its checkpoint, nothing is half-written), then exits 143."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
+def _catch_sigterm() -> None:
+    """Turn SIGTERM into ``Terminated`` when it has Python's default action (not in a thread, nor when a
+    launcher installed its own handler)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors become one red line and exit status 2; Ctrl-C exits 130."""
+    """Console entry point: user errors become one red line and exit status 2; Ctrl-C exits 130, SIGTERM 143."""
     from rsbench.cli.messages import print_error
 
+    _catch_sigterm()
     try:
         _invoke(argv)
     except RsbenchError as exc:
@@ -120,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc.__context__, BrokenPipeError):  # rich's own handler (help, tables) exits 1 on it
             _exit_reader_left()
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         from rich.console import Console
         from rich.text import Text
 
@@ -128,8 +150,10 @@ def main(argv: list[str] | None = None) -> None:
         command = next((a for a in args if not a.startswith("-")), "")
         message = RESUMABLE.get(command, "interrupted: the command stopped before it finished; "
                                          "files it writes appear whole or not at all")
+        if isinstance(exc, Terminated):
+            message = message.replace("interrupted:", "terminated (SIGTERM):", 1)
         Console(stderr=True).print(Text(message, style="yellow"), soft_wrap=True, highlight=False)
-        sys.exit(130)
+        sys.exit(143 if isinstance(exc, Terminated) else 130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -18,6 +18,10 @@ def leaderboard_command(
     out_dir: Path = typer.Option(
         Path("leaderboard"), "--out-dir", help="Where leaderboard.md, leaderboard.csv and leaderboard.tex go."
     ),
+    profiles_dir: Path = typer.Option(
+        Path("leaderboard/profiles"), "--profiles-dir",
+        help="Folder of `rsbench profile --out` records, shown beside the papers' training costs (skipped if absent).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the grouped rows as JSON instead of a table."),
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Also write pareto.png and .svg (needs matplotlib)."),
 ) -> None:
@@ -43,8 +47,14 @@ def leaderboard_command(
     for record in repeats:
         print_warning(f"run {record['run_id'][:8]} repeats seed {record['seed']} of a configuration that has a "
                       f"newer record with that seed; only the newest is counted", notes)
+    from rsbench.results.paper_tables import load_profile_records, render_paper_rich
+
+    profile_problems: list[str] = []
+    profiles = load_profile_records(profiles_dir, problems=profile_problems)
+    for problem in profile_problems:
+        print_warning(problem, notes)
     df = leaderboard(records)
-    written = write_tables(df, out_dir)
+    written = write_tables(df, out_dir, profiles)
     if plot:
         try:
             import matplotlib  # noqa: F401
@@ -59,6 +69,7 @@ def leaderboard_command(
         typer.echo(json.dumps(leaderboard_rows(df), indent=2))
     else:
         render_rich(df, Console())
+        render_paper_rich(profiles, Console())
     notes.print(
         f"{len(records)} records, {len(df)} configurations; wrote " + ", ".join(str(p) for p in written),
         highlight=False, markup=False,

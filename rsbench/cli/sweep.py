@@ -58,7 +58,7 @@ def sweep_command(
         for row in rows:
             values = ", ".join(f"{k}={v}" for k, v in row["varied"].items()) or "(base)"
             config_id = row["config_id"] if row["status"] != "after tuning" else "-" * 16  # not chosen yet
-            console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<26} "
+            console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<30} "
                           f"{escape(values)}", highlight=False, soft_wrap=True)
         done, skipped = sum(s.done for s in steps), sum(s.skipped for s in steps)
         evaluate = sum(s.note.startswith("to evaluate") for s in steps if not s.done)

@@ -113,6 +113,10 @@ def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> Non
         infos.append(info)
         try:
             plugin = ep.load()
+        except SystemExit as exc:  # a plugin that exits at import must not end every command with it
+            info.problems.append(f"exited at import of {ep.value} (sys.exit({exc.code!r})); rsbench went on "
+                                 f"without it")
+            continue
         except Exception as exc:  # a broken third-party plugin must say which one it is
             info.problems.append(f"failed to import {ep.value}: {type(exc).__name__}: {exc}")
             continue
@@ -154,7 +158,7 @@ def _fill_registries(pm: pluggy.PluginManager, by_name: dict[str, PluginInfo]) -
 
             try:
                 impl.function(register=register)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # SystemExit too: a plugin's exit is not the command's
                 info.problems.append(f"hook {hook_name} raised {type(exc).__name__}: {exc}")
             info.hooks.append(hook_name)
     for impl in pm.hook.register_commands.get_hookimpls():

@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from rsbench.errors import RsbenchError
-from rsbench.results.published import published_figure
+from rsbench.results.comparability import comparability, comparability_note, scene_note
+from rsbench.results.published import published_matches
 from rsbench.results.record import COST_KEYS, METRIC_KEYS, component_name, method_label
 
 
@@ -80,7 +81,7 @@ COLUMNS: tuple[str, ...] = (
     + tuple(f"{k}_{stat}" for k in METRIC_KEYS for stat in ("mean", "std"))
     + tuple(f"{k}_{stat}" for k in SIZE_COLUMNS for stat in ("mean", "std"))
     + tuple(f"{k}_mean" for k in COST_KEYS)
-    + ("paper_mR", "paper", "pareto", "run_ids")
+    + ("paper_mR", "paper", "paper_comparable", "paper_note", "pareto", "run_ids")
 )
 BUILTIN_PROVIDER = "rsbench.builtin"
 
@@ -210,7 +211,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
         first = members[0]
         row: dict[str, Any] = {
             "config_id": key[:10],
-            "method": method_label(first["config"]),
+            "method": method_label(first["config"], first["dataset"].get("scene_at_eval")),
             # part of the identity: one value per row; none for a row that trained nothing (frozen, zero-shot)
             "epochs": None if (first.get("cost") or {}).get("trainable_params") == 0 else train_epochs(first["config"]),
             "dataset": str(first["dataset"].get("name")),
@@ -233,8 +234,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
         for k in COST_KEYS:
             values = [v for r in members if (v := _number(r["cost"].get(k))) is not None]
             row[f"{k}_mean"] = statistics.fmean(values) if values else math.nan
-        paper_mr, row["paper"] = published_figure(first["config"], row["dataset"])
-        row["paper_mR"] = math.nan if paper_mr is None else paper_mr
+        row.update(paper_columns(first, row["dataset"], row["trainable_params_mean"]))
         rows.append(row)
 
     df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "pareto"])
@@ -244,6 +244,29 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
     df = df.sort_values(["dataset", "mR_mean"], ascending=[True, False], kind="stable").reset_index(drop=True)
     df.insert(len(df.columns) - 1, "pareto", df.index.isin(pareto_front(df).index))
     return df
+
+
+def paper_columns(record: dict, dataset: str, trainable_params: float | None) -> dict[str, Any]:
+    """The published mR a record's configuration matches, where it is from, and whether it can be compared.
+
+    ``paper_note`` says "comparable" or "not comparable: random init / 60 of 4,743 images / ..." (every reason
+    ``comparability`` finds), and for a scene-prompt row where its queries' scene came from, which the paper
+    does not say. A row without a published match has NaN, "" and None.
+    """
+    matches = published_matches(record["config"], dataset)
+    if not matches:
+        return {"paper_mR": math.nan, "paper": "", "paper_comparable": None, "paper_note": ""}
+    reasons = comparability(record, matches[0], trainable_params)
+    notes = [comparability_note(reasons)]
+    scene = scene_note(record["config"])
+    if scene:
+        notes.append(scene)
+    return {
+        "paper_mR": float(matches[0]["metrics"]["mR"]),
+        "paper": ", ".join(f"{m['paper']} T{m['table']}" for m in matches),
+        "paper_comparable": not reasons,
+        "paper_note": "; ".join(notes),
+    }
 
 
 def _size_recall(record: dict, group: str, key: str) -> Any:

@@ -176,19 +176,28 @@ def component_name(value: Any) -> str | None:
     return None
 
 
-def method_label(config: dict) -> str:
+SCENE_AT_EVAL: tuple[str, ...] = ("oracle", "predicted", "none")
+
+
+def method_label(config: dict, scene_at_eval: Any = None) -> str:
     """The training method in a config: ``adapter/sampler/augmenter``, plus ``+strategy`` if not the default
     and ``+rerank:NAME`` when a reranker other than ``none`` rescored the results.
 
-    A scene augmenter evaluated without the oracle scene (``at_eval`` none or predicted) says so:
-    ``focus/queue/scene@none``, so that it stands apart from the oracle row it is compared with. A config with a
-    captioner names it last (``frozen/batch/none+text-to-text+captions:oracle``): the same method over the oracle's
-    captions and over a model's are different rows.
+    The scene augmenter says where test queries got their scene label: ``focus/queue/scene@oracle`` (the true
+    class of the query's image: an assumption, the CMER paper does not say how its queries were labelled),
+    ``@predicted`` or ``@none``. ``scene_at_eval`` is what a record's ``dataset.scene_at_eval`` says happened (a
+    dataset without scene labels gives ``none`` whatever was asked); without it the config's ``at_eval`` is used,
+    ``oracle`` when a config predates the option. Another augmenter with an ``at_eval`` other than ``oracle`` shows
+    it the same way. A config with a captioner names it last (``frozen/batch/none+text-to-text+captions:oracle``):
+    the same method over the oracle's captions and over a model's are different rows.
     """
     parts = [component_name(config.get(kind)) or "?" for kind in ("adapter", "sampler", "augmenter")]
     augmenter = config.get("augmenter")
     at_eval = augmenter.get("at_eval") if isinstance(augmenter, dict) else None
-    if at_eval not in (None, "oracle"):
+    if parts[2] == "scene":
+        recorded = scene_at_eval if scene_at_eval in SCENE_AT_EVAL else None
+        parts[2] += f"@{recorded or at_eval or 'oracle'}"
+    elif at_eval not in (None, "oracle"):
         parts[2] += f"@{at_eval}"
     label = "/".join(parts)
     strategy = component_name(config.get("strategy"))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from rsbench.errors import RsbenchError
 from rsbench.results.leaderboard import METRICS, SIZE_COLUMNS, SIZE_GROUPS, SIZE_RECALLS, format_figure
+from rsbench.results.paper_tables import cost_markdown, reference_markdown
 from rsbench.results.record import METRIC_KEYS, write_text_atomically
 
 # The columns the human-readable tables show, in order.
@@ -42,6 +43,9 @@ def render_rich(df: pd.DataFrame, console: Any) -> None:
     for key in SHOWN_FIGURES:  # "60.00 ± 1.23" must stay on one line to be read
         table.add_column(METRICS[key].label, justify="right", no_wrap=True)
     table.add_column("Selected on")
+    published = bool(len(df)) and bool(df["paper_mR"].notna().any())
+    if published:
+        table.add_column("Paper mR", overflow="fold")
     for _, row in df.iterrows():
         method = f"{row['method']} {PARETO_MARK}" if row["pareto"] else str(row["method"])
         table.add_row(
@@ -52,12 +56,14 @@ def render_rich(df: pd.DataFrame, console: Any) -> None:
             str(row["n"]),
             *(_cell(row, key) for key in SHOWN_FIGURES),
             str(row["selected_on"]),
+            *([paper_cell(row)] if published else []),
         )
     console.print(table)
 
 
-def to_markdown(df: pd.DataFrame) -> str:
-    """A Markdown page with one table per dataset; synthetic datasets say so in their heading."""
+def to_markdown(df: pd.DataFrame, profiles: list[dict] | None = None) -> str:
+    """A Markdown page with one table per dataset (synthetic datasets say so in their heading), the published rows
+    rsbench does not run, and the ``profiles`` records beside the paper's training costs."""
     lines = [
         "# rsbench leaderboard",
         "",
@@ -86,10 +92,20 @@ def to_markdown(df: pd.DataFrame) -> str:
                 f"`{row['config_id']}`",
             ]
             if published:
-                cells.append(f"{row['paper_mR']:.2f} ({row['paper']})" if row["paper"] else "–")
+                cells.append(paper_cell(row))
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += _size_tables(df)
+    lines += reference_markdown()
+    lines += cost_markdown(profiles or [])
     return "\n".join(lines) + "\n"
+
+
+def paper_cell(row: Any) -> str:
+    """``47.96 (CMER T1; comparable)``, or the figure with every reason it cannot be compared; – without one."""
+    if not row["paper"]:
+        return "–"
+    note = row.get("paper_note") or ""
+    return f"{row['paper_mR']:.2f} ({row['paper']}; {note})" if note else f"{row['paper_mR']:.2f} ({row['paper']})"
 
 
 def _size_tables(df: pd.DataFrame) -> list[str]:
@@ -152,7 +168,7 @@ def to_latex(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_tables(df: pd.DataFrame, out_dir: Path) -> list[Path]:
+def write_tables(df: pd.DataFrame, out_dir: Path, profiles: list[dict] | None = None) -> list[Path]:
     """Write leaderboard.md, leaderboard.csv (every column, full precision) and leaderboard.tex."""
     out_dir = Path(out_dir)
     try:
@@ -160,7 +176,7 @@ def write_tables(df: pd.DataFrame, out_dir: Path) -> list[Path]:
     except OSError as exc:
         raise RsbenchError(f"cannot create output directory {out_dir}: {exc}") from exc
     outputs = {
-        out_dir / "leaderboard.md": to_markdown(df),
+        out_dir / "leaderboard.md": to_markdown(df, profiles),
         out_dir / "leaderboard.csv": df.to_csv(index=False),
         out_dir / "leaderboard.tex": to_latex(df),
     }

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from rsbench.results.record import git_sha
+
 REPO = Path(__file__).resolve().parents[2]
 
 # The cheapest training there is: a linear probe, one step of two pairs.
@@ -60,7 +62,9 @@ def test_dropped_data_is_printed_and_counted(cli, tmp_path):
     assert record["extra"]["training"]["resumed_after_epoch"] is None
     assert record["components"]["adapter"] == {"name": "linear-probe", "provider": "rsbench.builtin",
                                                "version": record["rsbench_version"]}
-    assert record["git_sha"]  # the tests run from a git checkout
+    # The commit of the rsbench the command ran (REPO is first on its PYTHONPATH), or None in a copy of the tree
+    # that is not a git checkout (a `git archive`, an sdist): asked of git here, not assumed.
+    assert record["git_sha"] == git_sha(REPO / "rsbench")
 
 
 def test_inspect_flags_an_empty_split_and_says_the_way_out(cli, tmp_path):

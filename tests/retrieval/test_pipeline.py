@@ -1,4 +1,5 @@
-"""Every strategy × reranker pair end to end on a tiny run, and the issue's command on the embedded default."""
+"""Every strategy × reranker pair end to end on a tiny run (``-m matrix``: the default run trains every pair of
+them in tests/test_engine.py), and the issue's command on the embedded default."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rsbench.results.record import METRIC_KEYS, load_records, method_label
 PAIRS = list(itertools.product(get_registry("strategy").names(), get_registry("reranker").names()))
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize(("strategy", "reranker"), PAIRS)
 def test_every_strategy_and_reranker_pair_writes_a_record(small_run, quiet_console, strategy, reranker):
     shortlist = {"candidates": 10} if strategy in ("fast-then-fine", "fusion-rerank") else {}  # ~17 test images
@@ -55,4 +57,4 @@ def test_issue_command_runs_on_the_embedded_default(capsys, small_run, tmp_path)
     assert 0.0 <= section["stage1_recall_at_k"]["t2i"] <= 100.0
     assert {"encode", "recall", "fine", "rerank"} <= set(section["seconds_per_query"])
     (row,) = leaderboard(records).to_dict("records")
-    assert row["method"] == "focus/queue/scene+fast-then-fine+rerank:dual-softmax"
+    assert row["method"] == "focus/queue/scene@oracle+fast-then-fine+rerank:dual-softmax"

@@ -10,7 +10,7 @@ import torch
 
 from rsbench.data.record import Record, RetrievalDataset
 from rsbench.errors import ConfigError, RsbenchError
-from rsbench.text.augmenters.scene import SceneAugmenter, build, scene_words
+from rsbench.text.augmenters.scene import SCENE_SOURCES, SceneAugmenter, build, scene_words
 from rsbench.text.augmenters.scene_config import SceneConfig
 
 SCENES = ["airport", "beach", "storagetanks"]
@@ -63,14 +63,15 @@ def test_oracle_queries_use_the_ground_truth_and_records_say_so():
     aug = augmenter()
     assert aug.at_query("many cars", record("parking")) == "parking lot, many cars"
     assert aug.at_query("many cars", record(None)) == "many cars"
-    assert aug.describe_eval() == {"scene_at_eval": "oracle"}
+    assert aug.describe_eval()["scene_at_eval"] == "oracle"
+    assert "an assumption, the CMER paper does not say" in aug.describe_eval()["scene_source"]
 
 
 def test_none_leaves_queries_unchanged_but_still_trains_with_scenes():
     aug = augmenter(at_eval="none")
     assert aug.at_query("many cars", record("parking")) == "many cars"
     assert aug.augment("many cars", record("parking"), random.Random(0)) == "parking lot, many cars"
-    assert aug.describe_eval() == {"scene_at_eval": "none"}
+    assert aug.describe_eval() == {"scene_at_eval": "none", "scene_source": SCENE_SOURCES["none"]}
 
 
 KEYWORDS = {0: ("airport", "plane"), 1: ("beach", "sand"), 2: ("storage", "tank")}
@@ -108,7 +109,8 @@ def test_predicted_takes_the_class_whose_prompt_embeds_closest_to_the_query():
     assert aug.at_query("a plane over the sea", records[1]) == "airport, a plane over the sea"
     assert aug.at_query("a white plane", records[0]) == "airport, a white plane"
     assert aug.at_query("three round tanks", records[2]) == "storage tanks, three round tanks"
-    assert aug.describe_eval() == {"scene_at_eval": "predicted", "scene_prediction_accuracy": 75.0}
+    assert aug.describe_eval() == {"scene_at_eval": "predicted", "scene_source": SCENE_SOURCES["predicted"],
+                                   "scene_prediction_accuracy": 75.0}
 
 
 def test_predicted_accuracy_counts_labelled_queries_only():
@@ -133,7 +135,8 @@ def test_dataset_without_scenes_changes_nothing():
         aug.prepare_queries(dataset.records, lambda texts: pytest.fail("encoder called"))
         assert aug.at_query("a plane", dataset.records[0]) == "a plane"
         assert aug.augment("a plane", dataset.records[0], random.Random(0)) == "a plane"
-        assert aug.describe_eval() == {"scene_at_eval": "none"}
+        assert aug.describe_eval()["scene_at_eval"] == "none"
+        assert aug.describe_eval()["scene_source"].startswith("the dataset has no scene labels")
 
 
 @pytest.mark.parametrize(("options", "message"), [

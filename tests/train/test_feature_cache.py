@@ -15,11 +15,13 @@ from rich.console import Console
 from rsbench.config import TrainConfig, build_config
 from rsbench.data.record import Record
 from rsbench.engine import build
+from rsbench.hooks import get_registry
 from rsbench.train.feature_cache import plan
 from rsbench.train.pairs import TrainPairs
 from rsbench.train.trainer import train, trainable_state
 
 SCENES = ("airport", "harbor", "meadow")
+CACHED = ["clip-adapter", "focus", "focus-visual", "linear-probe"]  # the adapters whose frozen tower it caches
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +69,22 @@ def train_twice(records, cached: bool, adapter: str):
     return per_epoch, trainable_state(model), outcome.final_loss, cache
 
 
-def test_from_the_second_epoch_the_tower_is_skipped_and_training_is_unchanged(records, tmp_path, monkeypatch):
-    # clip-adapter and linear-probe finish encode_image from their features exactly as focus does; the
-    # contract tests (rsbench.testing.check_adapter) check that equality for every adapter that offers it.
-    adapter = "focus"
+def test_the_cache_applies_to_exactly_the_adapters_tested_with_it(records):
+    """A new adapter that offers frozen_image_features joins CACHED, and so the training test below."""
+    used = set()
+    for name in get_registry("adapter").names():
+        model, sampler, backbone = parts(name)
+        chosen = plan(model, sampler, backbone.preprocess_eval, records, "test-data", lambda: torch.zeros(1))
+        assert chosen.used or chosen.reason, name  # where it cannot apply, the plan says why
+        used |= {name} if chosen.used else set()
+    assert used == set(CACHED)
+
+
+@pytest.mark.parametrize("adapter", CACHED)
+def test_from_the_second_epoch_the_tower_is_skipped_and_training_is_unchanged(records, tmp_path, monkeypatch,
+                                                                             adapter):
+    # the contract tests (rsbench.testing.check_adapter) also check, for every adapter that offers it, that
+    # encode_image_from_features(frozen_image_features(x)) equals encode_image(x)
     monkeypatch.setenv("RSBENCH_CACHE", str(tmp_path))
     plain_calls, plain_weights, plain_loss, _ = train_twice(records, cached=False, adapter=adapter)
     calls, weights, loss, cache = train_twice(records, cached=True, adapter=adapter)

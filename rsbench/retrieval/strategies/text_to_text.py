@@ -79,6 +79,7 @@ class TextToText:
         self._encoder: Any = None
         self._memo: dict[tuple[str, tuple[str, ...]], torch.Tensor] = {}
         self._captions: dict[tuple[Any, ...], Any] = {}  # per split: the cache is read and images hashed once
+        self.embedding_cache = {"hits": 0, "misses": 0}  # text lists read from the embedding cache, or encoded
 
     def prepare(self) -> None:
         """Load the text encoder now (the engine calls this before training): a missing model fails at once, and
@@ -98,17 +99,16 @@ class TextToText:
         return self._encoder
 
     def _embed(self, side: str, texts: list[str]) -> torch.Tensor:
-        """Embeddings of ``texts`` as queries or documents, remembered across evaluations (captions repeat):
-        each distinct text is encoded once per role, and once for both roles by a symmetric encoder."""
+        """Embeddings of ``texts`` as queries or documents, remembered across evaluations and, for an encoder
+        with local weights, across runs (rsbench/text/encoders/cache.py); a symmetric encoder's one encoding of
+        a text serves both roles."""
+        from rsbench.text.encoders.cache import cached_encode
+
         encoder = self.text_encoder()
-        role = "both" if encoder.symmetric else side
-        key = (role, tuple(texts))
+        key = ("either" if encoder.symmetric else side, tuple(texts))
         if key not in self._memo:
-            distinct = list(dict.fromkeys(texts))
-            encoded = encoder.encode_queries(distinct) if side == "query" else encoder.encode_documents(distinct)
-            row = {text: i for i, text in enumerate(distinct)}
-            self._memo[key] = encoded[torch.tensor([row[t] for t in texts], dtype=torch.long)] if texts \
-                else encoded
+            self._memo[key], hit = cached_encode(encoder, list(texts), key[0])
+            self.embedding_cache["hits" if hit else "misses"] += 1
         return self._memo[key]
 
     def captions(self, split: EvalSplit, device: str, prompt: str | None = None) -> Any:
@@ -169,7 +169,7 @@ class TextToText:
                 "prompt_sha256": prompt.get("digest"), "caption_failures": made.failures,
                 "captions_per_image": len(variants) / max(1, split.n_images),
                 "text_encoder": self.text_encoder().describe(), "aggregation": cfg.aggregation,
-                "image_queries": cfg.image_queries, **query_info}
+                "embedding_cache": dict(self.embedding_cache), "image_queries": cfg.image_queries, **query_info}
         if cfg.aggregation == "logsumexp":
             info["temperature"] = cfg.temperature
         return t2i, i2t, info, {"caption": captioned - start, "encode": time.perf_counter() - captioned}

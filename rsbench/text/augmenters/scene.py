@@ -1,8 +1,10 @@
 """CMER's scene-label augmentation (§3.3, Eq. 14): the image's scene class is put in front of its caption as a prompt.
 
-Training captions get the true class of their image. Queries get the true class (``oracle``, CMER's
-setting), a class predicted from the query text by the model being evaluated (``predicted``), or
-nothing (``none``); result records say which.
+Training captions get the true class of their image. Queries get the true class (``oracle``), a class
+predicted from the query text by the model being evaluated (``predicted``), or nothing (``none``); result
+records say which (``dataset.scene_at_eval``) and the leaderboard labels the rows ``scene@oracle``,
+``scene@predicted`` and ``scene@none``. The paper does not say where a test query's label comes from: ``oracle``
+is our assumption, not its stated setting (docs/cmer-recipe.md argues it, and why it is the recipe's default).
 """
 
 from __future__ import annotations
@@ -40,6 +42,15 @@ SCENE_WORDS: dict[str, str] = {
     "storagetank": "storage tank",
     "storagetanks": "storage tanks",
     "tenniscourt": "tennis court",
+}
+
+
+# Where a test query's scene label came from, as the record says it (extra.eval.scene_source).
+SCENE_SOURCES: dict[str, str] = {
+    "oracle": "the true class of the query's image: an assumption, the CMER paper does not say how test queries "
+              "get their scene label, and a deployed system has no such label",
+    "predicted": "the class whose prompt the evaluated model's text encoder puts closest to the query",
+    "none": "no scene prompt on queries (training captions still have one)",
 }
 
 
@@ -126,7 +137,10 @@ class SceneAugmenter(Augmenter):
         self.prediction_accuracy = sum(p == t for p, t in truth) / len(truth) if truth else None
 
     def describe_eval(self) -> dict:
-        described: dict = {"scene_at_eval": self.config.at_eval if self.scenes else "none"}
+        """What the record keeps about the queries' scene (``extra.eval``; ``scene_at_eval`` also in ``dataset``)."""
+        mode = self.config.at_eval if self.scenes else "none"
+        source = SCENE_SOURCES[mode] if self.scenes else "the dataset has no scene labels: queries unchanged"
+        described: dict = {"scene_at_eval": mode, "scene_source": source}
         if self.config.at_eval == "predicted" and self.prediction_accuracy is not None:
             described["scene_prediction_accuracy"] = round(100 * self.prediction_accuracy, 2)
         return described

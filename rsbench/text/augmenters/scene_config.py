@@ -35,7 +35,8 @@ class SceneConfig:
     at_eval: Literal["oracle", "predicted", "none"] = field(
         default="oracle",
         metadata={
-            "help": "scene of a test query: oracle = its image's true class (CMER's setting, marked in records); "
+            "help": "scene of a test query: oracle = its image's true class (an assumption: the CMER paper does not "
+            "say where a query's label comes from; records say scene_at_eval, the leaderboard scene@oracle); "
             "predicted = the class whose prompt the model's text encoder puts closest to the query; "
             "none = queries unchanged"
         },

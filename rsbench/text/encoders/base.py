@@ -66,17 +66,23 @@ class TextEncoder(abc.ABC):
 
     def _encode(self, texts: Sequence[str], role: Role) -> torch.Tensor:
         texts = checked_texts(texts, type(self).__name__)
+        # Each distinct text once, longest first: batches of similar lengths pad little (outputs do not depend
+        # on batching), and repeated captions cost nothing.
+        unique = sorted(dict.fromkeys(texts), key=len, reverse=True)
         rows = []
         with torch.no_grad():
-            for start in range(0, len(texts), self.batch_size):
-                batch = texts[start : start + self.batch_size]
+            for start in range(0, len(unique), self.batch_size):
+                batch = unique[start : start + self.batch_size]
                 out = self.embed(batch, role)
                 if tuple(out.shape) != (len(batch), self.dim):
                     raise RsbenchError(f"{type(self).__name__} gave embeddings of shape {tuple(out.shape)} for "
                                        f"{len(batch)} texts; expected ({len(batch)}, {self.dim})")
                 out = out.detach().float().cpu()
                 rows.append(F.normalize(out, dim=-1) if self.normalize else out)
-        return torch.cat(rows) if rows else torch.empty(0, self.dim)
+        if not rows:
+            return torch.empty(0, self.dim)
+        row_of = {text: i for i, text in enumerate(unique)}
+        return torch.cat(rows)[torch.tensor([row_of[t] for t in texts], dtype=torch.long)]
 
 
 def checked_texts(texts: Sequence[str], who: str) -> list[str]:

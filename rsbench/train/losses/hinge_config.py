@@ -32,8 +32,9 @@ class HingeConfig:
         default="mean",
         metadata={
             "help": "mean: the sum over all (anchor, negative) cells divided by their number, excluded cells counting "
-            "0 (HVSA's normalisation); per_pair: Eq. (18) summed over the negatives, averaged over the positive "
-            "pairs; sum: summed over both"
+            "0 (HVSA's normalisation, the default); per_pair: Eq. (18) as written, summed over the N negatives of "
+            "each positive pair, averaged over the pairs (N times mean); sum: summed over both (B*N times mean). "
+            "CMER does not say which; docs/cmer-recipe.md and leaderboard/README.md measure the difference"
         },
     )
     detach_weight: bool = field(

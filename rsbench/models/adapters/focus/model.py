@@ -13,8 +13,8 @@ and the ``v_d`` the shared down-projection needs for its weight gradient; nothin
 frozen towers stay in eval mode under ``train()`` (CLIP has no dropout, but open_clip's patch dropout would
 change the token grid).
 
-Parameter count, and how Eq. 10-13 are read. CMER Table 1 lists 2.72 M trainable parameters for ViT-B/32
-and ViT-B/16 and 4.50 M for ViT-L/14, text LoRA included. LoRA r16 on the text tower's in_proj, out_proj,
+Parameter count, and how Eq. 10-13 (the side branch) are read. CMER Table 1 lists 2.72 M trainable parameters
+for ViT-B/32 and ViT-B/16 and 4.50 M for ViT-L/14, text LoRA included. LoRA r16 on the text tower's in_proj, out_proj,
 c_fc and c_proj is 1,572,864 (width 512) and 2,359,296 (width 768), which leaves about 1.15 M and 2.14 M for
 the side branch. The defaults give 1,145,408 and 2,142,528: a shared W_down with bias (Eq. 10); per block
 one projection per head used as query, key and value (Eq. 11 writes one ``W_i`` per head) and W_d (Eq. 13),
@@ -98,9 +98,10 @@ class FocusAdapter(Adapter):
 
     def encode_image_tokens(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The fused embedding, and patch tokens fused the same way: the frozen tower's patch tokens
-        (``ln_post``, ``visual.proj``) plus ``W_up`` of the side branch's patch tokens (our reading: CMER
-        fuses only the CLS token, Eq. 15; applying the same map per token keeps the untrained adapter the
-        frozen model at token level too)."""
+        (``ln_post``, ``visual.proj``) plus ``W_up`` of the side branch's patch tokens. Our reading: CMER takes
+        the CLS token of the last ViT block output (Eq. 3) as the image's global representation (§3.1.1) and
+        numbers no equation for merging the side branch; applying the same map per token keeps the untrained
+        adapter the frozen model at token level too."""
         from rsbench.models.joint_tokens import capture_final_norm, project_patch_tokens
 
         with (torch.no_grad(), capture_final_norm(self.model, "visual") as normed,
