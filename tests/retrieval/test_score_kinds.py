@@ -107,3 +107,23 @@ def test_a_sweep_refuses_the_combination_when_it_is_planned(tmp_path):
                                              "reranker.name": ["none", "dual-softmax"]}}))
     with pytest.raises(ConfigError, match="sweep sweep, run .*hybrid.*dual-softmax.*gives z-score scores"):
         SweepRunner(load_sweep(path), tmp_path / "results", [], None).plan()
+
+
+def test_rsbench_eval_refuses_the_grid_with_one_error_line_before_encoding(tmp_path, capsys, monkeypatch):
+    from rsbench.cli import main
+    from rsbench.retrieval.saved_model import LoadedModel
+
+    def never(self, *args, **kwargs):
+        raise AssertionError("encoded before the refusal")
+
+    monkeypatch.setattr(LoadedModel, "encoder", never)
+    with pytest.raises(SystemExit) as info:
+        main(["eval", "--backbone", "rsbench-tiny", "--pretrained", "synthetic", "--device", "cpu",
+              "--strategy", "dual-stream,text-to-text", "--rerank", "none,qb-norm",
+              "--results-dir", str(tmp_path / "results"), "--set", "captioner.name=oracle",
+              "--set", "dataset.num_images=60", "--set", "dataset.image_size=32"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert [line for line in err.splitlines() if line.strip()] == [
+        next(line for line in err.splitlines() if line.startswith("error: reranker qb-norm"))]
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.json"))
