@@ -304,7 +304,7 @@ def _train_and_report(exp: Experiment, console: Console, world: int, write: bool
     if trains and getattr(exp.strategy, "uses_model", True) is False:
         skipped = f"strategy {cfg.name('strategy')} ranks without the trained model"
         console.log(f"[yellow]{escape(skipped)}: nothing is trained[/]")
-        trains, trainable = False, 0
+        trains, trainable, saved_bytes = False, 0, 0  # the row's cost: nothing trained, nothing saved for backward
     checkpoint = checkpoint_path(cfg) if trains else None
     cache_plan = None
     if trains and cfg.train.cache_features:

@@ -110,6 +110,7 @@ def test_default_backbone_is_the_shipped_pretrained_tiny_model():
     assert build_config(None, {"backbone": {"name": "ViT-B-32"}}).options("backbone").pretrained is None
 
 
+@pytest.mark.slow  # paints the full-size SynthRS and evaluates it twice: CI runs it with the matrix
 def test_shipped_model_reproduces_its_card_zero_shot(quiet_console):
     card = json.loads((SHIPPED_WEIGHTS_DIR / CARD_JSON).read_text())
     metrics = zero_shot_metrics(shipped_weights("rsbench-tiny", "synthetic"), "rsbench-tiny", "cpu", quiet_console)

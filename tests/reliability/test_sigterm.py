@@ -11,12 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 RUN = ["run", "--adapter", "linear-probe", "--sampler", "batch", "--aug", "none", "--set", "dataset.num_images=60",
        "--set", "dataset.image_size=32", "--set", "train.epochs=4", "--set", "train.batch_size=8",
        "--set", "device=cpu", "--set", "eval.batch_size=64"]
 
 
+@pytest.mark.slow  # three runs in subprocesses: CI runs it with the matrix
 def test_sigterm_mid_run_exits_143_keeps_the_checkpoint_and_resumes_to_the_same_metrics(tmp_path, rsbench_cache):
     env = {**os.environ, "PYTHONPATH": str(REPO), "RSBENCH_CACHE": str(rsbench_cache)}
     checkpoints, stopped, whole = tmp_path / "ckpt", tmp_path / "stopped", tmp_path / "whole"
