@@ -127,3 +127,13 @@ def test_rsbench_eval_refuses_the_grid_with_one_error_line_before_encoding(tmp_p
     assert [line for line in err.splitlines() if line.strip()] == [
         next(line for line in err.splitlines() if line.startswith("error: reranker qb-norm"))]
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.json"))
+
+
+def test_score_kinds_fit_says_which_configs_would_be_refused():
+    from rsbench.retrieval.rerankers.base import score_kinds_fit
+
+    def cfg(strategy, reranker):
+        return build_config(None, {"strategy": {"name": strategy}, "reranker": {"name": reranker}})
+
+    assert [score_kinds_fit(cfg(s, r)) for s, _, r in REFUSED] == [False] * len(REFUSED)
+    assert all(score_kinds_fit(cfg(s, r)) for s, _, r in ACCEPTED)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -43,6 +44,16 @@ def check_score_kind(strategy: object, reranker: object, names: tuple[str, str] 
     raise ConfigError(f"reranker {names[1]} is defined on {' or '.join(accepts)} scores and strategy {names[0]} "
                       f"gives {kind} scores{f' ({why})' if why else ''}; use another reranker "
                       f"(--rerank none or csls) or strategy")
+
+
+def score_kinds_fit(cfg: Any) -> bool:
+    """Whether a run config's reranker is defined on its strategy's scores (what ``check_score_kind`` refuses
+    otherwise): for sweeps and test matrices that skip or expect the refused pairs."""
+    try:
+        check_score_kind(cfg.build("strategy"), cfg.build("reranker"))
+    except ConfigError:
+        return False
+    return True
 
 
 @dataclass
