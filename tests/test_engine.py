@@ -9,9 +9,10 @@ import pytest
 
 from rsbench.config import build_config
 from rsbench.engine import run_experiment
-from rsbench.errors import TrainingError
+from rsbench.errors import ConfigError, TrainingError
 from rsbench.hooks import get_registry
 from rsbench.results.record import METRIC_KEYS, load_records, method_label
+from rsbench.retrieval.rerankers.base import score_kinds_fit
 
 KINDS = ("adapter", "sampler", "augmenter", "loss", "strategy", "reranker")
 NAMES = {kind: get_registry(kind).names() for kind in KINDS}
@@ -51,6 +52,11 @@ def test_every_combination_trains_and_writes_a_record(
     captioner = {"captioner": "oracle"} if augmenter == "rich-caption" or strategy in CAPTIONING else {}
     cfg = small_config(*shortlist, adapter=adapter, sampler=sampler, augmenter=augmenter, loss=loss, strategy=strategy,
                        reranker=reranker, **captioner)
+    if not score_kinds_fit(cfg):  # a reranker on scores it is not defined on: refused before training
+        with pytest.raises(ConfigError, match=f"reranker {reranker} is defined on"):
+            run_experiment(cfg, quiet_console)
+        assert not training_calls
+        return
     record, path = run_experiment(cfg, quiet_console)
     assert path is not None and path.is_file()
     assert json.loads(path.read_text()) == record

@@ -11,9 +11,11 @@ import pytest
 from rsbench.cli import main
 from rsbench.config import build_config
 from rsbench.engine import run_experiment
+from rsbench.errors import ConfigError
 from rsbench.hooks import get_registry
 from rsbench.results.leaderboard import leaderboard
 from rsbench.results.record import METRIC_KEYS, load_records, method_label
+from rsbench.retrieval.rerankers.base import score_kinds_fit
 
 PAIRS = list(itertools.product(get_registry("strategy").names(), get_registry("reranker").names()))
 
@@ -28,7 +30,12 @@ def test_every_strategy_and_reranker_pair_writes_a_record(small_run, quiet_conso
              "strategy": {"name": strategy, **shortlist}, "reranker": {"name": reranker}}
     if "text_encoder" in shortlist:
         flags["captioner"] = {"name": "oracle"}
-    record, path = run_experiment(build_config(flags=flags, sets=[*small_run, "train.epochs=0"]), quiet_console)
+    cfg = build_config(flags=flags, sets=[*small_run, "train.epochs=0"])
+    if not score_kinds_fit(cfg):  # refused before training: tests/retrieval/test_score_kinds.py
+        with pytest.raises(ConfigError, match=f"reranker {reranker} is defined on"):
+            run_experiment(cfg, quiet_console)
+        return
+    record, path = run_experiment(cfg, quiet_console)
     assert json.loads(path.read_text()) == record
     assert all(0.0 <= record["metrics"][k] <= 100.0 for k in METRIC_KEYS)
     section = record["extra"]["retrieval"]
