@@ -45,16 +45,11 @@ class Experiment:
         self.augmenter = cfg.build("augmenter", self.dataset)
         self.loss = cfg.build("loss")
         self.sampler = cfg.build("sampler", self.loss)
-        self.strategy, self.reranker = build_evaluation(cfg, self.augmenter)
-        from rsbench.retrieval.evaluator import check_split_sizes
+        from rsbench.retrieval.evaluator import build_evaluation
 
-        for split in {cfg.eval.select_on, cfg.eval.report_on}:  # data-dependent options, before any training
-            check_split_sizes(self.dataset.split(split), self.strategy, self.reranker)
+        self.strategy, self.reranker = build_evaluation(cfg, self.augmenter, self.dataset,
+                                                        {cfg.eval.select_on, cfg.eval.report_on})
         self.autocast = autocast_for(self.device, cfg.train.amp)
-
-    def captioner(self) -> tuple[str, Any] | None:
-        """The run's captioner section as ``(name, options)``, or None when it names none."""
-        return (self.cfg.name("captioner"), self.cfg.options("captioner")) if self.cfg.has("captioner") else None
 
     def training_pairs(self, records, transform):
         """The training pairs of ``records``; an augmenter that needs a captioner captions them first (cached)."""
@@ -64,7 +59,9 @@ class Experiment:
         cfg = self.cfg
         if getattr(self.augmenter, "needs_captioner", False):
             with distributed.main_first():  # rank 0 writes the caption cache, the others read it
-                self.augmenter.prepare_training(records, self.captioner(), str(self.device),
+                from rsbench.retrieval.evaluator import captioner_of
+
+                self.augmenter.prepare_training(records, captioner_of(cfg), str(self.device),
                                                 progress=not self.console.quiet)
         return TrainPairs(records, transform, self.augmenter.augment, self.dataset.scenes,
                           cfg.train.captions_per_epoch, seed=cfg.seed, extra_pairs=self.augmenter.extra_pairs)
@@ -79,16 +76,11 @@ class Experiment:
     def evaluate(self, split: str, groups: bool = False) -> Evaluation:
         """The run's strategy and reranker on ``split`` with the current model (rsbench/retrieval/evaluator.py);
         with ``groups``, also R@K per query group the dataset defines (SynthRS: ``by_object_size``)."""
-        from rsbench.retrieval.evaluator import evaluate_records
+        from rsbench.retrieval.evaluator import evaluate_config_split
 
         self.adapter.eval()
-        cfg, ds = self.cfg, self.dataset
-        return evaluate_records(
-            self.encoder(), ds.split(split), self.augmenter, self.strategy, self.reranker,
-            names=(cfg.name("strategy"), cfg.name("reranker")), train_records=ds.split("train"),
-            captioner=self.captioner(), select_records=ds.split(cfg.eval.select_on),
-            groups=ds.caption_groups if groups else None,
-        )
+        return evaluate_config_split(self.encoder(), self.dataset, self.cfg, self.augmenter, self.strategy,
+                                     self.reranker, split, groups)
 
     def saved_activation_bytes(self, pairs) -> int:
         """Bytes saved for backward by one training forward on a batch of the run's size."""
@@ -98,30 +90,6 @@ class Experiment:
         n = min(self.cfg.train.batch_size, len(pairs))
         batch = collate_pairs(self.backbone.tokenizer)([pairs[i] for i in range(n)])
         return training_saved_bytes(self.adapter, self.sampler, batch, self.device, self.autocast)
-
-
-def build_evaluation(cfg: RunConfig, augmenter: Any) -> tuple[Any, Any]:
-    """The run's strategy and reranker, with what they need checked now, before any training: a captioner
-    for a strategy or augmenter that uses generated captions, the reranker defined on the strategy's kind of
-    scores (``check_score_kind``), the strategy's own models (``prepare``)."""
-    from rsbench.retrieval.rerankers.base import check_score_kind
-
-    if getattr(augmenter, "needs_captioner", False) and not cfg.has("captioner"):
-        raise ConfigError(f"augmenter {cfg.name('augmenter')} trains on generated captions: name a captioner "
-                          f"with --captioner NAME (rsbench list captioner; oracle on SynthRS)")
-    strategy = cfg.build("strategy")
-    if getattr(strategy, "needs_captioner", False) and not cfg.has("captioner"):
-        raise ConfigError(f"strategy {cfg.name('strategy')} captions the gallery: name a captioner with "
-                          f"--captioner NAME (rsbench list captioner; oracle on SynthRS)")
-    if cfg.has("captioner") and any(getattr(c, "needs_captioner", False) for c in (augmenter, strategy)):
-        from rsbench.captioning.captions import build_captioner
-
-        build_captioner(cfg.name("captioner"), cfg.options("captioner"))  # a missing file fails now, not later
-    reranker = cfg.build("reranker")
-    check_score_kind(strategy, reranker, (cfg.name("strategy"), cfg.name("reranker")))  # before any model loads
-    if callable(getattr(strategy, "prepare", None)):
-        strategy.prepare()  # loads what retrieval needs: a bad model folder fails now, not after training
-    return strategy, reranker
 
 
 def record_sections(cfg: RunConfig, dataset: Any, backbone: Any, scene_at_eval: str,
@@ -215,22 +183,22 @@ def run_experiment(cfg: RunConfig, console: Console, write: bool = True, resume:
     try:
         return _train_and_report(exp, console, world, write, resume, extra, save_model, examples)
     finally:
-        release(exp)
+        del exp
+        release()
 
 
-def release(exp: Experiment) -> None:
-    """Drop what a finished run built and hand freed memory back (the CUDA cache, glibc's free lists), so that
-    a process running many runs (a sweep) keeps a flat footprint."""
+def release() -> None:
+    """Hand back what a finished run freed (the CUDA cache, glibc's free lists), so that a process running many
+    runs (a sweep) keeps a flat footprint. The run's objects themselves are unreachable once it returns."""
     import gc
 
     import torch
 
-    exp.__dict__.clear()
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
     from rsbench.runtime import trim_memory
 
+    gc.collect()  # cycles among the run's modules and hooks, before the allocators are asked to give back
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
     trim_memory()
 
 

@@ -86,8 +86,7 @@ def run_evaluations(model: LoadedModel, configs: list[RunConfig], console: Conso
     Every setting's components are built, and their options checked against the dataset, before the first
     encoding. ``select_metrics`` adds the selection split's metrics (``extra.selection``; a sweep tunes on them).
     """
-    from rsbench.engine import build_evaluation
-    from rsbench.retrieval.evaluator import check_split_sizes
+    from rsbench.retrieval.evaluator import build_evaluation, evaluate_config_split
     from rsbench.runtime import autocast_for, check_output_folder, seed_everything
 
     if write:
@@ -103,9 +102,8 @@ def run_evaluations(model: LoadedModel, configs: list[RunConfig], console: Conso
     settings = []
     for cfg in configs:
         augmenter = cfg.build("augmenter", dataset)
-        strategy, reranker = build_evaluation(cfg, augmenter)
-        for split in {cfg.eval.report_on, *([cfg.eval.select_on] if select_metrics else [])}:
-            check_split_sizes(dataset.split(split), strategy, reranker)
+        strategy, reranker = build_evaluation(cfg, augmenter, dataset,
+                                              {cfg.eval.report_on, *([cfg.eval.select_on] if select_metrics else [])})
         settings.append((cfg, augmenter, strategy, reranker))
     encoder = model.encoder(first.eval.batch_size, autocast_for(model.device, first.train.amp),
                             first.train.num_workers)
@@ -113,11 +111,12 @@ def run_evaluations(model: LoadedModel, configs: list[RunConfig], console: Conso
     out = []
     for cfg, augmenter, strategy, reranker in settings:
         start = time.perf_counter()
-        evaluation = _evaluate(encoder, dataset, cfg, augmenter, strategy, reranker, cfg.eval.report_on, True)
+        evaluation = evaluate_config_split(encoder, dataset, cfg, augmenter, strategy, reranker,
+                                           cfg.eval.report_on, groups=True)
         selection = None
         if select_metrics and (model.cost or {}).get("trainable_params"):
-            selection = _evaluate(encoder, dataset, cfg, augmenter, strategy, reranker, cfg.eval.select_on,
-                                  False).metrics
+            selection = evaluate_config_split(encoder, dataset, cfg, augmenter, strategy, reranker,
+                                              cfg.eval.select_on).metrics
         record = _record(model, cfg, dataset, evaluation, time.perf_counter() - start, selection, extra)
         path = None
         if write:
@@ -126,17 +125,6 @@ def run_evaluations(model: LoadedModel, configs: list[RunConfig], console: Conso
             path = write_record(record, Path(cfg.results_dir))
         out.append((record, path))
     return out
-
-
-def _evaluate(encoder: Any, dataset: Any, cfg: RunConfig, augmenter: Any, strategy: Any, reranker: Any,
-              split: str, groups: bool):
-    from rsbench.retrieval.evaluator import evaluate_records
-
-    captioner = (cfg.name("captioner"), cfg.options("captioner")) if cfg.has("captioner") else None
-    return evaluate_records(encoder, dataset.split(split), augmenter, strategy, reranker,
-                            names=(cfg.name("strategy"), cfg.name("reranker")), train_records=dataset.split("train"),
-                            captioner=captioner, select_records=dataset.split(cfg.eval.select_on),
-                            groups=dataset.caption_groups if groups else None)
 
 
 def _record(model: LoadedModel, cfg: RunConfig, dataset: Any, evaluation: Any, seconds: float,

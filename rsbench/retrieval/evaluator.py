@@ -16,8 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rsbench.config import RunConfig
 from rsbench.data.evaluation import eval_captions
 from rsbench.data.record import Record
+from rsbench.errors import ConfigError
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.scores import Candidates, RetrievalScores
@@ -93,6 +95,50 @@ def evaluate_records(encoder: Encoder, records: Sequence[Record], augmenter: Any
     evaluation = evaluate(encoder, split, strategy, reranker, names=names, groups=groups)
     evaluation.eval = dict(augmenter.describe_eval())
     return evaluation
+
+
+
+def captioner_of(cfg: RunConfig) -> tuple[str, Any] | None:
+    """A run's captioner section as ``(name, options)``, or None when it names none."""
+    return (cfg.name("captioner"), cfg.options("captioner")) if cfg.has("captioner") else None
+
+
+def build_evaluation(cfg: RunConfig, augmenter: Any, dataset: Any, splits: set[str]) -> tuple[Any, Any]:
+    """The run's strategy and reranker, with what they need checked now, before any training: a captioner
+    for a strategy or augmenter that uses generated captions, the reranker defined on the strategy's kind of
+    scores (``check_score_kind``), the options that must fit each of ``splits`` of ``dataset``
+    (``check_split_sizes``), the strategy's own models (``prepare``)."""
+    from rsbench.retrieval.rerankers.base import check_score_kind
+
+    if getattr(augmenter, "needs_captioner", False) and not cfg.has("captioner"):
+        raise ConfigError(f"augmenter {cfg.name('augmenter')} trains on generated captions: name a captioner "
+                          f"with --captioner NAME (rsbench list captioner; oracle on SynthRS)")
+    strategy = cfg.build("strategy")
+    if getattr(strategy, "needs_captioner", False) and not cfg.has("captioner"):
+        raise ConfigError(f"strategy {cfg.name('strategy')} captions the gallery: name a captioner with "
+                          f"--captioner NAME (rsbench list captioner; oracle on SynthRS)")
+    if cfg.has("captioner") and any(getattr(c, "needs_captioner", False) for c in (augmenter, strategy)):
+        from rsbench.captioning.captions import build_captioner
+
+        build_captioner(cfg.name("captioner"), cfg.options("captioner"))  # a missing file fails now, not later
+    reranker = cfg.build("reranker")
+    check_score_kind(strategy, reranker, (cfg.name("strategy"), cfg.name("reranker")))  # before any model loads
+    for split in sorted(splits):
+        check_split_sizes(dataset.split(split), strategy, reranker)
+    if callable(getattr(strategy, "prepare", None)):
+        strategy.prepare()  # loads what retrieval needs: a bad model folder fails now, not after training
+    return strategy, reranker
+
+
+def evaluate_config_split(encoder: Encoder, dataset: Any, cfg: RunConfig, augmenter: Any, strategy: Any,
+                          reranker: Any, split: str, groups: bool = False) -> Evaluation:
+    """``evaluate_records`` on ``split`` of ``dataset`` as the run ``cfg`` evaluates it: its training split for
+    query banks, its captioner, its selection split (``eval.select_on``), and with ``groups`` the dataset's
+    query groups."""
+    return evaluate_records(encoder, dataset.split(split), augmenter, strategy, reranker,
+                            names=(cfg.name("strategy"), cfg.name("reranker")), train_records=dataset.split("train"),
+                            captioner=captioner_of(cfg), select_records=dataset.split(cfg.eval.select_on),
+                            groups=dataset.caption_groups if groups else None)
 
 
 def describe(strategy: str, reranker: str, split: EvalSplit, result: RetrievalResult,

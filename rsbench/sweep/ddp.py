@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.text import Text
 
 from rsbench.errors import RsbenchError
-from rsbench.sweep.launchers import Job, execute_job, run_job
+from rsbench.sweep.jobs import Job, execute_job, run_job
 
 WORKER = "rsbench.sweep.ddp"  # the module each launched process runs
 

@@ -9,59 +9,16 @@ With ``nproc`` > 1 every run trains with that many DistributedDataParallel proce
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from rsbench.errors import RsbenchError
+from rsbench.sweep.jobs import Job, execute_job, run_job  # noqa: F401  (Job, execute_job: their older home)
 
 LAUNCHERS = ("local", "submitit")
 EXECUTORS: dict[str, str | None] = {"auto": None, "slurm": "slurm", "local": "local"}  # submitit's cluster names
-
-
-@dataclass(frozen=True)
-class Job:
-    """One run to execute: its resolved config (``--config`` layout) and the ``sweep`` section of its record.
-
-    ``save_model``: train, then keep the selected model in this folder for the jobs that share its training;
-    ``evaluate_from``: evaluate the model kept there instead of training (rsbench/sweep/sharing.py).
-    """
-
-    config: dict[str, Any]
-    sweep: dict[str, Any]
-    save_model: str | None = None
-    evaluate_from: str | None = None
-
-
-def execute_job(job: Job, console: Console | None = None) -> tuple[dict[str, Any], Path | None]:
-    """Train (or only evaluate) one job's config and write its record (with the sweep section): the record and
-    its path; ``({}, None)`` on a rank other than 0 of a multi-process run."""
-    from rsbench.config import build_config
-
-    cfg = build_config(None, job.config)
-    console = console or Console(stderr=True)
-    if job.evaluate_from is not None:
-        from rsbench.eval.runner import run_evaluations
-        from rsbench.retrieval.saved_model import load_model
-
-        console.log(f"evaluating the model kept in {job.evaluate_from} (trained by a run that differs only in "
-                    f"how it evaluates)")
-        model = load_model(Path(job.evaluate_from), cfg.device)
-        return run_evaluations(model, [cfg], console, extra={"sweep": job.sweep}, select_metrics=True)[0]
-    from rsbench.engine import run_experiment
-
-    save = Path(job.save_model) if job.save_model is not None else None
-    return run_experiment(cfg, console, extra={"sweep": job.sweep}, save_model=save)
-
-
-def run_job(job: Job, console: Console | None = None) -> dict[str, Any]:
-    """Train and evaluate one job's config, write its record (with the sweep section) and return it.
-
-    Module-level so it pickles for submitit; it rebuilds the config from plain data in the worker.
-    """
-    return execute_job(job, console)[0]
 
 
 class LocalLauncher:

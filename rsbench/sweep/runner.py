@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rsbench.errors import RsbenchError
-from rsbench.sweep.launchers import Job
+from rsbench.sweep.jobs import Job
 from rsbench.sweep.plan import PlannedRun, Sweep, record_ids
 
 SKIPPED_NOTE = "skipped (nothing to train)"

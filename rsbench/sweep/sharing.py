@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rsbench.eval.keys import training_digest
-from rsbench.sweep.launchers import Job
+from rsbench.sweep.jobs import Job
 
 MODELS_FOLDER = "sweep-models"
 

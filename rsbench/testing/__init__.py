@@ -28,17 +28,12 @@ from typing import Any
 import torch
 
 from rsbench.data.record import SPLITS, Record, RetrievalDataset
+from rsbench.testing.captioning import check_captioner, toy_image_records
+from rsbench.testing.retrieval import check_index, check_reranker, check_strategy
+from rsbench.testing.rules import ContractError, _require, toy_dataset
+from rsbench.testing.text_encoder import check_text_encoder
 
 BATCH = 4
-
-
-class ContractError(AssertionError):
-    """A component breaks the plugin contract (docs/plugins.md); the message says which rule."""
-
-
-def _require(ok: bool, where: str, rule: str) -> None:
-    if not ok:
-        raise ContractError(f"{where}: {rule} (see docs/plugins.md)")
 
 
 def tiny_backbone(name: str = "rsbench-tiny") -> Any:
@@ -48,18 +43,6 @@ def tiny_backbone(name: str = "rsbench-tiny") -> Any:
 
     torch.manual_seed(0)
     return build_backbone(BackboneConfig(name=name, pretrained=None))
-
-
-def toy_dataset(root: Path | None = None) -> RetrievalDataset:
-    """Six in-memory records in three splits with two scenes (paths are not read by augmenters)."""
-    root = root or Path("toy")
-    records = [
-        Record(root / f"{scene}_{i}.png", f"{scene}_{i}.png",
-               (f"a {scene} with {i} small buildings", f"the {scene} next to a road"), scene, split)
-        for i, (scene, split) in enumerate([("airport", "train"), ("harbor", "train"), ("airport", "val"),
-                                            ("harbor", "val"), ("airport", "test"), ("harbor", "test")])
-    ]
-    return RetrievalDataset(name="toy", root=root, records=records, synthetic=True)
 
 
 def embeddings(n: int = BATCH, dim: int = 16, seed: int = 0, requires_grad: bool = True) -> torch.Tensor:
@@ -374,9 +357,6 @@ def _default_loss() -> Any:
 
 
 # The retrieval stage's and the captioners' checks live in their own modules; they use _require and the toys above.
-from rsbench.testing.captioning import check_captioner, toy_image_records  # noqa: E402
-from rsbench.testing.retrieval import check_index, check_reranker, check_strategy  # noqa: E402
-from rsbench.testing.text_encoder import check_text_encoder  # noqa: E402
 
 # Kinds whose component is built from its config alone and checked as built (check_component).
 BUILT_CHECKS: dict[str, Callable[[Any], None]] = {

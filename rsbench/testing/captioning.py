@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rsbench.data.record import Record
-from rsbench.testing import _require
+from rsbench.testing.rules import _require
 
 COLOURS = ((200, 40, 40), (40, 160, 60), (40, 80, 200), (220, 200, 60), (120, 120, 120), (250, 250, 250))
 # Tall, wide and square: a VLM whose image tokens depend on the shape (LLaVA-NeXT, Qwen2-VL) pads such a batch.

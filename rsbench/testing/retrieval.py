@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from rsbench.testing import _require, toy_dataset
+from rsbench.testing.rules import _require, toy_dataset
 
 
 class _FixedEncoder:

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from rsbench.testing import ContractError, _require
+from rsbench.testing.rules import ContractError, _require
 
 TEXTS = ["a harbor with three white ships", "two planes parked next to the terminal", "a dense residential area",
          "green farmland crossed by a river", "a bridge"]

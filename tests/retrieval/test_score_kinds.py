@@ -50,7 +50,7 @@ def test_plugins_that_declare_nothing_are_compatible():
 
 
 def test_the_run_refuses_the_combination_before_loading_any_model(monkeypatch):
-    from rsbench.engine import build_evaluation
+    from rsbench.retrieval.evaluator import build_evaluation
     from rsbench.retrieval.strategies.text_to_text import TextToText
 
     def never(self):
@@ -60,7 +60,7 @@ def test_the_run_refuses_the_combination_before_loading_any_model(monkeypatch):
     cfg = build_config(None, {"strategy": {"name": "text-to-text"}, "reranker": {"name": "qb-norm"},
                               "captioner": {"name": "oracle"}})
     with pytest.raises(ConfigError, match="reranker qb-norm .* strategy text-to-text gives sentence-cosine"):
-        build_evaluation(cfg, object())
+        build_evaluation(cfg, object(), None, set())  # no split to check: the refusal comes first
 
 
 def test_the_record_names_the_score_kind():

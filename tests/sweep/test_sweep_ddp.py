@@ -45,7 +45,7 @@ def no_training(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a run started")
 
-    monkeypatch.setattr("rsbench.sweep.launchers.execute_job", refuse)
+    monkeypatch.setattr("rsbench.sweep.jobs.execute_job", refuse)  # where run_job finds it
     monkeypatch.setattr("rsbench.sweep.ddp.run_processes", refuse)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from rsbench.data.synthshapes import backgrounds
+import rsbench.data.synthshapes.backgrounds as backgrounds
 from rsbench.data.synthshapes.shapes import COLOURS, KINDS, Pen, Target
 
 MEASURE_SIZE = 128  # resolution of the masks that measure objects, independent of image_size

@@ -13,11 +13,10 @@ from rsbench.models.backbones.config import (
     builtin_model_names,
     is_backbone_name,
     known_model_names,
-    named_factory,
 )
 
 if TYPE_CHECKING:
-    from rsbench.models.backbones.open_clip_backbone import Backbone, build_backbone
+    from rsbench.models.backbones.open_clip_backbone import Backbone, build_backbone, named_factory
 
 __all__ = [
     "Backbone",
@@ -31,7 +30,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Backbone", "build_backbone"):
+    if name in ("Backbone", "build_backbone", "named_factory"):
         from rsbench.models.backbones import open_clip_backbone
 
         return getattr(open_clip_backbone, name)

@@ -5,17 +5,12 @@ Light on purpose (no torch or open_clip at import time) so that ``rsbench list``
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from rsbench.errors import ConfigError
-
-if TYPE_CHECKING:
-    from rsbench.models.backbones.open_clip_backbone import Backbone
 
 MODEL_CONFIG_DIR = Path(__file__).parent / "model_configs"
 # Pretrained weights that ship inside the package: <architecture>-<tag>.safetensors plus its model card.
@@ -155,19 +150,3 @@ def close_model_names(name: str, n: int = 5) -> list[str]:
     by_lower = {k.lower(): k for k in names}
     close = difflib.get_close_matches(canonical_model_name(name).lower(), list(by_lower), n=n, cutoff=0.6)
     return [by_lower[c] for c in close]
-
-
-def named_factory(name: str) -> Callable[[BackboneConfig], Backbone]:
-    """A registry factory bound to one backbone name.
-
-    The run config keeps a section's ``name`` beside its options, so the config the factory receives
-    carries the default name; this puts the registered name in before building.
-    """
-
-    def factory(cfg: BackboneConfig | None = None) -> Backbone:
-        from rsbench.models.backbones.open_clip_backbone import build_backbone
-
-        return build_backbone(dataclasses.replace(cfg or BackboneConfig(), name=name))
-
-    factory.__doc__ = f"open_clip backbone '{name}'"
-    return factory

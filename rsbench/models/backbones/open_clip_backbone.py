@@ -10,7 +10,7 @@ import contextlib
 import difflib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -380,3 +380,17 @@ def _without_random_init_warning() -> Iterator[None]:
         yield
     finally:
         root.removeFilter(drop)
+
+
+def named_factory(name: str) -> Callable[[BackboneConfig], Backbone]:
+    """A registry factory bound to one backbone name.
+
+    The run config keeps a section's ``name`` beside its options, so the config the factory receives
+    carries the default name; this puts the registered name in before building.
+    """
+
+    def factory(cfg: BackboneConfig | None = None) -> Backbone:
+        return build_backbone(replace(cfg or BackboneConfig(), name=name))
+
+    factory.__doc__ = f"open_clip backbone '{name}'"
+    return factory

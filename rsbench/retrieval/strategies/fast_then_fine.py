@@ -28,6 +28,7 @@ import time
 
 import torch
 
+from rsbench.fine_scores import fine_scores
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
 from rsbench.retrieval.config import FastThenFineConfig
 from rsbench.retrieval.encoder import Encoder
@@ -36,26 +37,6 @@ from rsbench.retrieval.scores import Candidates, RetrievalScores
 
 # Elements per chunk of gathered candidate tokens (queries × K × tokens × E): about 64 MB of float32.
 _CHUNK_ELEMENTS = 16_000_000
-
-
-def fine_scores(
-    words: torch.Tensor, mask: torch.Tensor, patches: torch.Tensor, interaction: str = "balanced"
-) -> torch.Tensor:
-    """Token interaction of captions and images, broadcast over leading dimensions.
-
-    ``words`` (..., L, E) and ``patches`` (..., P, E) are L2-normalised tokens, ``mask`` (..., L) marks real
-    words (at least one per caption). Returns (...): see the module docstring for the variants.
-    """
-    cosines = words @ patches.transpose(-1, -2)  # (..., L, P)
-    mask = mask.expand(cosines.shape[:-1])
-    weights = mask.to(cosines.dtype)
-    words_to_patches = (cosines.amax(dim=-1) * weights).sum(dim=-1) / weights.sum(dim=-1)
-    if interaction == "words":
-        return words_to_patches
-    patches_to_words = cosines.masked_fill(~mask[..., None], float("-inf")).amax(dim=-2).mean(dim=-1)
-    if interaction == "patches":
-        return patches_to_words
-    return (words_to_patches + patches_to_words) / 2
 
 
 class FastThenFine:

@@ -7,7 +7,7 @@ not public (../shared/papers/METHODS.md). Our reading, for a batch of B aligned 
 
 - ``S``: image × text cosines of the global embeddings (CMER Eq. 19-21, as the ``infonce`` loss);
 - ``F``: image × text token scores, the same parameter-free word-patch interaction fast-then-fine reranks
-  with (rsbench/retrieval/strategies/fast_then_fine.py), so training sees the score evaluation uses;
+  with (rsbench/fine_scores.py, which the strategy imports too), so training sees the score evaluation uses;
 - ``C``: intra-modal consistency after TGDT (LCFractal/TGDT): the mean over pairs i ≠ j of
   [|S_tt(i, j) − S_ii(i, j)| − margin]+, with S_tt the caption–caption and S_ii the image–image cosines of
   the global embeddings: two captions are as alike as their images are.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from rsbench.retrieval.strategies.fast_then_fine import fine_scores
+from rsbench.fine_scores import fine_scores
 from rsbench.train.losses.multi_granular_config import MultiGranularConfig
 from rsbench.train.token_batch import TokenBatch
 

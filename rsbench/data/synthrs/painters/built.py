@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rsbench.data.synthrs import textures as tx
+import rsbench.data.synthrs.textures as tx
 from rsbench.data.synthrs.canvas import Canvas, Point, place, rectangle, stadium
 from rsbench.data.synthrs.objects import (
     Scene,

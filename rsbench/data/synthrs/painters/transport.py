@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from rsbench.data.synthrs import textures as tx
+import rsbench.data.synthrs.textures as tx
 from rsbench.data.synthrs.canvas import Canvas, Point, rectangle
 from rsbench.data.synthrs.objects import (
     Scene,
