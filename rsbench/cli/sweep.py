@@ -15,7 +15,13 @@ def sweep_command(
     results_dir: Path | None = typer.Option(
         None, "--results-dir", help="where records go (default: the base config's results_dir)"
     ),
-    set_: list[str] = typer.Option(None, "--set", help="override a field in every run: --set dataset.data_root=DIR"),
+    set_: list[str] = typer.Option(
+        None, "--set", help="override a field the sweep does not vary, in every run: --set dataset.data_root=DIR "
+        "(a swept key is refused: choose its values with --only)"),
+    only: list[str] = typer.Option(
+        None, "--only", help="run only the runs whose swept KEY has VALUE: --only adapter.name=focus (repeatable; "
+        "one key twice keeps either value)"),
+    seeds: str | None = typer.Option(None, "--seeds", help="run these seeds instead of the file's: --seeds 0,1"),
     dry_run: bool = typer.Option(False, "--dry-run", help="list the runs and whether each is done; run nothing"),
     launcher: str = typer.Option("local", help="local (one run after another here) or submitit (Slurm)"),
     submitit_folder: Path = typer.Option(Path("submitit"), "--submitit-folder", help="submitit's logs and pickles"),
@@ -46,6 +52,9 @@ def sweep_command(
         raise RsbenchError("rsbench sweep inside a torchrun launch: run the sweep in one process and give it "
                            "--nproc N to train each run with N processes")
     sweep = load_sweep(file)
+    sweep.check_sets(list(set_ or []))
+    if only or seeds is not None:
+        sweep = sweep.select(list(only or []), parse_seeds(seeds) if seeds is not None else None)
     folder = results_dir or Path(sweep.run(sweep.points()[0], sweep.seeds[0], list(set_ or [])).config.results_dir)
     runner = SweepRunner(sweep, folder, list(set_ or []), console)
     if dry_run:
@@ -80,3 +89,13 @@ def sweep_command(
         console.print(f"sweep {escape(sweep.name)}: ran {counts['ran']}, already done {counts['skipped']}, "
                       f"seed records taken from tuning {counts['copied']}; records in {escape(str(folder))}",
                       highlight=False, soft_wrap=True)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds 0,1,2`` as a list of seeds."""
+    from rsbench.errors import RsbenchError
+
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise RsbenchError(f"--seeds expects integers separated by commas (e.g. --seeds 0,1), got '{text}'") from None

@@ -26,7 +26,8 @@ class Job:
 
 def execute_job(job: Job, console: Console | None = None) -> tuple[dict[str, Any], Path | None]:
     """Train (or only evaluate) one job's config and write its record (with the sweep section): the record and
-    its path; ``({}, None)`` on a rank other than 0 of a multi-process run."""
+    its path; ``({}, None)`` on a rank other than 0 of a multi-process run. A run an interrupted sweep left a
+    checkpoint of resumes from it."""
     from rsbench.config import build_config
 
     cfg = build_config(None, job.config)
@@ -39,10 +40,13 @@ def execute_job(job: Job, console: Console | None = None) -> tuple[dict[str, Any
                     f"how it evaluates)")
         model = load_model(Path(job.evaluate_from), cfg.device)
         return run_evaluations(model, [cfg], console, extra={"sweep": job.sweep}, select_metrics=True)[0]
-    from rsbench.engine import run_experiment
+    from rsbench.engine import checkpoint_path, run_experiment
 
     save = Path(job.save_model) if job.save_model is not None else None
-    return run_experiment(cfg, console, extra={"sweep": job.sweep}, save_model=save)
+    # a checkpoint of this very run (its key digests everything that shapes training) is what an interrupted
+    # sweep left: the sweep run again continues it, as `rsbench run --resume` does
+    resume = cfg.train.epochs > 0 and checkpoint_path(cfg).is_file()
+    return run_experiment(cfg, console, extra={"sweep": job.sweep}, save_model=save, resume=resume)
 
 
 def run_job(job: Job, console: Console | None = None) -> dict[str, Any]:

@@ -89,6 +89,7 @@ class SweepRunner:
     """Plans and executes one sweep over a launcher; ``dry_run`` plans only."""
 
     def __init__(self, sweep: Sweep, results_dir: Path, sets: list[str], console: Console) -> None:
+        sweep.check_sets(list(sets))  # a --set of a swept key would make the plan show values no run uses
         self.sweep, self.sets, self.console = sweep, list(sets), console
         self.results_dir = Path(results_dir)
         tune = sweep.tune
