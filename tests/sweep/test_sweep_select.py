@@ -63,8 +63,8 @@ def test_only_and_seeds_select_exactly_the_runs_the_dry_run_lists(tmp_path):
     path = write_sweep(tmp_path)
     rows = dry_run(path, "--only", "adapter.name=clip-bitfit", "--only", "train.lr=0.001", "--seeds", "2,5",
                    "--results-dir", str(tmp_path / "r"))
-    assert [(r["varied"], r["seed"]) for r in rows] == [
-        ({"adapter.name": "clip-bitfit", "train.lr": "1e-3"}, 2), ({"adapter.name": "clip-bitfit", "train.lr": "1e-3"}, 5)]
+    bitfit = {"adapter.name": "clip-bitfit", "train.lr": "1e-3"}
+    assert [(r["varied"], r["seed"]) for r in rows] == [(bitfit, 2), (bitfit, 5)]
     either = dry_run(path, "--only", "train.lr=1e-3", "--only", "train.lr=0.01", "--only", "adapter.name=frozen",
                      "--results-dir", str(tmp_path / "r"))
     assert {(r["varied"]["adapter.name"], r["varied"]["train.lr"]) for r in either} == {("frozen", "1e-3"),
