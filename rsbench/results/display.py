@@ -27,7 +27,8 @@ def render_metrics(record: dict[str, Any], console: Console) -> None:
     ds = record["dataset"]
     title = (
         f"{ds['name']}{' (synthetic)' if ds.get('synthetic') else ''} · {ds.get('reported_split', 'test')} · "
-        f"seed {record['seed']} · selected on {record['selected_on']}"
+        f"seed {record['seed']} · "
+        + (f"selected on {record['selected_on']}" if record["selected_on"] else "nothing selected (nothing trained)")
     )
     table = Table(title=title)
     for _, label in METRIC_COLUMNS:
