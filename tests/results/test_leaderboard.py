@@ -55,7 +55,7 @@ def test_three_seeds_make_one_row_with_mean_and_sample_std(build_record):
     assert row["trainable_params_mean"] == pytest.approx(2000.0)
     assert math.isnan(row["peak_memory_bytes_mean"])  # never measured in any seed
     assert row["method"] == "full/batch/none" and row["dataset"] == "synthrs" and bool(row["synthetic"])
-    assert row["backbone"] == "rsbench-tiny" and row["selected_on"] == "val"
+    assert row["backbone"] == "rsbench-tiny (random init)" and row["selected_on"] == "val"
     assert set(row["run_ids"].split(",")) == {r["run_id"] for r in records}
 
 
