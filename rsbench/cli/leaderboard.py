@@ -28,9 +28,9 @@ def leaderboard_command(
     """Mean ± std over seeds of every configuration's recalls and costs, from the result records."""
     from rich.console import Console
 
+    from rsbench.results.display import render_leaderboard
     from rsbench.results.leaderboard import leaderboard, leaderboard_rows
     from rsbench.results.record import load_records
-    from rsbench.results.display import render_leaderboard
     from rsbench.results.tables import write_tables
 
     notes = Console(stderr=True)  # stdout stays clean for --json
