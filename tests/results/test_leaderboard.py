@@ -184,7 +184,8 @@ def test_write_tables_writes_markdown_csv_latex(tmp_path, two_datasets):
     markdown = paths[0].read_text()
     assert "## rsitmd\n" in markdown
     assert "## synthrs (synthetic data" in markdown
-    assert "| clip_lora/batch/none | 2 | rsbench-tiny (random init) | 2 | 60.00 ± 14.14 |" in markdown  # std sqrt(200) = 14.14
+    # std sqrt(200) = 14.14
+    assert "| clip_lora/batch/none | 2 | rsbench-tiny (random init) | 2 | 60.00 ± 14.14 |" in markdown
     assert "| 33.33 |" in markdown and "★" in markdown
 
     csv = pd.read_csv(paths[1])
