@@ -226,6 +226,11 @@ def announce(exp: Experiment, console: Console) -> None:
         f"{' / ' + escape(str(exp.backbone.pretrained)) if exp.backbone.pretrained else ' (random init)'}; "
         f"device {exp.device}"
     )
+    if not exp.backbone.pretrained:  # changes what the row measures: training from scratch, not transfer
+        console.print(Text(f"backbone {exp.backbone.name} starts from random weights (backbone.pretrained is null): "
+                           f"this run measures training from scratch, and its leaderboard row says "
+                           f"'(random init)'; pass --pretrained TAG|FILE for pretrained weights", style="yellow"),
+                      soft_wrap=True, highlight=False)
     for problem in ds.problems:
         console.print(Text.assemble(("data:", "yellow"), " ", problem), soft_wrap=True, highlight=False)
 
