@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+MAX_RUNS = 1000  # more than any paper table here (CMER Table 1: 42 runs); a larger sweep says so with --max-runs
+
 
 def sweep_command(
     file: Path = typer.Argument(..., help="sweep file (YAML: base, variants, grid, zip, exclude, seeds, tune)"),
@@ -33,11 +35,14 @@ def sweep_command(
         1, "--nproc", help="train every run with N processes (DistributedDataParallel, as rsbench run --nproc N; "
         "with submitit, N tasks per job); train.batch_size is the global batch"
     ),
+    max_runs: int = typer.Option(
+        MAX_RUNS, "--max-runs", help="refuse a sweep that plans more runs than this (a grid typed wrong), before "
+        "planning any; 0: no limit"),
     json_out: bool = typer.Option(False, "--json", help="print the plan (with --dry-run) or the counts as JSON"),
 ) -> None:
     """Run every (config, seed) of a sweep file that has no record yet; an interrupted sweep resumes."""
     from rsbench.config import parse_set
-    from rsbench.errors import RsbenchError
+    from rsbench.errors import ConfigError, RsbenchError
     from rsbench.sweep.launchers import LAUNCHERS, LocalLauncher, SubmititLauncher
     from rsbench.sweep.plan import load_sweep
     from rsbench.sweep.runner import SKIPPED_NOTE, SweepRunner
@@ -55,6 +60,13 @@ def sweep_command(
     sweep.check_sets(list(set_ or []))
     if only or seeds is not None:
         sweep = sweep.select(list(only or []), parse_seeds(seeds) if seeds is not None else None)
+    too_many = sweep.runs_beyond(max_runs) if max_runs > 0 else None
+    if too_many is not None:
+        exact = not (sweep.exclude or sweep.only)  # otherwise the product of the axes is only a bound
+        planned = f"{too_many:,} runs" if exact else f"more than {max_runs:,} runs (up to {too_many:,})"
+        raise ConfigError(f"sweep {sweep.name} plans {planned}, more than --max-runs {max_runs:,}: check its "
+                           f"grid (a list typed as a range?), select runs with --only/--seeds, or pass --max-runs "
+                           f"{too_many} (or 0) to plan them all")
     folder = results_dir or Path(sweep.run(sweep.points()[0], sweep.seeds[0], list(set_ or [])).config.results_dir)
     runner = SweepRunner(sweep, folder, list(set_ or []), console)
     if dry_run:

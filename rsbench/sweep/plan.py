@@ -29,6 +29,8 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -85,7 +87,9 @@ class Sweep:
 
     def points(self) -> list[dict[str, Any]]:
         """Every combination of the axes (dotted key -> value), exclusions removed, ``only`` kept, in file order."""
-        combos = []
+        return list(self._iter_points())
+
+    def _iter_points(self) -> Iterator[dict[str, Any]]:
         for parts in itertools.product(*self.axes) if self.axes else [()]:
             varied: dict[str, Any] = {}
             for part in parts:
@@ -93,8 +97,7 @@ class Sweep:
             if any(all(varied.get(k, _MISSING) == v for k, v in rule.items()) for rule in self.exclude):
                 continue
             if all(spelt(varied.get(k, _MISSING)) in values for k, values in self.only.items()):
-                combos.append(varied)
-        return combos
+                yield varied
 
     def swept_keys(self) -> dict[str, str]:
         """Every dotted key the sweep varies, with the axis that varies it (``seed`` is the ``seeds`` axis)."""
@@ -131,6 +134,19 @@ class Sweep:
         if tune is not None and seeds is not None and tune.seed not in selected.seeds:
             selected.tune = dataclasses.replace(tune, seed=selected.seeds[0])  # tune with a seed that runs
         return selected
+
+    def runs_beyond(self, limit: int) -> int | None:
+        """The number of runs the sweep plans (every point: each tuning value, then each seed) when it is more
+        than ``limit``, else None; counted without building a config, and without listing more than ``limit``
+        points, so that a grid of millions is refused at once."""
+        per_point = len(self.seeds) + (len(self.tune.points()) if self.tune is not None else 0)
+        bound = per_point * math.prod(len(axis) for axis in self.axes)
+        if bound <= limit:
+            return None
+        count = 0
+        for _ in itertools.islice(self._iter_points(), limit // per_point + 1):
+            count += per_point
+        return bound if count > limit else None
 
     def check_sets(self, sets: list[str]) -> None:
         """Refuse a ``--set`` of a key the sweep varies: it would make every run of that axis the same run

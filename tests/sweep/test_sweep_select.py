@@ -149,3 +149,18 @@ def test_an_interrupted_sweep_says_running_it_again_resumes(tmp_path, monkeypatc
     assert ended.value.code == 130
     err = " ".join(capsys.readouterr().err.split())
     assert "running the same sweep again" in err and "resumes" in err
+
+
+def test_a_sweep_of_an_unreasonable_run_count_is_refused_with_the_count_unless_allowed(tmp_path):
+    body = {"grid": {f"train.{key}": list(range(1, 11)) for key in ("epochs", "batch_size", "max_steps")},
+            "seeds": [0, 1]}
+    path = write_sweep(tmp_path, body)
+    message = refused(path)
+    assert "plans 2,000 runs, more than --max-runs 1,000" in message and "--max-runs 2000" in message
+    assert "plans 2,000 runs" in refused(path, "--max-runs", "1999")
+    assert len(dry_run(path, "--max-runs", "2000", "--only", "train.epochs=1", "--only", "train.batch_size=2",
+                       "--results-dir", str(tmp_path / "r"))) == 20
+    with_exclusions = write_sweep(tmp_path, {**body, "exclude": [{"train.epochs": 1}]})
+    assert "more than 1,000 runs (up to 2,000)" in refused(with_exclusions)
+    excluded = write_sweep(tmp_path, {**body, "exclude": [{"train.epochs": e} for e in range(1, 7)]})  # 800 left
+    assert load_sweep(excluded).runs_beyond(1000) is None
