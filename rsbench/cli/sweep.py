@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from rsbench.sweep.runner import SweepRunner
 
 MAX_RUNS = 1000  # more than any paper table here (CMER Table 1: 42 runs); a larger sweep says so with --max-runs
 
@@ -45,7 +49,7 @@ def sweep_command(
     from rsbench.errors import ConfigError, RsbenchError
     from rsbench.sweep.launchers import LAUNCHERS, LocalLauncher, SubmititLauncher
     from rsbench.sweep.plan import load_sweep
-    from rsbench.sweep.runner import SKIPPED_NOTE, SweepRunner
+    from rsbench.sweep.runner import SweepRunner
     from rsbench.train import distributed
 
     console = Console(stderr=json_out)
@@ -70,22 +74,7 @@ def sweep_command(
     folder = results_dir or Path(sweep.run(sweep.points()[0], sweep.seeds[0], list(set_ or [])).config.results_dir)
     runner = SweepRunner(sweep, folder, list(set_ or []), console)
     if dry_run:
-        steps = runner.plan()
-        rows = [{"phase": s.phase, "config_id": s.run.config_id, "seed": s.run.seed, "varied": s.run.varied,
-                 "status": "done" if s.done else (s.note or "to run")} for s in steps]
-        if json_out:
-            typer.echo(json.dumps(rows, indent=2, default=str))
-            return
-        for row in rows:
-            values = ", ".join(f"{k}={v}" for k, v in row["varied"].items()) or "(base)"
-            config_id = row["config_id"] if row["status"] != "after tuning" else "-" * 16  # not chosen yet
-            console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<30} "
-                          f"{escape(values)}", highlight=False, soft_wrap=True)
-        done, skipped = sum(s.done for s in steps), sum(s.skipped for s in steps)
-        evaluate = sum(s.note.startswith("to evaluate") for s in steps if not s.done)
-        console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {done} done, {len(rows) - done - skipped} "
-                      f"to run ({evaluate} of them only evaluate a model another run trains), {skipped} "
-                      f"{SKIPPED_NOTE} (records in {escape(str(folder))})", highlight=False, soft_wrap=True)
+        print_plan(runner, folder, console, json_out)
         return
     if nproc > 1:  # every run the sweep may launch, before any trains; submitit's GPUs are on its nodes
         distributed.check_launch(nproc, runner.launch_configs(), gpus_here=launcher == "local")
@@ -111,3 +100,26 @@ def parse_seeds(text: str) -> list[int]:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise RsbenchError(f"--seeds expects integers separated by commas (e.g. --seeds 0,1), got '{text}'") from None
+
+
+def print_plan(runner: SweepRunner, folder: Path, console: Console, json_out: bool) -> None:
+    """``--dry-run``: every planned run with its status (done, to train, to evaluate, skipped), and the totals."""
+    from rsbench.sweep.runner import SKIPPED_NOTE
+
+    sweep = runner.sweep
+    steps = runner.plan()
+    rows = [{"phase": s.phase, "config_id": s.run.config_id, "seed": s.run.seed, "varied": s.run.varied,
+             "status": "done" if s.done else (s.note or "to run")} for s in steps]
+    if json_out:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for row in rows:
+        values = ", ".join(f"{k}={v}" for k, v in row["varied"].items()) or "(base)"
+        config_id = row["config_id"] if row["status"] != "after tuning" else "-" * 16  # not chosen yet
+        console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<30} "
+                      f"{escape(values)}", highlight=False, soft_wrap=True)
+    done, skipped = sum(s.done for s in steps), sum(s.skipped for s in steps)
+    evaluate = sum(s.note.startswith("to evaluate") for s in steps if not s.done)
+    console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {done} done, {len(rows) - done - skipped} "
+                  f"to run ({evaluate} of them only evaluate a model another run trains), {skipped} "
+                  f"{SKIPPED_NOTE} (records in {escape(str(folder))})", highlight=False, soft_wrap=True)

@@ -237,10 +237,7 @@ def checked_dataset(
     image_base = image_base.resolve()
     paths, unsafe = _safe_paths(images, image_base)
     images = [image for image in images if image.image_id in paths]
-    errors = [unsafe[0] if len(unsafe) == 1 else f"{len(unsafe)} image paths leave the image folder {image_base} "
-              f"(annotation files must name images inside the data root; fix the entries or the links): "
-              f"{'; '.join(unsafe[:SHOWN])}{f'; ... and {len(unsafe) - SHOWN} more' if len(unsafe) > SHOWN else ''}"
-              ] if unsafe else []
+    errors = [_unsafe_paths_error(unsafe, image_base)] if unsafe else []
     found = list(problems)
     dropped: dict[str, int] = {}
     kept, caption_problems = clean_captions(images, dropped)
@@ -283,6 +280,14 @@ def checked_dataset(
     if errors:  # raised once every check has run, so that `rsbench data inspect` can report them all
         raise DataProblems(errors, dataset)
     return dataset
+
+
+def _unsafe_paths_error(unsafe: list[str], image_base: Path) -> str:
+    if len(unsafe) == 1:
+        return unsafe[0]
+    more = f"; ... and {len(unsafe) - SHOWN} more" if len(unsafe) > SHOWN else ""
+    return (f"{len(unsafe)} image paths leave the image folder {image_base} (annotation files must name images "
+            f"inside the data root; fix the entries or the links): {'; '.join(unsafe[:SHOWN])}{more}")
 
 
 def _safe_paths(images: list[AnnotatedImage], image_base: Path) -> tuple[dict[str, Path], list[str]]:
