@@ -22,6 +22,15 @@ class Job:
     sweep: dict[str, Any]
     save_model: str | None = None
     evaluate_from: str | None = None
+    config_id: str | None = None  # the sweep's identity of the run (rsbench/sweep/plan.py): its lock's name
+
+    @property
+    def results_dir(self) -> Path:
+        return Path(self.config.get("results_dir") or "leaderboard/results")
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.get("seed", 0))
 
 
 def execute_job(job: Job, console: Console | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -55,3 +64,14 @@ def run_job(job: Job, console: Console | None = None) -> dict[str, Any]:
     Module-level so it pickles for submitit; it rebuilds the config from plain data in the worker.
     """
     return execute_job(job, console)[0]
+
+
+def has_record(job: Job) -> bool:
+    """Whether the job's results folder already holds a record of its (config, seed): another sweep ran it."""
+    from rsbench.results.record import load_records
+    from rsbench.sweep.plan import record_ids
+
+    if job.config_id is None or not job.results_dir.is_dir():
+        return False
+    return any(int(r["seed"]) == job.seed and job.config_id in record_ids(r)
+               for r in load_records(job.results_dir, problems=[]))
