@@ -29,6 +29,7 @@ def test_a_held_lock_is_refused_to_anyone_else_and_free_once_released(tmp_path):
         with run_lock(tmp_path, "abc", 1) as other_seed:
             assert other_seed
     assert not is_held(tmp_path, "abc", 0)
+    assert not (tmp_path / ".locks").exists()  # released locks leave nothing in the results folder
 
 
 def test_the_lock_of_a_process_that_is_gone_is_taken_over(tmp_path):
@@ -39,6 +40,7 @@ def test_the_lock_of_a_process_that_is_gone_is_taken_over(tmp_path):
     assert json.loads(lock_path(tmp_path, "abc", 0).read_text())["pid"] != os.getpid()  # its file stays
     with run_lock(tmp_path, "abc", 0) as held:
         assert held and f"pid {os.getpid()}" in holder(tmp_path, "abc", 0)
+    assert not lock_path(tmp_path, "abc", 0).exists()
 
 
 def test_the_local_launcher_skips_a_run_another_sweep_holds(tmp_path, quiet_console, monkeypatch):

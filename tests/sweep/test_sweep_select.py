@@ -122,7 +122,7 @@ def test_an_interrupted_sweep_resumes_its_run_from_the_checkpoint_and_ends_with_
         interrupt_second_epoch_once(m)
         with pytest.raises(KeyboardInterrupt):
             stopped.execute(LocalLauncher(quiet_console))
-    assert not (folder / "results").exists() and len(list((folder / "checkpoints").glob("*.pt"))) == 1
+    assert not list((folder / "results").glob("*.json")) and len(list((folder / "checkpoints").glob("*.pt"))) == 1
     counts = sweep_in("stopped")[0].execute(LocalLauncher(quiet_console))
     assert counts["ran"] == 2
     expected = {r["seed"]: r for r in load_records(tmp_path / "straight" / "results")}
