@@ -32,11 +32,9 @@ class Experiment:
         seed_everything(cfg.seed)
         self.device = device if device is not None else resolve_device(cfg.device)
         self.dataset = cfg.build("dataset")
-        for split in ("train", cfg.eval.select_on, cfg.eval.report_on):
+        for split in ("train", cfg.eval.report_on):  # the selection split: once it is known whether one is used
             if not self.dataset.split(split):
                 way_out = {"train": "a run needs training images",
-                           "val": "add a val split, or set eval.select_on=test to select the checkpoint on test "
-                                  "(the record says so)",
                            "test": "add a test split, or set eval.report_on=val"}.get(split, "")
                 raise DataError(f"dataset '{self.dataset.name}' has no '{split}' images; {way_out}. "
                                 f"`rsbench data inspect` shows its splits")
@@ -45,10 +43,14 @@ class Experiment:
         self.augmenter = cfg.build("augmenter", self.dataset)
         self.loss = cfg.build("loss")
         self.sampler = cfg.build("sampler", self.loss)
-        from rsbench.retrieval.evaluator import build_evaluation
+        from rsbench.retrieval.evaluator import build_evaluation, chooses_on_selection_split
 
-        self.strategy, self.reranker = build_evaluation(cfg, self.augmenter, self.dataset,
-                                                        {cfg.eval.select_on, cfg.eval.report_on})
+        strategy = cfg.build("strategy")  # what it is decides whether the run trains (and selects) at all
+        self.trains = self.adapter.trains and cfg.train.epochs > 0 and getattr(strategy, "uses_model", True)
+        self.strategy, self.reranker = build_evaluation(cfg, self.augmenter, self.dataset, {cfg.eval.report_on},
+                                                        selection=self.trains)
+        # the record's selected_on: None for a run that trains nothing and chooses nothing (frozen, text-to-text)
+        self.selected_on = cfg.eval.select_on if self.trains or chooses_on_selection_split(self.strategy) else None
         self.autocast = autocast_for(self.device, cfg.train.amp)
 
     def training_pairs(self, records, transform):
@@ -210,7 +212,7 @@ def run_record(exp: Experiment, evaluation: Evaluation, cost: dict[str, Any], ex
     cfg = exp.cfg
     sections = record_sections(cfg, exp.dataset, exp.backbone, evaluation.eval.get("scene_at_eval", "none"),
                                exp.device, world)
-    return make_record(config=cfg.to_dict(), seed=cfg.seed, selected_on=cfg.eval.select_on,
+    return make_record(config=cfg.to_dict(), seed=cfg.seed, selected_on=exp.selected_on,
                        metrics=evaluation.metrics, cost=cost,
                        extra={"eval": evaluation.eval, "retrieval": evaluation.retrieval, **extra}, **sections)
 
@@ -224,6 +226,11 @@ def announce(exp: Experiment, console: Console) -> None:
         f"{' / ' + escape(str(exp.backbone.pretrained)) if exp.backbone.pretrained else ' (random init)'}; "
         f"device {exp.device}"
     )
+    if not exp.backbone.pretrained:  # changes what the row measures: training from scratch, not transfer
+        console.print(Text(f"backbone {exp.backbone.name} starts from random weights (backbone.pretrained is null): "
+                           f"this run measures training from scratch, and its leaderboard row says "
+                           f"'(random init)'; pass --pretrained TAG|FILE for pretrained weights", style="yellow"),
+                      soft_wrap=True, highlight=False)
     for problem in ds.problems:
         console.print(Text.assemble(("data:", "yellow"), " ", problem), soft_wrap=True, highlight=False)
 

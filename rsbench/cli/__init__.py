@@ -31,6 +31,9 @@ RESUMABLE = {
                 "checkpoint, and the same command with --resume continues it",
     "caption": "interrupted: every finished batch of captions is in the caption cache; the same command continues "
                "after them",
+    "sweep": "interrupted: the finished runs' records are written; the interrupted run's last finished epoch is in "
+             "checkpoint_dir, and running the same sweep again skips the finished runs and resumes that one from "
+             "its checkpoint",
     "eval": "interrupted: the records of the settings that finished are written (each whole); nothing else was; "
             "the model is untouched",
 }

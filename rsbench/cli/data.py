@@ -70,7 +70,8 @@ def inspect(
     ),
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
 ) -> None:
-    """Load a dataset and report split sizes, captions per image, scene counts and problems."""
+    """Load a dataset and report split sizes, captions per image, scene counts and every problem found; exit
+    status 2 when any of them is an error (a path leaving the data root, a bad image with --on-bad-image error)."""
     try:
         if on_bad_image not in ("error", "skip"):
             raise RsbenchError(f"--on-bad-image must be 'error' or 'skip'; got {on_bad_image!r}")
@@ -79,9 +80,13 @@ def inspect(
         if data_root is not None:
             options["data_root"] = data_root
         from rsbench.data import load_dataset
+        from rsbench.data.checks import DataProblems
         from rsbench.data.inspect import inspect_dataset
 
-        report = inspect_dataset(load_dataset(dataset, options))
+        try:
+            report = inspect_dataset(load_dataset(dataset, options))
+        except DataProblems as found:  # every check ran: report what loaded, the errors with it, then exit 2
+            report = inspect_dataset(found.dataset, errors=found.errors)
     except RsbenchError as err:  # printed here too, so that the sub-app alone behaves as `rsbench data`
         from rsbench.cli.messages import print_error
 
@@ -95,3 +100,9 @@ def inspect(
         from rsbench.data.inspect import render_inspection
 
         render_inspection(report, Console())
+    if report["errors"]:
+        from rsbench.cli.messages import print_error
+
+        for line in report["errors"]:
+            print_error(line)
+        raise typer.Exit(2)

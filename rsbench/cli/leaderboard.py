@@ -28,9 +28,10 @@ def leaderboard_command(
     """Mean ± std over seeds of every configuration's recalls and costs, from the result records."""
     from rich.console import Console
 
+    from rsbench.results.display import render_leaderboard
     from rsbench.results.leaderboard import leaderboard, leaderboard_rows
     from rsbench.results.record import load_records
-    from rsbench.results.tables import render_rich, write_tables
+    from rsbench.results.tables import write_tables
 
     notes = Console(stderr=True)  # stdout stays clean for --json
     problems: list[str] = []
@@ -68,7 +69,7 @@ def leaderboard_command(
     if json_out:
         typer.echo(json.dumps(leaderboard_rows(df), indent=2))
     else:
-        render_rich(df, Console())
+        render_leaderboard(df, Console(), markdown=str(out_dir / "leaderboard.md"))
         render_paper_rich(profiles, Console())
     notes.print(
         f"{len(records)} records, {len(df)} configurations; wrote " + ", ".join(str(p) for p in written),

@@ -37,6 +37,16 @@ class AnnotatedImage:
     where: str
 
 
+class DataProblems(DataError):
+    """The errors a dataset's checks found (every unsafe path, every bad image under ``on_bad_image=error``),
+    raised after all of them were looked for; ``dataset`` holds the entries that passed, for ``rsbench data
+    inspect`` to report on, and ``errors`` one line per kind of error."""
+
+    def __init__(self, errors: list[str], dataset: RetrievalDataset) -> None:
+        super().__init__(" ".join(errors))
+        self.errors, self.dataset = errors, dataset
+
+
 def examples(items: Sequence[str], shown: int = SHOWN) -> str:
     """``a, b, c`` for a short list; the first ``shown`` and '... and N more' for a long one."""
     head = ", ".join(items[:shown])
@@ -225,7 +235,9 @@ def checked_dataset(
     if on_bad_image not in ("error", "skip"):
         raise DataError(f"on_bad_image must be 'error' or 'skip'; got {on_bad_image!r}")
     image_base = image_base.resolve()
-    paths = {image.image_id: resolve_inside(image_base, image.image_id, where=image.where) for image in images}
+    paths, unsafe = _safe_paths(images, image_base)
+    images = [image for image in images if image.image_id in paths]
+    errors = [_unsafe_paths_error(unsafe, image_base)] if unsafe else []
     found = list(problems)
     dropped: dict[str, int] = {}
     kept, caption_problems = clean_captions(images, dropped)
@@ -235,15 +247,14 @@ def checked_dataset(
     bad = find_bad_images((paths[image.image_id] for image in kept), check_images=check_images)
     if bad:
         listed = [f"{path.relative_to(image_base)} ({reason})" for path, reason in bad.items()]
-        if on_bad_image == "error":
-            raise DataError(
-                f"{len(bad)} image(s) named in {source} are missing or unreadable under {image_base}: "
-                f"{examples(listed)}. Restore them, or set dataset.on_bad_image=skip to drop them "
-                f"(each is then listed in the dataset's problems)."
-            )
         kept = [image for image in kept if paths[image.image_id] not in bad]
         dropped["unreadable_images"] = len(bad)
-        found.append(f"skipped {len(bad)} missing or unreadable image(s): {examples(listed)}")
+        if on_bad_image == "error":
+            errors.append(f"{len(bad)} image(s) named in {source} are missing or unreadable under {image_base}: "
+                          f"{examples(listed)}. Restore them, or set dataset.on_bad_image=skip to drop them "
+                          f"(each is then listed in the dataset's problems).")
+        else:
+            found.append(f"skipped {len(bad)} missing or unreadable image(s): {examples(listed)}")
 
     # by resolved path, so that 'a.tif' and './a.tif' count as the same image
     splits_of: dict[Path, list[str]] = defaultdict(list)
@@ -264,5 +275,28 @@ def checked_dataset(
     records = [
         Record(paths[image.image_id], image.image_id, tuple(image.captions), image.scene, image.split) for image in kept
     ]
-    return RetrievalDataset(name=name, root=root, records=records, synthetic=synthetic, problems=found,
-                            dropped=dropped, images_in_several_splits=in_several_splits)
+    dataset = RetrievalDataset(name=name, root=root, records=records, synthetic=synthetic, problems=found,
+                               dropped=dropped, images_in_several_splits=in_several_splits)
+    if errors:  # raised once every check has run, so that `rsbench data inspect` can report them all
+        raise DataProblems(errors, dataset)
+    return dataset
+
+
+def _unsafe_paths_error(unsafe: list[str], image_base: Path) -> str:
+    if len(unsafe) == 1:
+        return unsafe[0]
+    more = f"; ... and {len(unsafe) - SHOWN} more" if len(unsafe) > SHOWN else ""
+    return (f"{len(unsafe)} image paths leave the image folder {image_base} (annotation files must name images "
+            f"inside the data root; fix the entries or the links): {'; '.join(unsafe[:SHOWN])}{more}")
+
+
+def _safe_paths(images: list[AnnotatedImage], image_base: Path) -> tuple[dict[str, Path], list[str]]:
+    """Each image's resolved path when it stays inside ``image_base``, and a line for each that does not."""
+    paths: dict[str, Path] = {}
+    unsafe: list[str] = []
+    for image in images:
+        try:
+            paths[image.image_id] = resolve_inside(image_base, image.image_id, where=image.where)
+        except DataError as err:
+            unsafe.append(str(err))
+    return paths, unsafe

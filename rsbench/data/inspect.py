@@ -18,8 +18,9 @@ def _split_order(ds: RetrievalDataset) -> list[str]:
     return list(SPLITS) + sorted(present - set(SPLITS))
 
 
-def inspect_dataset(ds: RetrievalDataset) -> dict[str, Any]:
-    """Figures of a dataset, keyed for ``--json``: every count per split, plus the loader's problems.
+def inspect_dataset(ds: RetrievalDataset, errors: list[str] | None = None) -> dict[str, Any]:
+    """Figures of a dataset, keyed for ``--json``: every count per split, plus the loader's problems and
+    ``errors`` (what stops a run: the figures are then of the entries that passed the checks).
 
     ``duplicate_captions.captions`` counts captions equal to an earlier caption of the same image.
     """
@@ -56,6 +57,7 @@ def inspect_dataset(ds: RetrievalDataset) -> dict[str, Any]:
         "dropped": dict(ds.dropped),
         "images_in_several_splits": ds.images_in_several_splits,
         "problems": problems,
+        "errors": list(errors or []),
     }
 
 
@@ -118,10 +120,13 @@ def render_inspection(report: dict[str, Any], console: Any) -> None:
 
     dup = report["duplicate_captions"]
     console.print(f"duplicate captions within an image: {dup['captions']} (in {dup['images']} images; kept)")
+    if report.get("errors"):  # the lines themselves go to stderr, as every error does (rsbench/cli/data.py)
+        console.print(f"[red]{len(report['errors'])} error(s), printed last: a run on this dataset stops at them; "
+                      f"the figures above are of the entries that passed[/red]", highlight=False, soft_wrap=True)
     problems = report["problems"]
     if problems:
         console.print(f"[yellow]problems ({len(problems)}):[/yellow]")
         for line in problems:
             console.print(f"  - {line}", markup=False, highlight=False, soft_wrap=True)
-    else:
+    elif not report.get("errors"):
         console.print("[green]no problems found[/green]")

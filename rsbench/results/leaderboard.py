@@ -193,7 +193,7 @@ def train_epochs(config: dict) -> int | None:
 def backbone_label(backbone: dict) -> str:
     name = component_name(backbone) or "?"
     pretrained = backbone.get("pretrained")
-    return f"{name} ({pretrained})" if pretrained else name
+    return f"{name} ({pretrained})" if pretrained else f"{name} (random init)"  # a measure of another thing
 
 
 def leaderboard(records: list[dict]) -> pd.DataFrame:

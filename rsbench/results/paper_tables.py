@@ -139,7 +139,7 @@ def render_paper_rich(profiles: list[dict], console: Any) -> None:
     if rows:
         table = Table(title="Published methods rsbench does not run (paper only; CMER Tables 1-2)")
         for header in ("Method", "Dataset", "Backbone", "Params", *RECALL_HEADERS[-1:], "Source"):
-            table.add_column(header, justify="right" if header in ("mR", "Params") else "left")
+            table.add_column(header, justify="right" if header in ("mR", "Params") else "left", overflow="fold")
         for row in rows:
             table.add_row(row["row"], row["dataset"], row["backbone"], _params_m(row.get("trainable_params_m")),
                           f"{row['metrics']['mR']:.2f}", f"{row['paper']} T{row['table']}")
@@ -149,7 +149,7 @@ def render_paper_rich(profiles: list[dict], console: Any) -> None:
         table = Table(title="Training cost: rsbench profile records beside CMER Tables 3-4")
         for header in ("Method", "Backbone", "Device, batch", "Params ours/paper", "Peak memory ours/paper",
                        "Pairs/s ours/paper", "Paper row"):
-            table.add_column(header)
+            table.add_column(header, overflow="fold")  # at 80 columns a label folds; it is never cut
         for row in costs:
             table.add_row(
                 row["method"], str(row["backbone"]), f"{row['device']}, {row['batch_size']}",

@@ -34,7 +34,7 @@ COST_KEYS: tuple[str, ...] = (
 )
 DATASET_KEYS: tuple[str, ...] = ("name", "synthetic", "content_hash", "split_sizes", "scene_at_eval")
 BACKBONE_KEYS: tuple[str, ...] = ("name", "pretrained")
-SELECTED_ON: tuple[str, ...] = ("val", "test")
+SELECTED_ON: tuple[str | None, ...] = ("val", "test", None)  # None: a run that selected nothing (trained nothing)
 # Keys a record must have for the leaderboard to use it.
 RECORD_KEYS: tuple[str, ...] = (
     "run_id",
@@ -62,7 +62,7 @@ def make_record(
     *,
     config: dict,
     seed: int,
-    selected_on: str,
+    selected_on: str | None,
     dataset: dict,
     backbone: dict,
     metrics: dict,

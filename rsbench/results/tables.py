@@ -33,32 +33,10 @@ def _dataset_label(row: Any) -> str:
 
 
 def render_rich(df: pd.DataFrame, console: Any) -> None:
-    """Print the leaderboard as a rich table: mean ± std (2 decimals) and n for every configuration."""
-    from rich.table import Table
+    """Print the leaderboard as a rich table (rsbench/results/display.py: every cell whole at the console's width)."""
+    from rsbench.results.display import render_leaderboard
 
-    table = Table(title="rsbench leaderboard (mean ± std over n seeds; ★ = mR / trainable-params Pareto front)")
-    table.add_column("Method", overflow="fold", min_width=12)
-    for header in ("Epochs", "Dataset", "Backbone", "n"):
-        table.add_column(header, overflow="fold")
-    for key in SHOWN_FIGURES:  # "60.00 ± 1.23" must stay on one line to be read
-        table.add_column(METRICS[key].label, justify="right", no_wrap=True)
-    table.add_column("Selected on")
-    published = bool(len(df)) and bool(df["paper_mR"].notna().any())
-    if published:
-        table.add_column("Paper mR", overflow="fold")
-    for _, row in df.iterrows():
-        method = f"{row['method']} {PARETO_MARK}" if row["pareto"] else str(row["method"])
-        table.add_row(
-            method,
-            _epochs(row),
-            _dataset_label(row),
-            str(row["backbone"]),
-            str(row["n"]),
-            *(_cell(row, key) for key in SHOWN_FIGURES),
-            str(row["selected_on"]),
-            *([paper_cell(row)] if published else []),
-        )
-    console.print(table)
+    render_leaderboard(df, console)
 
 
 def to_markdown(df: pd.DataFrame, profiles: list[dict] | None = None) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,22 @@ def search_archive(archive: Path, query: str, k: int = 10, device: str = "auto",
                                                                                                    strict=True))]
 
 
+def middle_ellipsis(text: str, width: float, measure: Callable[[str], float]) -> str:
+    """``text`` if it fits ``width`` (as ``measure`` gives a string's width), else its start and end around "...":
+    a file name keeps its distinguishing number and extension ("denseresidential_4.tif" -> "dense...al_4.tif").
+    ASCII dots: PIL's fallback bitmap font has no ellipsis character."""
+    if measure(text) <= width:
+        return text
+    keep = len(text) - 1
+    while keep > 1:
+        head, tail = (keep + 1) // 2, keep // 2
+        short = f"{text[:head]}...{text[len(text) - tail:]}"
+        if measure(short) <= width:
+            return short
+        keep -= 1
+    return "..."
+
+
 def contact_sheet(query: str, hits: list[Hit], out: Path, outlined: set[Path] | None = None,
                   thumb: int = 160, columns: int = 5) -> Path:
     """Write a PNG of the hits' thumbnails (rank and score under each) with the query as its title.
@@ -160,7 +177,7 @@ def contact_sheet(query: str, hits: list[Hit], out: Path, outlined: set[Path] | 
     from PIL import Image, ImageDraw
 
     rows = (len(hits) + columns - 1) // columns
-    title, label = 28, 18
+    title, label = 28, 30  # two lines under each thumbnail: rank and score, then the file name
     sheet = Image.new("RGB", (columns * (thumb + 8) + 8, title + rows * (thumb + label + 8) + 8), "white")
     draw = ImageDraw.Draw(sheet)
     draw.text((8, 8), query[:140], fill="black")
@@ -170,7 +187,8 @@ def contact_sheet(query: str, hits: list[Hit], out: Path, outlined: set[Path] | 
             sheet.paste(image.convert("RGB").resize((thumb, thumb)), (x, y))
         if outlined and hit.path in outlined:
             draw.rectangle([x - 3, y - 3, x + thumb + 2, y + thumb + 2], outline=(0, 170, 0), width=4)
-        draw.text((x, y + thumb + 3), f"#{hit.rank}  {hit.score:.3f}  {hit.path.name}"[:32], fill="black")
+        draw.text((x, y + thumb + 3), f"#{hit.rank}  {hit.score:.3f}", fill="black")
+        draw.text((x, y + thumb + 16), middle_ellipsis(hit.path.name, thumb, draw.textlength), fill="black")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     _write_atomically(out, lambda handle: sheet.save(handle, format="PNG"))

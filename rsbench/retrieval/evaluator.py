@@ -48,6 +48,21 @@ def check_split_sizes(records: Sequence[Record], *components: Any) -> None:
             check(n_images, n_captions)
 
 
+def check_dataset_fit(dataset: Any, *components: Any) -> None:
+    """Each component's ``check_dataset(dataset)`` (the scene augmenter needs scene labels, say): called before
+    any training, like ``check_split_sizes``."""
+    for component in components:
+        check = getattr(component, "check_dataset", None)
+        if callable(check):
+            check(dataset)
+
+
+def chooses_on_selection_split(strategy: Any) -> bool:
+    """Whether ``strategy`` chooses something on the run's selection split (hybrid's weight when not fixed)."""
+    return bool(getattr(strategy, "needs_selection_split", False)) and \
+        bool(getattr(strategy, "chooses_on_selection_split", True))
+
+
 def query_split(records: Sequence[Record], augmenter: Any, encoder: Encoder, *,
                 train_records: Sequence[Record] = (), captioner: tuple[str, Any] | None = None,
                 select: EvalSplit | None = None) -> EvalSplit:
@@ -103,11 +118,15 @@ def captioner_of(cfg: RunConfig) -> tuple[str, Any] | None:
     return (cfg.name("captioner"), cfg.options("captioner")) if cfg.has("captioner") else None
 
 
-def build_evaluation(cfg: RunConfig, augmenter: Any, dataset: Any, splits: set[str]) -> tuple[Any, Any]:
+def build_evaluation(cfg: RunConfig, augmenter: Any, dataset: Any, splits: set[str],
+                     selection: bool | None = None) -> tuple[Any, Any]:
     """The run's strategy and reranker, with what they need checked now, before any training: a captioner
     for a strategy or augmenter that uses generated captions, the reranker defined on the strategy's kind of
     scores (``check_score_kind``), the options that must fit each of ``splits`` of ``dataset``
-    (``check_split_sizes``), the strategy's own models (``prepare``)."""
+    (``check_split_sizes``) and the dataset itself (``check_dataset_fit``: scene labels), the strategy's own
+    models (``prepare``). ``selection``: whether the run selects on ``eval.select_on`` (it trains); the split is
+    then added to ``splits``, as it is when the strategy chooses there (hybrid's weight); None: as ``splits``
+    says."""
     from rsbench.retrieval.rerankers.base import check_score_kind
 
     if getattr(augmenter, "needs_captioner", False) and not cfg.has("captioner"):
@@ -123,11 +142,32 @@ def build_evaluation(cfg: RunConfig, augmenter: Any, dataset: Any, splits: set[s
         build_captioner(cfg.name("captioner"), cfg.options("captioner"))  # a missing file fails now, not later
     reranker = cfg.build("reranker")
     check_score_kind(strategy, reranker, (cfg.name("strategy"), cfg.name("reranker")))  # before any model loads
+    if selection is not None and (selection or chooses_on_selection_split(strategy)):
+        require_selection_split(dataset, cfg, strategy if not selection else None)
+        splits = {*splits, cfg.eval.select_on}
+    check_dataset_fit(dataset, augmenter, strategy, reranker)
     for split in sorted(splits):
         check_split_sizes(dataset.split(split), strategy, reranker)
     if callable(getattr(strategy, "prepare", None)):
         strategy.prepare()  # loads what retrieval needs: a bad model folder fails now, not after training
     return strategy, reranker
+
+
+def require_selection_split(dataset: Any, cfg: RunConfig, chooser: Any = None) -> None:
+    """The selection split a run uses (it trains, or ``chooser``, its strategy, chooses there) must have images."""
+    split = cfg.eval.select_on
+    if dataset.split(split):
+        return
+    if chooser is not None:
+        raise ConfigError(f"strategy {cfg.name('strategy')} chooses its setting on the selection split "
+                          f"(eval.select_on={split}) and dataset '{dataset.name}' has no '{split}' images; fix the "
+                          f"setting (--set strategy.weight=W) or set eval.select_on to a split it has")
+    from rsbench.errors import DataError
+
+    way_out = ("add a val split, or set eval.select_on=test to select the checkpoint on test (the record says so)"
+               if split == "val" else f"add a {split} split, or set eval.select_on to a split the dataset has")
+    raise DataError(f"dataset '{dataset.name}' has no '{split}' images, and a run that trains selects its "
+                    f"checkpoint there; {way_out}. `rsbench data inspect` shows its splits")
 
 
 def evaluate_config_split(encoder: Encoder, dataset: Any, cfg: RunConfig, augmenter: Any, strategy: Any,

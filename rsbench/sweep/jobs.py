@@ -22,11 +22,21 @@ class Job:
     sweep: dict[str, Any]
     save_model: str | None = None
     evaluate_from: str | None = None
+    config_id: str | None = None  # the sweep's identity of the run (rsbench/sweep/plan.py): its lock's name
+
+    @property
+    def results_dir(self) -> Path:
+        return Path(self.config.get("results_dir") or "leaderboard/results")
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.get("seed", 0))
 
 
 def execute_job(job: Job, console: Console | None = None) -> tuple[dict[str, Any], Path | None]:
     """Train (or only evaluate) one job's config and write its record (with the sweep section): the record and
-    its path; ``({}, None)`` on a rank other than 0 of a multi-process run."""
+    its path; ``({}, None)`` on a rank other than 0 of a multi-process run. A run an interrupted sweep left a
+    checkpoint of resumes from it."""
     from rsbench.config import build_config
 
     cfg = build_config(None, job.config)
@@ -39,10 +49,13 @@ def execute_job(job: Job, console: Console | None = None) -> tuple[dict[str, Any
                     f"how it evaluates)")
         model = load_model(Path(job.evaluate_from), cfg.device)
         return run_evaluations(model, [cfg], console, extra={"sweep": job.sweep}, select_metrics=True)[0]
-    from rsbench.engine import run_experiment
+    from rsbench.engine import checkpoint_path, run_experiment
 
     save = Path(job.save_model) if job.save_model is not None else None
-    return run_experiment(cfg, console, extra={"sweep": job.sweep}, save_model=save)
+    # a checkpoint of this very run (its key digests everything that shapes training) is what an interrupted
+    # sweep left: the sweep run again continues it, as `rsbench run --resume` does
+    resume = cfg.train.epochs > 0 and checkpoint_path(cfg).is_file()
+    return run_experiment(cfg, console, extra={"sweep": job.sweep}, save_model=save, resume=resume)
 
 
 def run_job(job: Job, console: Console | None = None) -> dict[str, Any]:
@@ -51,3 +64,14 @@ def run_job(job: Job, console: Console | None = None) -> dict[str, Any]:
     Module-level so it pickles for submitit; it rebuilds the config from plain data in the worker.
     """
     return execute_job(job, console)[0]
+
+
+def has_record(job: Job) -> bool:
+    """Whether the job's results folder already holds a record of its (config, seed): another sweep ran it."""
+    from rsbench.results.record import load_records
+    from rsbench.sweep.plan import record_ids
+
+    if job.config_id is None or not job.results_dir.is_dir():
+        return False
+    return any(int(r["seed"]) == job.seed and job.config_id in record_ids(r)
+               for r in load_records(job.results_dir, problems=[]))

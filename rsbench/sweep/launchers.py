@@ -8,7 +8,8 @@ With ``nproc`` > 1 every run trains with that many DistributedDataParallel proce
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,33 @@ class LocalLauncher:
         records: list[dict[str, Any]] = []
         with tempfile.TemporaryDirectory(prefix="rsbench-sweep-") as folder:  # the job files of the launches
             for number, job in enumerate(jobs):
-                if self.nproc == 1 or job.evaluate_from is not None:  # evaluating needs no process group
-                    records.append(run_job(job, self.console))
-                else:
-                    records.append(run_processes(job, self.nproc, Path(folder) / f"job{number}", self.console))
+                with self._claim(job) as mine:
+                    if not mine:
+                        continue
+                    if self.nproc == 1 or job.evaluate_from is not None:  # evaluating needs no process group
+                        records.append(run_job(job, self.console))
+                    else:
+                        records.append(run_processes(job, self.nproc, Path(folder) / f"job{number}", self.console))
                 done(records[-1])
         return records
+
+    @contextmanager
+    def _claim(self, job: Job) -> Iterator[bool]:
+        """Hold the job's (config, seed) lock while it runs; False when another sweep holds it, has written its
+        record meanwhile, or is still training the model it evaluates (the sweep waits for those, runner.py)."""
+        from rsbench.sweep.jobs import has_record
+        from rsbench.sweep.locks import holder, run_lock
+        from rsbench.sweep.sharing import is_saved
+
+        if job.config_id is None:
+            yield True
+            return
+        with run_lock(job.results_dir, job.config_id, job.seed) as held:
+            if not held:
+                self.console.log(f"run {job.config_id} seed {job.seed} is being run by another sweep "
+                                 f"({holder(job.results_dir, job.config_id, job.seed)}): waiting for its record")
+            unsaved = job.evaluate_from is not None and not is_saved(Path(job.evaluate_from))
+            yield held and not unsaved and not has_record(job)
 
 
 class SubmititLauncher:

@@ -25,9 +25,12 @@ record already in the results directory marks its (config, seed) as done, and re
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -79,17 +82,87 @@ class Sweep:
     exclude: list[dict[str, Any]] = field(default_factory=list)
     seeds: list[int] = field(default_factory=lambda: [0])
     tune: Tuning | None = None
+    axis_names: list[str] = field(default_factory=list)  # what the file calls each axis: variants, zip, grid
+    only: dict[str, set[str]] = field(default_factory=dict)  # --only: key -> the values kept (as spelt)
 
     def points(self) -> list[dict[str, Any]]:
-        """Every combination of the axes (dotted key -> value), exclusions removed, in file order."""
-        combos = []
+        """Every combination of the axes (dotted key -> value), exclusions removed, ``only`` kept, in file order."""
+        return list(self._iter_points())
+
+    def _iter_points(self) -> Iterator[dict[str, Any]]:
         for parts in itertools.product(*self.axes) if self.axes else [()]:
             varied: dict[str, Any] = {}
             for part in parts:
                 varied.update(part)
-            if not any(all(varied.get(k, _MISSING) == v for k, v in rule.items()) for rule in self.exclude):
-                combos.append(varied)
-        return combos
+            if any(all(varied.get(k, _MISSING) == v for k, v in rule.items()) for rule in self.exclude):
+                continue
+            if all(spelt(varied.get(k, _MISSING)) in values for k, values in self.only.items()):
+                yield varied
+
+    def swept_keys(self) -> dict[str, str]:
+        """Every dotted key the sweep varies, with the axis that varies it (``seed`` is the ``seeds`` axis)."""
+        keys = {key: name for axis, name in zip(self.axes, self.axis_names, strict=True)
+                for entry in axis for key in entry}
+        keys.update({key: "tune.grid" for key in (self.tune.grid if self.tune else {})})
+        return {**keys, "seed": "seeds"}
+
+    def select(self, only: list[str], seeds: list[int] | None) -> Sweep:
+        """The sweep restricted to the points whose values match ``only`` (``KEY=VALUE``; one key given twice
+        means either value) and run over ``seeds`` instead of the file's (``--only``, ``--seeds``)."""
+        wanted: dict[str, set[str]] = {}
+        for item in only:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(f"--only expects KEY=VALUE (e.g. adapter.name=focus), got '{item}'")
+            wanted.setdefault(key.strip(), set()).add(spelt(_parse_value(value)))
+        points = self.points()
+        axis_keys = {key for key, axis in self.swept_keys().items() if axis not in ("seeds", "tune.grid")}
+        for key, values in wanted.items():
+            if key not in axis_keys:
+                raise ConfigError(f"--only {key}: sweep {self.name} does not vary {key}; it varies "
+                                  f"{', '.join(sorted(axis_keys)) or 'nothing (one run per seed)'}")
+            known = {spelt(p[key]) for p in points if key in p}
+            if values - known:
+                raise ConfigError(f"--only {key}={sorted(values - known)[0]}: not a value sweep {self.name} gives "
+                                  f"{key}; its values are {', '.join(sorted(known))}")
+        selected = dataclasses.replace(self, only={**self.only, **wanted},
+                                       seeds=_seeds(list(seeds), "--seeds") if seeds is not None else self.seeds)
+        if not selected.points():
+            raise ConfigError(f"--only {' '.join(only)}: no run of sweep {self.name} has all these values "
+                              f"(its exclusions remove them)")
+        tune = self.tune
+        if tune is not None and seeds is not None and tune.seed not in selected.seeds:
+            selected.tune = dataclasses.replace(tune, seed=selected.seeds[0])  # tune with a seed that runs
+        return selected
+
+    def runs_beyond(self, limit: int) -> int | None:
+        """The number of runs the sweep plans (every point: each tuning value, then each seed) when it is more
+        than ``limit``, else None; counted without building a config, and without listing more than ``limit``
+        points, so that a grid of millions is refused at once."""
+        per_point = len(self.seeds) + (len(self.tune.points()) if self.tune is not None else 0)
+        bound = per_point * math.prod(len(axis) for axis in self.axes)
+        if bound <= limit:
+            return None
+        count = 0
+        for _ in itertools.islice(self._iter_points(), limit // per_point + 1):
+            count += per_point
+        return bound if count > limit else None
+
+    def check_sets(self, sets: list[str]) -> None:
+        """Refuse a ``--set`` of a key the sweep varies: it would make every run of that axis the same run
+        while the plan still showed the file's values. Select values with ``--only`` or ``--seeds`` instead."""
+        swept = self.swept_keys()
+        for item in sets:
+            key = item.partition("=")[0].strip()
+            if key == "seeds":
+                raise ConfigError("--set seeds=...: a sweep's seeds are chosen with --seeds 0,1 (or the file's seeds)")
+            for axis_key, axis in swept.items():
+                if key == axis_key or axis_key.startswith(key + ".") or key.startswith(axis_key + "."):
+                    if axis == "seeds":
+                        raise ConfigError(f"--set {key}: a sweep runs each of its seeds; choose them with --seeds 0,1")
+                    raise ConfigError(f"--set {key}: sweep {self.name} varies {axis_key} (its {axis} axis), so a "
+                                      f"--set would replace every value the plan shows; choose runs with "
+                                      f"--only {axis_key}=VALUE, or edit the sweep file")
 
     def run(self, varied: dict[str, Any], seed: int, sets: list[str] | None = None) -> PlannedRun:
         """The run of one combination and seed; ``sets`` are the command line's ``--set`` (applied last)."""
@@ -106,10 +179,32 @@ class Sweep:
 
 
 class _Missing:
-    pass
+    def __repr__(self) -> str:
+        return "(unset)"
 
 
 _MISSING = _Missing()
+
+
+def _parse_value(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        return text.strip()
+
+
+def spelt(value: Any) -> str:
+    """A value as ``--only`` compares it: YAML's spelling, so 0.001, 1.0e-3 and a file's ``1e-3`` all match."""
+    if isinstance(value, str):
+        try:
+            value = float(value) if any(c.isdigit() for c in value) else value
+        except ValueError:
+            pass
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    return json.dumps(value, sort_keys=True, default=str) if not isinstance(value, str) else value
 
 
 def axis_points(grid: Any, where: str) -> list[dict[str, Any]]:
@@ -138,12 +233,12 @@ def _variants(variants: Any) -> list[dict[str, Any]]:
     return [dict(v) for v in variants]
 
 
-def _seeds(seeds: Any) -> list[int]:
+def _seeds(seeds: Any, where: str = "seeds") -> list[int]:
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
                                                            and s >= 0 for s in seeds):
-        raise ConfigError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+        raise ConfigError(f"{where} must be a non-empty list of integers >= 0, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds repeat a value: {seeds}")
+        raise ConfigError(f"{where} repeat a value: {seeds}")
     return list(seeds)
 
 
@@ -163,18 +258,22 @@ def load_sweep(path: str | Path) -> Sweep:
     if not isinstance(overrides, dict):
         raise ConfigError(f"{path}: set must be a mapping of dotted keys to values, got {overrides!r}")
     base = merge(base, dotted_layer(overrides))
-    axes = []
+    axes, names = [], []
     if "variants" in raw:
         axes.append(_variants(raw["variants"]))
+        names.append("variants")
     if "zip" in raw:
         axes.append(_zip_points(raw["zip"]))
+        names.append("zip")
     if "grid" in raw:
         axes.extend([[{key: value} for value in values] for key, values in _grid_axes(raw["grid"]).items()])
+        names.extend(["grid"] * len(raw["grid"]))
     exclude = raw.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(rule, dict) and rule for rule in exclude):
         raise ConfigError(f"{path}: exclude must be a list of non-empty mappings, got {exclude!r}")
     seeds = _seeds(raw.get("seeds", [0]))
-    sweep = Sweep(str(raw.get("name") or path.stem), base, axes, exclude, seeds, _tuning(raw.get("tune"), seeds))
+    sweep = Sweep(str(raw.get("name") or path.stem), base, axes, exclude, seeds, _tuning(raw.get("tune"), seeds),
+                  names)
     if not sweep.points():
         raise ConfigError(f"{path}: the exclusions remove every run")
     return sweep

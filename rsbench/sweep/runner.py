@@ -24,9 +24,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rsbench.errors import RsbenchError
 from rsbench.sweep.jobs import Job
+from rsbench.sweep.launchers import LocalLauncher
 from rsbench.sweep.plan import PlannedRun, Sweep, record_ids
 
 SKIPPED_NOTE = "skipped (nothing to train)"
+WAIT_SECONDS = 2.0  # how often a sweep looks for the record of a run another sweep is running
 
 
 @dataclass
@@ -89,6 +91,7 @@ class SweepRunner:
     """Plans and executes one sweep over a launcher; ``dry_run`` plans only."""
 
     def __init__(self, sweep: Sweep, results_dir: Path, sets: list[str], console: Console) -> None:
+        sweep.check_sets(list(sets))  # a --set of a swept key would make the plan show values no run uses
         self.sweep, self.sets, self.console = sweep, list(sets), console
         self.results_dir = Path(results_dir)
         tune = sweep.tune
@@ -112,12 +115,44 @@ class SweepRunner:
         launcher.run(trains, finished)
         launcher.run(evaluates, finished)
         self._indexed.clear()  # the runs wrote records
+        if isinstance(launcher, LocalLauncher):
+            self._await_others(launcher, jobs, finished)
+
+    def _await_others(self, launcher: Any, jobs: list[Job], finished: Any) -> None:
+        """Wait for the runs of this batch that another sweep held (their locks, rsbench/sweep/locks.py) to have
+        records; one whose lock is free and that still has none (its holder went away) is run here, trained
+        afresh if the model it was to evaluate was never saved."""
+        import dataclasses
+        import time
+
+        from rsbench.sweep.jobs import has_record
+        from rsbench.sweep.locks import is_held
+        from rsbench.sweep.sharing import is_saved
+
+        waiting = [job for job in jobs if job.config_id is not None and not has_record(job)]
+        ran_here: set[tuple[str, int]] = set()
+        while waiting:
+            free = [job for job in waiting if not is_held(job.results_dir, job.config_id, job.seed)]
+            lost = [job for job in free if (job.config_id, job.seed) in ran_here]
+            if lost:  # run here, and still no record it can be found by: never loop on it
+                raise RsbenchError(f"sweep run {lost[0].config_id} seed {lost[0].seed} left no record in "
+                                   f"{lost[0].results_dir} that the sweep recognises")
+            if free:
+                ran_here.update((job.config_id, job.seed) for job in free)
+                launcher.run([dataclasses.replace(job, evaluate_from=None, save_model=None)
+                              if job.evaluate_from and not is_saved(Path(job.evaluate_from)) else job
+                              for job in free], finished)
+            else:
+                time.sleep(WAIT_SECONDS)
+            waiting = [job for job in waiting if not has_record(job)]
+        self._indexed.clear()
 
     def _run(self, varied: dict[str, Any], seed: int, folder: Path) -> PlannedRun:
         return self.sweep.run(varied, seed, [*self.sets, f"results_dir={folder}"])
 
     def _job(self, run: PlannedRun, section: dict[str, Any]) -> Job:
-        return Job(run.config.to_dict(), {"name": self.sweep.name, "varied": run.varied, **section})
+        return Job(run.config.to_dict(), {"name": self.sweep.name, "varied": run.varied, **section},
+                   config_id=run.config_id)
 
     # --- planning ---
 
@@ -272,9 +307,14 @@ class SweepRunner:
 
     def _write_copy(self, record: dict[str, Any], run: PlannedRun, section: dict[str, Any]) -> None:
         from rsbench.results.record import write_record
+        from rsbench.sweep.jobs import has_record
+        from rsbench.sweep.locks import run_lock
 
         copy = dict(record)
         copy["config"] = run.config.to_dict()  # identical but for results_dir
         copy["extra"] = {**record["extra"], "sweep": {"name": self.sweep.name, "varied": run.varied, **section,
                                                       "copied_from": "tuning"}}
-        write_record(copy, self.results_dir)
+        job = Job(copy["config"], {}, config_id=run.config_id)
+        with run_lock(self.results_dir, run.config_id, run.seed) as mine:  # a sweep beside this one may copy it too
+            if mine and not has_record(job):
+                write_record(copy, self.results_dir)

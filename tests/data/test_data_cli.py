@@ -89,3 +89,27 @@ def test_user_errors_are_one_red_line_and_exit_2(make_karpathy, args, message):
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_inspect_reports_every_problem_structural_ones_included_then_exits_2(make_karpathy, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "secret_1.png")  # exists: only the path check can stop it
+    Image.new("RGB", (8, 8)).save(tmp_path / "secret_2.png")
+    root = make_karpathy([("airport_1.tif", "train", FIVE), ("../../secret_1.png", "test", FIVE),
+                          ("beach_2.tif", "test", ("", *FIVE[1:])), ("../../secret_2.png", "val", FIVE)],
+                         "dataset_RSITMD.json", write_images=False)
+    for name in ("airport_1.tif", "beach_2.tif"):
+        Image.new("RGB", (8, 8)).save(root / "images" / name)
+    (root / "images" / "beach_2.tif").write_bytes(b"broken")
+    result = CliRunner().invoke(app, ["inspect", "--data-root", str(root), "--json"])
+    assert result.exit_code == 2, result.output
+    report = json.loads(result.stdout)
+    assert len(report["errors"]) == 1 and report["errors"][0].startswith("2 image paths leave the image folder")
+    assert "secret_1.png" in report["errors"][0] and "secret_2.png" in report["errors"][0]
+    assert report["splits"]["train"] == {"images": 1, "captions": 5}  # the entries that passed, still counted
+    problems = " ".join(report["problems"])
+    assert "dropped 1 empty caption" in problems and "beach_2.tif (corrupt" in problems  # found after the paths
+    tables = CliRunner().invoke(app, ["inspect", "--data-root", str(root)])
+    assert tables.exit_code == 2 and "empty caption" in tables.stdout and "1 error(s), printed last" in tables.stdout
+    assert tables.stderr.startswith("error: 2 image paths leave") and len(tables.stderr.strip().splitlines()) == 1

@@ -354,6 +354,8 @@ def test_quick_gelu_rule_order(tiny_quick_gelu, tmp_path):
 def test_pretrained_tag_goes_through_open_clip_download(tiny_quick_gelu, tmp_path, monkeypatch):
     import open_clip.pretrained
 
+    from rsbench.models.backbones import hub
+
     path = save_checkpoint(tiny_quick_gelu.model, tmp_path / "open_clip_model.safetensors")
     tag_cfg = {"hf_hub": "org/tiny/", "quick_gelu": True, "mean": (0.5, 0.5, 0.5), "std": (0.25, 0.25, 0.25)}
     calls = []
@@ -365,6 +367,7 @@ def test_pretrained_tag_goes_through_open_clip_download(tiny_quick_gelu, tmp_pat
         return str(path)
 
     monkeypatch.setattr(open_clip.pretrained, "download_pretrained", download)
+    monkeypatch.setattr(hub, "reachable", lambda url, timeout=None: None)  # the host answers
     backbone = build_backbone(BackboneConfig(pretrained="rs_tag", cache_dir=str(tmp_path)))
     assert calls == [(tag_cfg, str(tmp_path))]
     assert backbone.quick_gelu and "pretrained table" in backbone.quick_gelu_reason
@@ -373,15 +376,18 @@ def test_pretrained_tag_goes_through_open_clip_download(tiny_quick_gelu, tmp_pat
     assert tuple(normalize.mean) == (0.5, 0.5, 0.5) and tuple(normalize.std) == (0.25, 0.25, 0.25)
 
 
-def test_pretrained_tag_offline_says_what_to_do(monkeypatch):
+def test_pretrained_tag_offline_says_what_to_do(monkeypatch, tmp_path):
     import open_clip.pretrained
+
+    from rsbench.models.backbones import hub
 
     def no_network(cfg, cache_dir=None):
         raise OSError("[Errno 101] Network is unreachable")
 
     monkeypatch.setattr(open_clip.pretrained, "download_pretrained", no_network)
+    monkeypatch.setattr(hub, "reachable", lambda url, timeout=None: None)  # it answers, then the download fails
     with pytest.raises(RsbenchError, match=r"ViT-B-32 / openai.*Network is unreachable.*no network.*pass its path"):
-        build_backbone(BackboneConfig("ViT-B-32", pretrained="openai"))
+        build_backbone(BackboneConfig("ViT-B-32", pretrained="openai", cache_dir=str(tmp_path)))
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def test_three_seeds_make_one_row_with_mean_and_sample_std(build_record):
     assert row["trainable_params_mean"] == pytest.approx(2000.0)
     assert math.isnan(row["peak_memory_bytes_mean"])  # never measured in any seed
     assert row["method"] == "full/batch/none" and row["dataset"] == "synthrs" and bool(row["synthetic"])
-    assert row["backbone"] == "rsbench-tiny" and row["selected_on"] == "val"
+    assert row["backbone"] == "rsbench-tiny (random init)" and row["selected_on"] == "val"
     assert set(row["run_ids"].split(",")) == {r["run_id"] for r in records}
 
 
@@ -184,7 +184,8 @@ def test_write_tables_writes_markdown_csv_latex(tmp_path, two_datasets):
     markdown = paths[0].read_text()
     assert "## rsitmd\n" in markdown
     assert "## synthrs (synthetic data" in markdown
-    assert "| clip_lora/batch/none | 2 | rsbench-tiny | 2 | 60.00 ± 14.14 |" in markdown  # std sqrt(200) = 14.14
+    # std sqrt(200) = 14.14
+    assert "| clip_lora/batch/none | 2 | rsbench-tiny (random init) | 2 | 60.00 ± 14.14 |" in markdown
     assert "| 33.33 |" in markdown and "★" in markdown
 
     csv = pd.read_csv(paths[1])
@@ -264,9 +265,9 @@ def test_rows_of_one_method_at_other_epochs_say_their_epochs(build_record, tmp_p
     md, csv, tex = write_tables(df, tmp_path)
     markdown = md.read_text()
     assert "| Method | Epochs | Backbone |" in markdown
-    assert "| full/batch/none | 20 | rsbench-tiny | 1 | 55.00 |" in markdown
-    assert "| full/batch/none | 12 | rsbench-tiny | 1 | 50.00 |" in markdown
-    assert "| full/batch/none | – | rsbench-tiny | 1 | 30.00 |" in markdown
+    assert "| full/batch/none | 20 | rsbench-tiny (random init) | 1 | 55.00 |" in markdown
+    assert "| full/batch/none | 12 | rsbench-tiny (random init) | 1 | 50.00 |" in markdown
+    assert "| full/batch/none | – | rsbench-tiny (random init) | 1 | 30.00 |" in markdown
     assert pd.read_csv(csv)["epochs"].tolist()[:2] == [20, 12] and "epochs" in csv.read_text().splitlines()[0]
     assert "full/batch/none$^\\star$ & 20 & synthrs (synthetic)" in tex.read_text()
     console = Console(file=io.StringIO(), width=300, color_system=None)

@@ -78,7 +78,7 @@ def test_search_ranks_the_archive_as_brute_force_over_the_models_embeddings(save
     assert [str(h.path.relative_to(folder.resolve())) for h in hits] == [manifest["paths"][j] for j in order]
     assert np.allclose([h.score for h in hits], scores[order], atol=1e-5)
     sheet = contact_sheet(query, hits[:7], tmp_path / "sheet.png", outlined={hits[0].path})
-    assert Image.open(sheet).size == (5 * 168 + 8, 28 + 2 * (160 + 18 + 8) + 8)
+    assert Image.open(sheet).size == (5 * 168 + 8, 28 + 2 * (160 + 30 + 8) + 8)  # two label lines a thumbnail
 
 
 def test_cli_builds_with_a_frozen_config_and_searches_with_a_contact_sheet(image_folder, tmp_path):

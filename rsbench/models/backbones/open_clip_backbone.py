@@ -311,21 +311,10 @@ def _pretrained_tag_cfg(name: str, tag: str) -> dict[str, Any]:
 
 
 def _download(name: str, tag: str, tag_cfg: dict[str, Any], cache_dir: str | None) -> str:
-    from open_clip import pretrained
+    """The tag's weights from the cache, or downloaded; offline, a clear error at once (backbones/hub.py)."""
+    from rsbench.models.backbones.hub import fetch_pretrained
 
-    try:
-        path = pretrained.download_pretrained(tag_cfg, cache_dir=cache_dir)
-    # The network boundary: urllib, huggingface_hub and requests each raise their own types.
-    except Exception as exc:
-        raise RsbenchError(
-            f"could not fetch open_clip weights {name} / {tag}: {type(exc).__name__}: {exc}. This machine may "
-            f"have no network: download them where there is one (open_clip.create_model('{name}', "
-            f"pretrained='{tag}') fills open_clip's cache), copy the file here and pass its path as "
-            f"pretrained, or set cache_dir to a cache that already holds it."
-        ) from exc
-    if not path:
-        raise RsbenchError(f"open_clip lists {name} / {tag} but gives no place to download it from")
-    return str(path)
+    return fetch_pretrained(name, tag, tag_cfg, cache_dir)
 
 
 def _build_from_schema(cfg: BackboneConfig, name: str) -> Backbone:

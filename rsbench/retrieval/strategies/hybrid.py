@@ -45,6 +45,12 @@ class Hybrid:
         self.config = config
         self.text = TextToText(config)
 
+    @property
+    def chooses_on_selection_split(self) -> bool:
+        """Whether the weight is chosen on the selection split (not fixed by ``weight``): a run without training
+        then still selects something, and needs that split."""
+        return self.config.weight is None
+
     def prepare(self) -> None:
         self.text.prepare()
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rsbench.data.record import Record
-from rsbench.errors import RsbenchError
+from rsbench.errors import ConfigError, RsbenchError
 from rsbench.text.augmenters.base import Augmenter
 from rsbench.text.augmenters.scene_config import SceneConfig
 
@@ -91,6 +91,18 @@ class SceneAugmenter(Augmenter):
         self.scenes = list(scenes)
         self.predicted: dict[str, str] | None = None  # query text -> class label, set by prepare_queries
         self.prediction_accuracy: float | None = None  # share of labelled queries given their true class
+
+    def check_dataset(self, dataset: Any) -> None:
+        """Before any training: the prompts need the dataset's scene labels, and ``scene_names`` must name them."""
+        if not self.scenes:
+            raise ConfigError(f"augmenter scene writes each caption's scene label into it, and dataset "
+                              f"'{dataset.name}' has no scene labels (`rsbench data inspect` shows them); train "
+                              f"with --aug none, or give the dataset labels (its scene_rule option)")
+        known = {_key(scene) for scene in self.scenes}
+        unknown = sorted(name for name in self.config.scene_names if _key(name) not in known)
+        if unknown:
+            raise ConfigError(f"augmenter.scene_names names {', '.join(map(repr, unknown))}, not a scene of dataset "
+                              f"'{dataset.name}'; its scenes are {', '.join(sorted(self.scenes))}")
 
     def words(self, label: str) -> str:
         return scene_words(label, self.config.scene_names)
