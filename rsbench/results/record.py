@@ -8,11 +8,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import platform
 import re
 import subprocess
-import tempfile
 import uuid
 import warnings
 from datetime import datetime, timezone
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import rsbench
+from rsbench.atomic import write_text_atomically
 from rsbench.errors import RsbenchError
 
 METRIC_KEYS: tuple[str, ...] = ("i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "mR")
@@ -249,34 +248,6 @@ def write_record(record: dict, results_dir: Path) -> Path:
     return path
 
 
-def write_text_atomically(path: Path, text: str, *, overwrite: bool = True) -> None:
-    """Write ``text`` to ``path`` so readers see the old file or the whole new one, never a part.
-
-    With ``overwrite=False`` an existing ``path`` is an error and is left untouched.
-    """
-    path = Path(path)
-    if not overwrite and path.exists():
-        raise RsbenchError(f"{path} already exists; result records are never overwritten")
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            _link_without_replacing(tmp, path)
-    except FileExistsError as exc:
-        raise RsbenchError(f"{path} already exists; result records are never overwritten") from exc
-    except OSError as exc:
-        raise RsbenchError(f"cannot write {path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
-
-
 def load_records(results_dir: Path, *, problems: list[str] | None = None) -> list[dict]:
     """All result records (``*.json``) directly in ``results_dir``, oldest first.
 
@@ -361,31 +332,3 @@ def _to_json_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"{type(value).__name__} value {value!r} is not JSON-serializable")
-
-
-def _link_without_replacing(source: Path, target: Path) -> None:
-    """Give ``source`` the name ``target`` unless ``target`` exists (atomic where hard links work)."""
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        # Filesystems without hard links: check-then-rename leaves a tiny race, acceptable for
-        # names that hold a random run id.
-        if target.exists():
-            raise FileExistsError(str(target)) from None
-        os.replace(source, target)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory, so best effort."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
