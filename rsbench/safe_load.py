@@ -135,7 +135,7 @@ def _decode(data: bytes, path: Path, what: str, fix: str) -> str:
         raise artefact_error(what, path, f"is not UTF-8 text (byte {exc.start})", fix) from None
 
 
-def _depth(value: Any, limit: int) -> int:
+def json_depth(value: Any, limit: int) -> int:
     """How deeply ``value`` nests lists and dicts, counted without recursion (stops past ``limit``)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -158,7 +158,7 @@ def parse_json(text: str, path: Path, what: str, fix: str, *, max_depth: int = M
                              fix) from None
     except RecursionError:
         raise artefact_error(what, path, f"is JSON nested too deeply (more than {max_depth} levels)", fix) from None
-    if _depth(value, max_depth) > max_depth:
+    if json_depth(value, max_depth) > max_depth:
         raise artefact_error(what, path, f"is JSON nested too deeply (more than {max_depth} levels)", fix)
     if expect is not None and not isinstance(value, expect):
         raise artefact_error(what, path, f"holds a JSON {_json_type(value)}, not a JSON {_json_type(expect())}", fix)
@@ -190,7 +190,7 @@ def read_yaml(path: Path, what: str, fix: str, *, max_bytes: int = 16 * MiB, max
         raise artefact_error(what, path, f"is not plain YAML ({first})", fix) from None
     except RecursionError:
         raise artefact_error(what, path, f"is YAML nested too deeply (more than {max_depth} levels)", fix) from None
-    if _depth(value, max_depth) > max_depth:
+    if json_depth(value, max_depth) > max_depth:
         raise artefact_error(what, path, f"is YAML nested too deeply (more than {max_depth} levels)", fix)
     if expect is not None and not isinstance(value, expect):
         raise artefact_error(what, path, f"holds a YAML {type(value).__name__}, not a mapping", fix)
