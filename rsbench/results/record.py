@@ -21,6 +21,7 @@ from typing import Any
 import rsbench
 from rsbench.atomic import write_text_atomically
 from rsbench.errors import RsbenchError
+from rsbench.safe_load import ArtefactError, read_json
 
 METRIC_KEYS: tuple[str, ...] = ("i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "mR")
 COST_KEYS: tuple[str, ...] = (
@@ -49,6 +50,10 @@ RECORD_KEYS: tuple[str, ...] = (
     "cost",
     "env",
 )
+# The record layout's version: a reader refuses records of a newer one and migrates older ones (a record without
+# the field is version 0, which differs from 1 only by lacking it).
+SCHEMA_VERSION = 1
+MAX_RECORD_BYTES = 64 << 20  # a record with a long training history is well under 1 MiB
 # A strategy other than this one is shown in the method label.
 DEFAULT_STRATEGIES: frozenset[str] = frozenset({"dual_stream", "dual-stream"})
 
@@ -129,6 +134,7 @@ def make_record(
 def record_header() -> dict[str, Any]:
     """What every record starts with: a fresh run id, the time, the rsbench version and git commit."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "run_id": uuid.uuid4().hex,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
         "rsbench_version": rsbench.__version__,
@@ -248,12 +254,15 @@ def write_record(record: dict, results_dir: Path) -> Path:
     return path
 
 
-def load_records(results_dir: Path, *, problems: list[str] | None = None) -> list[dict]:
+def load_records(results_dir: Path, *, problems: list[str] | None = None,
+                 newer: list[Path] | None = None) -> list[dict]:
     """All result records (``*.json``) directly in ``results_dir``, oldest first.
 
-    A file that is not valid JSON, or not a complete record, or repeats a run id is skipped; the
-    reason goes to ``problems`` when a list is given, else it is issued as a SkippedRecordWarning.
-    A missing directory is an RsbenchError; an empty one gives an empty list.
+    A file that is not valid JSON (or too large or deep to be a record), not a complete record, or repeats a
+    run id is skipped; the reason goes to ``problems`` when a list is given, else it is issued as a
+    SkippedRecordWarning. A record of a newer ``schema_version`` than this rsbench knows is skipped too, and its
+    path also appended to ``newer`` when a list is given (the leaderboard refuses to render without them);
+    older ones are migrated. A missing directory is an RsbenchError; an empty one gives an empty list.
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
@@ -270,24 +279,35 @@ def load_records(results_dir: Path, *, problems: list[str] | None = None) -> lis
     seen: dict[str, str] = {}
     for path in sorted(results_dir.glob("*.json")):
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            skip(path, f"not readable JSON ({exc}); a partial write or a hand edit?")
-            continue
-        except RecursionError:
-            skip(path, "JSON nested too deeply to be a result record")
+            record = read_json(path, "result record", "", max_bytes=MAX_RECORD_BYTES, expect=None)
+        except ArtefactError as exc:
+            problem = str(exc).removeprefix(f"result record {path} ").rstrip("; ")
+            skip(path, f"not readable JSON: it {problem}; a partial write or a hand edit?")
             continue
         reason = _record_problem(record)
         if reason:
             skip(path, reason)
             continue
+        if record.get("schema_version", 0) > SCHEMA_VERSION:
+            skip(path, f"written by a newer rsbench (record schema {record['schema_version']}, this rsbench reads "
+                       f"up to {SCHEMA_VERSION}); upgrade rsbench to read it")
+            if newer is not None:
+                newer.append(path)
+            continue
         if record["run_id"] in seen:
             skip(path, f"run_id {record['run_id']} already read from {seen[record['run_id']]}")
             continue
         seen[record["run_id"]] = path.name
-        records.append(record)
+        records.append(migrate_record(record))
     records.sort(key=lambda r: str(r["created_at"]))
     return records
+
+
+def migrate_record(record: dict) -> dict:
+    """``record`` in the current layout: version 0 (no ``schema_version``) only lacks the field."""
+    if record.get("schema_version", 0) < SCHEMA_VERSION:
+        record = {"schema_version": SCHEMA_VERSION, **{k: v for k, v in record.items() if k != "schema_version"}}
+    return record
 
 
 def _record_problem(record: Any) -> str | None:
@@ -308,6 +328,9 @@ def _record_problem(record: Any) -> str | None:
         return f"metrics {', '.join(bad)} are not percentages between 0 and 100 (NaN or out of range)"
     if isinstance(record["seed"], bool) or not isinstance(record["seed"], int):
         return f"seed {record['seed']!r} is not an integer"
+    version = record.get("schema_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        return f"schema_version {version!r} is not a whole number"
     return None
 
 
