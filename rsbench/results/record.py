@@ -319,6 +319,9 @@ def _record_problem(record: Any) -> str | None:
     for section in ("config", "dataset", "backbone", "metrics", "cost"):
         if not isinstance(record[section], dict):
             return f"{section} is not an object"
+    for key in ("run_id", "created_at"):
+        if not isinstance(record[key], str) or not record[key]:
+            return f"{key} {record[key]!r} is not a non-empty string"
     missing_metrics = [k for k in METRIC_KEYS if not isinstance(record["metrics"].get(k), int | float)]
     if missing_metrics:
         return f"metrics {', '.join(missing_metrics)} missing or not numbers"
