@@ -156,11 +156,11 @@ def search_archive(archive: Path, query: str, k: int = 10, device: str = "auto",
         raise RsbenchError(f"the query {query!r} has no words to search for")
     if not 1 <= k <= len(manifest["paths"]):
         raise RsbenchError(f"-k {k} must be between 1 and the archive's {len(manifest['paths'])} images")
+    index = load_index(archive, manifest)  # every file is checked before the model is built
     model = model or load_model_spec(manifest["model"], device)
     if model.digest != manifest["model_digest"] or model.embed_dim != manifest["dim"]:
         raise RsbenchError(f"the index in {archive} was built with model {manifest['model_digest']} "
                            f"(width {manifest['dim']}), not with this one ({model.digest}, width {model.embed_dim})")
-    index = load_index(archive, manifest)
     scores, ids = index.search(model.encoder().texts([query]).embeddings.numpy(), k)
     root = Path(manifest["images"])
     return [Hit(rank + 1, root / manifest["paths"][i], float(s)) for rank, (s, i) in enumerate(zip(scores[0], ids[0],

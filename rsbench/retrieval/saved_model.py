@@ -142,13 +142,13 @@ def load_model(directory: Path, device: str = "auto") -> LoadedModel:
     """Rebuild a saved model (see the module text); errors say which file is missing or does not fit."""
     directory = Path(directory)
     manifest, config = _read_folder(directory)
+    state = read_safetensors(directory / WEIGHTS_FILE, "saved model weights", REWRITE)  # every file before the model
     config = {**config, "device": device}
     _, backbone, adapter, target = _build(config, device)
     if backbone.weights_sha256 != manifest.get("backbone_weights_sha256"):
         raise RsbenchError(f"{directory} was trained on backbone weights {manifest.get('backbone_weights_sha256')}, "
                            f"but {config['backbone']['name']} / {config['backbone'].get('pretrained')} now loads "
                            f"{backbone.weights_sha256}")
-    state = read_safetensors(directory / WEIGHTS_FILE, "saved model weights", REWRITE)
     _load_state(adapter, state, directory / WEIGHTS_FILE)
     return LoadedModel(adapter.to(target).eval(), backbone, config, manifest["digest"], target,
                        parent_run_id=manifest.get("run_id"), cost=manifest.get("cost"),
