@@ -83,7 +83,7 @@ class CaptionCache:
             for line in handle:
                 try:
                     entry = json.loads(line)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):  # cut short by a crash, or not a cache line at all
                     self.skipped_lines += 1
                     continue
                 if not isinstance(entry, dict) or not isinstance(entry.get("image"), str):

@@ -40,10 +40,11 @@ DEEP = 100_000  # levels of nesting: past Python's recursion limit
 
 
 @st.composite
-def damage(draw, json_file: bool = True):
+def damage(draw, json_file: bool = True, lines: bool = False):
     """How to damage a file: (kind, a function of its bytes). JSON files also get one field or the whole document
-    of another type, and the document nested past the recursion limit."""
-    kinds = ["truncate", "flip", "oversize"] + (["field", "whole", "deep"] if json_file else [])
+    of another type, and the document nested past the recursion limit; JSON-lines files (``lines``) the last."""
+    kinds = ["truncate", "flip", "oversize"] + (["field", "whole", "deep"] if json_file else []) + \
+        (["deep"] if lines else [])
     kind = draw(st.sampled_from(kinds))
     if kind == "truncate":
         fraction = draw(st.floats(0, 0.999))
@@ -184,6 +185,18 @@ def test_captions_file(tmp_path, change, suffix):
         path.write_text(json.dumps({"image": "a.png", "captions": ["a red roof"]}) + "\n")
     apply(path, change)
     read_or_refuse(lambda: read_captions_file(path), folder)
+
+
+@FUZZ
+@given(change=damage(json_file=False, lines=True))
+def test_caption_cache(tmp_path, change):
+    from rsbench.captioning.cache import CaptionCache
+
+    cache = CaptionCache(fresh(tmp_path), "file", {"model": "file:x.json"}, None)
+    cache.append([{"image": "a" * 64, "image_id": "a.png", "captions": ["a red roof"]},
+                  {"image": "b" * 64, "image_id": "b.png", "failure": "no reply"}])
+    apply(cache.path, change)
+    read_or_refuse(cache.load, cache.folder)
 
 
 @FUZZ
