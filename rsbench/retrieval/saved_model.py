@@ -157,6 +157,8 @@ def load_model(directory: Path, device: str = "auto") -> LoadedModel:
 
 def load_checkpoint_model(path: Path, device: str = "auto") -> LoadedModel:
     """The best epoch's model of a training checkpoint (its last epoch's when no epoch was validated yet)."""
+    import torch
+
     from rsbench.train.checkpoint import load_checkpoint
 
     path = Path(path)
@@ -174,6 +176,10 @@ def load_checkpoint_model(path: Path, device: str = "auto") -> LoadedModel:
         raise RsbenchError(f"{path} does not belong to the config it holds (run key {state.get('run_key')} vs "
                            f"{cfg.run_key()}); was it written by another rsbench version?")
     tensors = state.get("best_state") or state.get("adapter") or {}
+    if not isinstance(tensors, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in tensors.items()):
+        raise artefact_error("checkpoint", path, "holds adapter weights that are not a name -> tensor table (an "
+                             "edited file, or not written by rsbench)", "evaluate a saved model instead (rsbench run "
+                             "--save-model DIR)")
     _load_state(adapter, tensors, path)
     trainable_sha = hashlib.sha256(b"".join(tensors[k].float().numpy().tobytes() for k in sorted(tensors))).hexdigest()
     return LoadedModel(adapter.to(target).eval(), backbone, config,
