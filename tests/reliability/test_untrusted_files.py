@@ -209,3 +209,16 @@ def test_a_weight_made_nan_by_the_last_step_gives_the_learning_rate_hint():
     require_finite_weights([fine], "after epoch 1, step 1", 1e-3)
     with pytest.raises(TrainingError, match=r"became NaN or infinite after epoch 1, step 1.*Lower train.lr \(now 5"):
         require_finite_weights([fine, broken], "after epoch 1, step 1", 5.0)
+
+
+@pytest.mark.slow
+def test_a_one_step_epoch_that_overflows_the_weights_gives_the_hint_not_nan_similarity(small_run, quiet_console,
+                                                                                        tmp_path):
+    from rsbench.config import build_config
+    from rsbench.engine import run_experiment
+
+    cfg = build_config(None, {"adapter": {"name": "full"}}, [*small_run, "train.max_steps=1", "train.batch_size=64",
+                                                             "train.lr=1e30", "train.grad_clip=0"])
+    with pytest.raises(TrainingError, match=r"Lower train.lr \(now 1e\+30\)"):
+        run_experiment(cfg, quiet_console)
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").glob("*.json"))
