@@ -19,6 +19,11 @@ import torch
 from rsbench.errors import RsbenchError
 from rsbench.retrieval.scores import Candidates, RetrievalScores
 
+
+class NonFiniteSimilarityError(RsbenchError):
+    """A similarity matrix holds NaN: the embeddings were not finite (training code turns this into its hint)."""
+
+
 METRIC_KEYS: tuple[str, ...] = ("i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "mR")
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10)
 
@@ -221,7 +226,7 @@ def _validated(similarity: Any, caption_to_image: Any) -> tuple[torch.Tensor, to
     for start in range(0, n_captions, rows):  # chunked so the check never materialises a full mask
         nan_rows = torch.isnan(sim[start : start + rows]).any(dim=1).nonzero()
         if nan_rows.numel():
-            raise RsbenchError(
+            raise NonFiniteSimilarityError(
                 f"similarity contains NaN (first in caption row {start + int(nan_rows[0])}); "
                 "check the embeddings for a non-finite value (e.g. a zero vector normalised)"
             )

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rsbench.atomic import write_text_atomically
 from rsbench.data.procedural import cache_base
 from rsbench.errors import RsbenchError
 
@@ -46,16 +47,26 @@ class CaptionCache:
         self.manifest = {"captioner": captioner, "identity": identity, "prompt": prompt}
         self.skipped_lines = 0  # lines cut short by an interrupted write, found by load()
 
+    def check(self) -> None:
+        """One RsbenchError, before any captioning, if the cache folder could not be written; creates nothing."""
+        from rsbench.errors import ConfigError
+        from rsbench.runtime import check_output_folder
+
+        try:
+            check_output_folder(self.folder, "caption cache", "RSBENCH_CACHE (or --cache-dir)")
+        except ConfigError as exc:
+            raise RsbenchError(f"cannot write the caption cache at {self.folder}: {exc}; set RSBENCH_CACHE (or "
+                               f"--cache-dir) to a folder you can write") from None
+
     def open(self) -> None:
-        """Create the folder and its identity file; one RsbenchError, before any captioning, if it cannot be written."""
+        """Create the folder and its identity file (the first ``append`` does, so a run that captions nothing
+        leaves no empty folder); one RsbenchError if it cannot be written."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             identity_file = self.folder / "identity.json"
             if not identity_file.exists():
-                temp = identity_file.with_suffix(f".tmp{os.getpid()}")
-                temp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True, default=str) + "\n",
-                                encoding="utf-8")
-                os.replace(temp, identity_file)
+                write_text_atomically(identity_file,
+                                      json.dumps(self.manifest, indent=2, sort_keys=True, default=str) + "\n")
             with open(self.path, "a", encoding="utf-8"):
                 pass
         except OSError as exc:
@@ -72,7 +83,7 @@ class CaptionCache:
             for line in handle:
                 try:
                     entry = json.loads(line)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):  # cut short by a crash, or not a cache line at all
                     self.skipped_lines += 1
                     continue
                 if not isinstance(entry, dict) or not isinstance(entry.get("image"), str):
@@ -90,6 +101,8 @@ class CaptionCache:
         """Write one batch's lines at the end of the file and push them to disk before returning."""
         if not lines:
             return
+        if not self.path.exists():
+            self.open()
         text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
         try:
             with open(self.path, "a+b") as handle:

@@ -117,7 +117,7 @@ class CaptionRun:
     def run(self, progress: bool = False, on_batch: Callable[[int, int], None] | None = None) -> CaptionSet:
         """Caption what the cache lacks; ``on_batch(done, failed)`` is called after each batch is written."""
         start = time.perf_counter()
-        self.cache.open()
+        self.cache.check()
         check = getattr(self.captioner, "check", None)
         if callable(check):
             check(self.records)

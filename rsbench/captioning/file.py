@@ -19,6 +19,9 @@ from rsbench.captioning.base import Captioner, CaptionFailure, Reply
 from rsbench.captioning.config import FileCaptionerConfig
 from rsbench.captioning.prompt import FIELD_ALIASES, FIELDS, VARIANT_TEMPLATE
 from rsbench.errors import ConfigError, DataError
+from rsbench.safe_load import MAX_DEPTH, MiB, json_depth
+
+MAX_CAPTIONS_BYTES = 1024 * MiB
 
 if TYPE_CHECKING:
     from rsbench.captioning.prompt import Prompt
@@ -52,9 +55,25 @@ def _captions_of(value: Any, where: str) -> list[str]:
     return [text for text in (_variant_text(item, where) for item in items) if text]
 
 
+def _parse(text: str, where: str) -> Any:
+    """``json.loads`` with a depth limit: a captions file nests a few levels, never hundreds."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+    else:
+        if json_depth(value, MAX_DEPTH) <= MAX_DEPTH:
+            return value
+    raise DataError(f"captions file {where} is JSON nested too deeply (more than {MAX_DEPTH} levels) to be a "
+                    f"captions file; check that it is the file you meant")
+
+
 def read_captions_file(path: Path) -> dict[str, list[str]]:
     """``{key: [captions]}`` from a JSON or JSONL captions file; DataError naming the line for malformed content."""
     try:
+        if path.stat().st_size > MAX_CAPTIONS_BYTES:
+            raise DataError(f"captions file {path} is {path.stat().st_size / MiB:,.0f} MiB, more than the "
+                            f"{MAX_CAPTIONS_BYTES / MiB:,.0f} MiB a captions file can be; split it or check the path")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"captions file not found: {path} (captioner.path)") from None
@@ -66,7 +85,7 @@ def read_captions_file(path: Path) -> dict[str, list[str]]:
     data: Any = None
     if path.suffix.lower() != ".jsonl":
         try:
-            data = json.loads(text)
+            data = _parse(text, str(path))
         except json.JSONDecodeError as exc:
             if path.suffix.lower() == ".json" and "\n" not in text.strip():
                 raise DataError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
@@ -74,7 +93,7 @@ def read_captions_file(path: Path) -> dict[str, list[str]]:
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
-                    entries.append((json.loads(line), f"{path}:{number}"))
+                    entries.append((_parse(line, f"{path}:{number}"), f"{path}:{number}"))
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{path}:{number} is neither JSON nor a JSON line ({exc.msg})") from None
     elif isinstance(data, dict) and not any(k in data for k in IMAGE_KEYS):

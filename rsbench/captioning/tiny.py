@@ -227,10 +227,11 @@ def save_captioner(decoder: CaptionDecoder, vocabulary: Vocabulary, backbone: di
     tensors = {k: v.detach().to("cpu").half().contiguous() for k, v in decoder.state_dict().items()}
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "shape": json.dumps(asdict(decoder.shape)),
                 "vocabulary": json.dumps(vocabulary.itos), "backbone": json.dumps(backbone)}
+    from rsbench.atomic import atomic_path
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    tmp.replace(path)
+    with atomic_path(path) as temp:
+        save_file(tensors, str(temp), metadata=metadata)
     return path
 
 

@@ -33,15 +33,23 @@ def gallery_command(
     set_: list[str] = typer.Option(None, "--set", help="model and dataset: --set backbone.name=rsbench-tiny-vit16"),
     json_out: bool = typer.Option(False, "--json", help="print the figures as JSON"),
     out: Path | None = typer.Option(None, "--out", help="also write the figures as a record (JSON) into this folder"),
+    allow_large: bool = typer.Option(False, "--allow-large", help="build a gallery even when its estimated memory "
+                                                                  "exceeds this machine's RAM"),
 ) -> None:
     """Search a gallery of --size embeddings with an index: queries/s, recall@10 vs exact, build time, bytes."""
     from rsbench.config import parse_set
     from rsbench.errors import RsbenchError
     from rsbench.retrieval.index import make_index
-    from rsbench.retrieval.index.gallery_bench import embed_dataset, gallery_benchmark
+    from rsbench.retrieval.index.gallery_bench import check_gallery_memory, embed_dataset, gallery_benchmark
+    from rsbench.runtime import check_output_folder
 
     if size < 1:
         raise RsbenchError(f"--size must be positive, got {size}")
+    if dim is not None and dim < 1:
+        raise RsbenchError(f"--dim must be positive, got {dim}")
+    check_gallery_memory(size, dim or 1, allow=allow_large, exact_width=dim is not None)
+    if out is not None:
+        check_output_folder(out, "benchmark record folder", "--out")
     options = parse_set(list(option or []))
     make_index(index, dim or 1, **options)  # the name, its options and faiss: errors before minutes of embedding
     reranking = None
@@ -58,6 +66,7 @@ def gallery_command(
     console = Console(stderr=True)
     real = embed_dataset(list(set_ or []), console)
     width = dim or real.images.shape[1]
+    check_gallery_memory(size, width, allow=allow_large)
     console.log(f"{len(real.images)} real images, {len(real.captions)} caption queries; building a {size:,} x "
                 f"{width} gallery with index {index}")
     settings = [parse_set([item]) for item in search_option or []]

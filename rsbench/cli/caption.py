@@ -72,6 +72,14 @@ def caption_command(
         raise RsbenchError(f"--split must be one of {', '.join(SPLIT_CHOICES)}; got {bad[0]!r}")
     if limit is not None and limit < 1:
         raise RsbenchError(f"--limit must be 1 or more; got {limit}")
+    from rsbench.captioning.cache import default_cache_dir
+    from rsbench.runtime import check_output_folder
+
+    try:
+        check_output_folder(cache_dir if cache_dir is not None else default_cache_dir(), "caption cache",
+                            "--cache-dir (or RSBENCH_CACHE)")
+    except RsbenchError as exc:
+        raise RsbenchError(f"cannot write the caption cache: {exc}") from None
     sections = _sections(list(set_ or []))
     name, options = resolve_component("captioner", {"name": captioner, **sections.get("captioner", {})})
     ds, records = _records(dataset, data_root, sections.get("dataset", {}), list(split), limit)

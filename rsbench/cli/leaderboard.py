@@ -30,12 +30,19 @@ def leaderboard_command(
 
     from rsbench.results.display import render_leaderboard
     from rsbench.results.leaderboard import leaderboard, leaderboard_rows
-    from rsbench.results.record import load_records
+    from rsbench.results.record import SCHEMA_VERSION, load_records
     from rsbench.results.tables import write_tables
+    from rsbench.runtime import check_output_folder
 
+    check_output_folder(out_dir, "leaderboard output folder", "--out-dir")
     notes = Console(stderr=True)  # stdout stays clean for --json
     problems: list[str] = []
-    records = load_records(results_dir, problems=problems)
+    newer: list[Path] = []
+    records = load_records(results_dir, problems=problems, newer=newer)
+    if newer:
+        raise RsbenchError(f"{len(newer)} record(s) in {results_dir} were written by a newer rsbench (record schema "
+                           f"above {SCHEMA_VERSION}): {', '.join(p.name for p in newer)}; upgrade rsbench, or move "
+                           f"them out of --results-dir to render the others")
     for problem in problems:
         print_warning(problem, notes)
     if not records:

@@ -28,9 +28,11 @@ def index_build_command(
     from rsbench.config import build_config
     from rsbench.errors import RsbenchError
     from rsbench.retrieval.archive import build_archive
+    from rsbench.runtime import check_output_folder
 
     if model is not None and (config is not None or set_):
         raise RsbenchError("give either --model (a saved model) or --config/--set, not both")
+    check_output_folder(out, "index output folder", "--out")
     if model is not None:
         spec = {"model_dir": str(model.resolve())}
     else:
@@ -55,6 +57,10 @@ def search_command(
     """The k images of an indexed archive that best match a text query, with their scores."""
     from rsbench.retrieval.archive import contact_sheet, search_archive
 
+    if show is not None:
+        from rsbench.runtime import check_output_folder
+
+        check_output_folder(show.parent, "contact sheet folder", "--show")
     hits = search_archive(index, query, k, device)
     if show is not None:
         contact_sheet(query, hits, show)

@@ -17,7 +17,12 @@ def load_image(record: Record) -> Image.Image:
         with Image.open(record.image) as img:
             return img.convert("RGB")
     except (OSError, UnidentifiedImageError) as exc:
-        raise DataError(f"cannot read image {record.image_id} ({record.image}): {exc}") from exc
+        from rsbench.data.procedural import generated_root
+
+        generated = generated_root(record.image)
+        fix = f"; it is part of the generated dataset {generated}: delete that folder and it is generated again" \
+            if generated is not None else ""
+        raise DataError(f"cannot read image {record.image_id} ({record.image}): {exc}{fix}") from exc
 
 
 

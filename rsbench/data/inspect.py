@@ -42,7 +42,9 @@ def inspect_dataset(ds: RetrievalDataset, errors: list[str] | None = None) -> di
                 duplicates["captions"] += extra
                 duplicates["images"] += 1
     total_histogram = Counter(len(r.captions) for r in ds.records)
-    problems = list(ds.problems) + empty_split_problems(sizes)
+    from rsbench.data.procedural import cache_problems
+
+    problems = list(ds.problems) + empty_split_problems(sizes) + cache_problems(ds.root)  # generated: verified
     return {
         "name": ds.name,
         "root": str(ds.root),

@@ -28,8 +28,15 @@ def read_nwpu(data: Any, source: str) -> list[AnnotatedImage]:
     """The images of a parsed NWPU-Captions annotation; a DataError naming any malformed entry."""
     if not isinstance(data, dict):
         raise DataError(f"{source}: expected a JSON object keyed by category, got {type(data).__name__}")
+    if "images" in data and isinstance(data["images"], list):
+        raise DataError(f'{source} has a top-level "images" list: that is the Karpathy layout (RSICD, RSITMD, UCM, '
+                        f'Sydney), not NWPU-Captions\' (one key per category); load it with --dataset karpathy '
+                        f"and {source} as its annotation file")
     images = []
     for category, entries in data.items():
+        if not category.strip():  # (a category that leads out of the image folder is refused with its path)
+            raise DataError(f"{source}: category {category!r} is not a folder name (NWPU-Captions keeps each "
+                            f"category's images in <image folder>/<category>/); name the category as its folder")
         if not isinstance(entries, list):
             raise DataError(
                 f'{source}: category "{category}" must hold a list of entries, got {type(entries).__name__}'

@@ -8,11 +8,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import platform
 import re
 import subprocess
-import tempfile
 import uuid
 import warnings
 from datetime import datetime, timezone
@@ -21,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import rsbench
+from rsbench.atomic import write_text_atomically
 from rsbench.errors import RsbenchError
+from rsbench.safe_load import ArtefactError, read_json
 
 METRIC_KEYS: tuple[str, ...] = ("i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "mR")
 COST_KEYS: tuple[str, ...] = (
@@ -50,6 +50,10 @@ RECORD_KEYS: tuple[str, ...] = (
     "cost",
     "env",
 )
+# The record layout's version: a reader refuses records of a newer one and migrates older ones (a record without
+# the field is version 0, which differs from 1 only by lacking it).
+SCHEMA_VERSION = 1
+MAX_RECORD_BYTES = 64 << 20  # a record with a long training history is well under 1 MiB
 # A strategy other than this one is shown in the method label.
 DEFAULT_STRATEGIES: frozenset[str] = frozenset({"dual_stream", "dual-stream"})
 
@@ -130,6 +134,7 @@ def make_record(
 def record_header() -> dict[str, Any]:
     """What every record starts with: a fresh run id, the time, the rsbench version and git commit."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "run_id": uuid.uuid4().hex,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
         "rsbench_version": rsbench.__version__,
@@ -249,40 +254,15 @@ def write_record(record: dict, results_dir: Path) -> Path:
     return path
 
 
-def write_text_atomically(path: Path, text: str, *, overwrite: bool = True) -> None:
-    """Write ``text`` to ``path`` so readers see the old file or the whole new one, never a part.
-
-    With ``overwrite=False`` an existing ``path`` is an error and is left untouched.
-    """
-    path = Path(path)
-    if not overwrite and path.exists():
-        raise RsbenchError(f"{path} already exists; result records are never overwritten")
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            _link_without_replacing(tmp, path)
-    except FileExistsError as exc:
-        raise RsbenchError(f"{path} already exists; result records are never overwritten") from exc
-    except OSError as exc:
-        raise RsbenchError(f"cannot write {path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
-
-
-def load_records(results_dir: Path, *, problems: list[str] | None = None) -> list[dict]:
+def load_records(results_dir: Path, *, problems: list[str] | None = None,
+                 newer: list[Path] | None = None) -> list[dict]:
     """All result records (``*.json``) directly in ``results_dir``, oldest first.
 
-    A file that is not valid JSON, or not a complete record, or repeats a run id is skipped; the
-    reason goes to ``problems`` when a list is given, else it is issued as a SkippedRecordWarning.
-    A missing directory is an RsbenchError; an empty one gives an empty list.
+    A file that is not valid JSON (or too large or deep to be a record), not a complete record, or repeats a
+    run id is skipped; the reason goes to ``problems`` when a list is given, else it is issued as a
+    SkippedRecordWarning. A record of a newer ``schema_version`` than this rsbench knows is skipped too, and its
+    path also appended to ``newer`` when a list is given (the leaderboard refuses to render without them);
+    older ones are migrated. A missing directory is an RsbenchError; an empty one gives an empty list.
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
@@ -299,24 +279,35 @@ def load_records(results_dir: Path, *, problems: list[str] | None = None) -> lis
     seen: dict[str, str] = {}
     for path in sorted(results_dir.glob("*.json")):
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            skip(path, f"not readable JSON ({exc}); a partial write or a hand edit?")
-            continue
-        except RecursionError:
-            skip(path, "JSON nested too deeply to be a result record")
+            record = read_json(path, "result record", "", max_bytes=MAX_RECORD_BYTES, expect=None)
+        except ArtefactError as exc:
+            problem = str(exc).removeprefix(f"result record {path} ").rstrip("; ")
+            skip(path, f"not readable JSON: it {problem}; a partial write or a hand edit?")
             continue
         reason = _record_problem(record)
         if reason:
             skip(path, reason)
             continue
+        if record.get("schema_version", 0) > SCHEMA_VERSION:
+            skip(path, f"written by a newer rsbench (record schema {record['schema_version']}, this rsbench reads "
+                       f"up to {SCHEMA_VERSION}); upgrade rsbench to read it")
+            if newer is not None:
+                newer.append(path)
+            continue
         if record["run_id"] in seen:
             skip(path, f"run_id {record['run_id']} already read from {seen[record['run_id']]}")
             continue
         seen[record["run_id"]] = path.name
-        records.append(record)
+        records.append(migrate_record(record))
     records.sort(key=lambda r: str(r["created_at"]))
     return records
+
+
+def migrate_record(record: dict) -> dict:
+    """``record`` in the current layout: version 0 (no ``schema_version``) only lacks the field."""
+    if record.get("schema_version", 0) < SCHEMA_VERSION:
+        record = {"schema_version": SCHEMA_VERSION, **{k: v for k, v in record.items() if k != "schema_version"}}
+    return record
 
 
 def _record_problem(record: Any) -> str | None:
@@ -328,6 +319,9 @@ def _record_problem(record: Any) -> str | None:
     for section in ("config", "dataset", "backbone", "metrics", "cost"):
         if not isinstance(record[section], dict):
             return f"{section} is not an object"
+    for key in ("run_id", "created_at"):
+        if not isinstance(record[key], str) or not record[key]:
+            return f"{key} {record[key]!r} is not a non-empty string"
     missing_metrics = [k for k in METRIC_KEYS if not isinstance(record["metrics"].get(k), int | float)]
     if missing_metrics:
         return f"metrics {', '.join(missing_metrics)} missing or not numbers"
@@ -337,6 +331,9 @@ def _record_problem(record: Any) -> str | None:
         return f"metrics {', '.join(bad)} are not percentages between 0 and 100 (NaN or out of range)"
     if isinstance(record["seed"], bool) or not isinstance(record["seed"], int):
         return f"seed {record['seed']!r} is not an integer"
+    version = record.get("schema_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        return f"schema_version {version!r} is not a whole number"
     return None
 
 
@@ -361,31 +358,3 @@ def _to_json_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"{type(value).__name__} value {value!r} is not JSON-serializable")
-
-
-def _link_without_replacing(source: Path, target: Path) -> None:
-    """Give ``source`` the name ``target`` unless ``target`` exists (atomic where hard links work)."""
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        # Filesystems without hard links: check-then-rename leaves a tiny race, acceptable for
-        # names that hold a random run id.
-        if target.exists():
-            raise FileExistsError(str(target)) from None
-        os.replace(source, target)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory, so best effort."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -20,10 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from rsbench.atomic import write_atomically, write_text_atomically
 from rsbench.errors import RsbenchError
+from rsbench.safe_load import artefact_error, read_json, read_npy, require_fields
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 MANIFEST = "manifest.json"
+ARCHIVE_FORMAT = "rsbench-archive-1"
 CHUNK = 256
 
 
@@ -70,11 +73,11 @@ def build_archive(images: Path, out: Path, spec: dict[str, Any], index_kind: str
     encoder = model.encoder()
     parts = out / ".parts"
     parts.mkdir(parents=True, exist_ok=True)
-    marker = parts / "model.json"
-    if marker.exists() and json.loads(marker.read_text()) != {"digest": model.digest, "count": len(paths)}:
-        shutil.rmtree(parts)  # a build with another model or folder content: start over
+    marker, expected = parts / "model.json", {"digest": model.digest, "count": len(paths)}
+    if marker.exists() and _read_marker(marker) != expected:
+        shutil.rmtree(parts)  # a build with another model or folder content (or a damaged one): start over
         parts.mkdir(parents=True)
-    marker.write_text(json.dumps({"digest": model.digest, "count": len(paths)}))
+    write_text_atomically(marker, json.dumps(expected))
     chunks = []
     for number, start in enumerate(range(0, len(paths), CHUNK)):
         chunk_file = parts / f"{number:06d}.npy"
@@ -86,39 +89,52 @@ def build_archive(images: Path, out: Path, spec: dict[str, Any], index_kind: str
                         batch.append(image.convert("RGB"))
                 except OSError as exc:
                     raise RsbenchError(f"cannot read image {Path(images) / relative}: {exc}") from exc
-            temp = parts / f".{number:06d}.npy.tmp"
-            with open(temp, "wb") as handle:
-                np.save(handle, encoder.pil_images(batch).numpy(), allow_pickle=False)
-            temp.replace(chunk_file)
-        chunks.append(np.load(chunk_file))
+            vectors = encoder.pil_images(batch).numpy()
+            write_atomically(chunk_file, lambda handle, v=vectors: np.save(handle, v, allow_pickle=False))
+        chunks.append(read_npy(chunk_file, "archive index chunk", f"remove {parts} and build again", ndim=2))
         if progress is not None:
             progress(min(len(paths), start + CHUNK), len(paths))
     embeddings = np.concatenate(chunks).astype(np.float32)
     index = make_index(index_kind, embeddings.shape[1])
     index.add(embeddings)
     index.save(out / f"index.{index_kind}")
-    _write_atomically(out / "embeddings.npy", lambda handle: np.save(handle, embeddings, allow_pickle=False))
-    manifest = {"format": "rsbench-archive-1", "images": str(Path(images).resolve()),
+    write_atomically(out / "embeddings.npy", lambda handle: np.save(handle, embeddings, allow_pickle=False))
+    manifest = {"format": ARCHIVE_FORMAT, "images": str(Path(images).resolve()),
                 "paths": [str(p) for p in paths], "model": spec, "model_digest": model.digest,
                 "dim": int(embeddings.shape[1]), "index": index_kind}
-    _write_atomically(out / MANIFEST, lambda handle: handle.write(json.dumps(manifest, indent=1).encode()))
+    write_text_atomically(out / MANIFEST, json.dumps(manifest, indent=1))
     shutil.rmtree(parts)
     return manifest
 
 
-def _write_atomically(path: Path, write) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "wb") as handle:
-        write(handle)
-    temp.replace(path)
+def _read_marker(marker: Path) -> Any:
+    try:
+        return json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 def read_manifest(archive: Path) -> dict[str, Any]:
+    """The archive's manifest, checked field by field (an edited or damaged one is one clear error)."""
     archive = Path(archive)
     if not (archive / MANIFEST).is_file():
         raise RsbenchError(f"{archive} holds no archive index ({MANIFEST} missing); build one with "
                            f"rsbench index build --images DIR --out {archive}")
-    return json.loads((archive / MANIFEST).read_text(encoding="utf-8"))
+    path, fix = archive / MANIFEST, f"build the index again with rsbench index build --images DIR --out {archive}"
+    manifest = read_json(path, "archive index manifest", fix)
+    if manifest.get("format") != ARCHIVE_FORMAT:
+        raise artefact_error("archive index manifest", path, f"has format {manifest.get('format')!r}, not "
+                             f"{ARCHIVE_FORMAT!r} (made by another rsbench version, or not by rsbench)", fix)
+    require_fields(manifest, {"images": str, "paths": list, "model": dict, "model_digest": str, "dim": int,
+                              "index": str}, path, "archive index manifest", fix)
+    if not all(isinstance(p, str) for p in manifest["paths"]) or manifest["dim"] < 1 or \
+            not re.fullmatch(r"[A-Za-z0-9_.-]+", manifest["index"]) or ".." in manifest["index"]:
+        raise artefact_error("archive index manifest", path, "lists image paths that are not strings, a width "
+                             "below 1 or an index kind that is not a plain name", fix)
+    model = manifest["model"]
+    if not (isinstance(model.get("model_dir"), str) or isinstance(model.get("config"), dict)):
+        raise artefact_error("archive index manifest", path, "names no model (model_dir or config)", fix)
+    return manifest
 
 
 def load_index(archive: Path, manifest: dict[str, Any]):
@@ -141,11 +157,11 @@ def search_archive(archive: Path, query: str, k: int = 10, device: str = "auto",
         raise RsbenchError(f"the query {query!r} has no words to search for")
     if not 1 <= k <= len(manifest["paths"]):
         raise RsbenchError(f"-k {k} must be between 1 and the archive's {len(manifest['paths'])} images")
+    index = load_index(archive, manifest)  # every file is checked before the model is built
     model = model or load_model_spec(manifest["model"], device)
     if model.digest != manifest["model_digest"] or model.embed_dim != manifest["dim"]:
         raise RsbenchError(f"the index in {archive} was built with model {manifest['model_digest']} "
                            f"(width {manifest['dim']}), not with this one ({model.digest}, width {model.embed_dim})")
-    index = load_index(archive, manifest)
     scores, ids = index.search(model.encoder().texts([query]).embeddings.numpy(), k)
     root = Path(manifest["images"])
     return [Hit(rank + 1, root / manifest["paths"][i], float(s)) for rank, (s, i) in enumerate(zip(scores[0], ids[0],
@@ -191,5 +207,5 @@ def contact_sheet(query: str, hits: list[Hit], out: Path, outlined: set[Path] | 
         draw.text((x, y + thumb + 16), middle_ellipsis(hit.path.name, thumb, draw.textlength), fill="black")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(out, lambda handle: sheet.save(handle, format="PNG"))
+    write_atomically(out, lambda handle: sheet.save(handle, format="PNG"))
     return out

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rsbench.atomic import atomic_path
 from rsbench.errors import RsbenchError
 from rsbench.models.backbones.open_clip_backbone import file_sha256
+from rsbench.safe_load import MiB, artefact_error, read_json, read_safetensors, read_yaml, require_fields
 
 CONFIG_FILE, WEIGHTS_FILE, MANIFEST_FILE = "config.yaml", "trainable.safetensors", "model.json"
 MODEL_FORMAT = "rsbench-model-1"
+MANIFEST_FIELDS = {"digest": str, "trainable_sha256": str, "backbone_weights_sha256": (str, type(None)),
+                   "run_id": (str, type(None)), "cost": (dict, type(None))}
+REWRITE = "write the model again with rsbench run --save-model DIR (or pass the folder that command wrote)"
 
 
 @dataclass
@@ -94,41 +98,35 @@ def save_model(state: dict[str, Any], config: dict[str, Any], backbone_sha: str 
     directory = Path(directory)
     if directory.exists():
         raise RsbenchError(f"{directory} already exists; --save-model needs a new folder")
-    temp = directory.with_name(f".{directory.name}.tmp")
-    shutil.rmtree(temp, ignore_errors=True)
-    temp.mkdir(parents=True)
+    directory.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.contiguous() for k, v in state.items()}
-    save_file(state, str(temp / WEIGHTS_FILE))
-    trainable_sha = file_sha256(temp / WEIGHTS_FILE)
-    (temp / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    manifest = {"format": MODEL_FORMAT, "backbone_weights_sha256": backbone_sha,
-                "trainable_sha256": trainable_sha, "trainable_tensors": len(state),
-                "digest": model_digest(config, backbone_sha, trainable_sha), "run_id": run_id, "cost": cost}
-    (temp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    temp.replace(directory)
+    with atomic_path(directory, folder=True) as temp:
+        save_file(state, str(temp / WEIGHTS_FILE))
+        trainable_sha = file_sha256(temp / WEIGHTS_FILE)
+        (temp / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        manifest = {"format": MODEL_FORMAT, "backbone_weights_sha256": backbone_sha,
+                    "trainable_sha256": trainable_sha, "trainable_tensors": len(state),
+                    "digest": model_digest(config, backbone_sha, trainable_sha), "run_id": run_id, "cost": cost}
+        (temp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return directory
 
 
 def _read_folder(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The manifest and config of a saved model folder, each checked; one clear error for anything wrong."""
-    import yaml
-
     for name in (CONFIG_FILE, WEIGHTS_FILE, MANIFEST_FILE):
         if not (directory / name).is_file():
             raise RsbenchError(f"{directory} is not a saved model: {name} is missing (write one with "
                                f"rsbench run --save-model DIR)")
-    try:
-        manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
-        config = yaml.safe_load((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (ValueError, yaml.YAMLError) as exc:
-        raise RsbenchError(f"{directory} is not a readable saved model ({type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0]}); write it again with rsbench run --save-model") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT or not isinstance(config, dict):
-        raise RsbenchError(f"{directory / MANIFEST_FILE} is not an rsbench model manifest ({MODEL_FORMAT}); "
-                           f"write the model again with rsbench run --save-model")
-    if file_sha256(directory / WEIGHTS_FILE) != manifest.get("trainable_sha256"):
-        raise RsbenchError(f"{directory / WEIGHTS_FILE} does not match its manifest's digest; the folder was edited "
-                           f"or half-copied")
+    manifest = read_json(directory / MANIFEST_FILE, "saved model manifest", REWRITE, max_bytes=16 * MiB)
+    if manifest.get("format") != MODEL_FORMAT:
+        raise artefact_error("saved model manifest", directory / MANIFEST_FILE,
+                             f"has format {manifest.get('format')!r}, not {MODEL_FORMAT!r} (made by another rsbench "
+                             f"version, or not by rsbench)", REWRITE)
+    require_fields(manifest, MANIFEST_FIELDS, directory / MANIFEST_FILE, "saved model manifest", REWRITE)
+    config = read_yaml(directory / CONFIG_FILE, "saved model config", REWRITE)
+    if file_sha256(directory / WEIGHTS_FILE) != manifest["trainable_sha256"]:
+        raise artefact_error("saved model weights", directory / WEIGHTS_FILE, "do not match the digest in "
+                             f"{MANIFEST_FILE} (the folder was edited or half-copied)", REWRITE)
     return manifest, config
 
 
@@ -142,22 +140,15 @@ def _load_state(adapter: Any, state: dict[str, Any], where: Path) -> None:
 
 def load_model(directory: Path, device: str = "auto") -> LoadedModel:
     """Rebuild a saved model (see the module text); errors say which file is missing or does not fit."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     directory = Path(directory)
     manifest, config = _read_folder(directory)
+    state = read_safetensors(directory / WEIGHTS_FILE, "saved model weights", REWRITE)  # every file before the model
     config = {**config, "device": device}
     _, backbone, adapter, target = _build(config, device)
     if backbone.weights_sha256 != manifest.get("backbone_weights_sha256"):
         raise RsbenchError(f"{directory} was trained on backbone weights {manifest.get('backbone_weights_sha256')}, "
                            f"but {config['backbone']['name']} / {config['backbone'].get('pretrained')} now loads "
                            f"{backbone.weights_sha256}")
-    try:
-        state = load_file(str(directory / WEIGHTS_FILE))
-    except (SafetensorError, OSError) as exc:
-        raise RsbenchError(f"{directory / WEIGHTS_FILE} is not a safetensors file ({exc}); write the model again "
-                           f"with rsbench run --save-model") from None
     _load_state(adapter, state, directory / WEIGHTS_FILE)
     return LoadedModel(adapter.to(target).eval(), backbone, config, manifest["digest"], target,
                        parent_run_id=manifest.get("run_id"), cost=manifest.get("cost"),
@@ -166,6 +157,8 @@ def load_model(directory: Path, device: str = "auto") -> LoadedModel:
 
 def load_checkpoint_model(path: Path, device: str = "auto") -> LoadedModel:
     """The best epoch's model of a training checkpoint (its last epoch's when no epoch was validated yet)."""
+    import torch
+
     from rsbench.train.checkpoint import load_checkpoint
 
     path = Path(path)
@@ -183,6 +176,10 @@ def load_checkpoint_model(path: Path, device: str = "auto") -> LoadedModel:
         raise RsbenchError(f"{path} does not belong to the config it holds (run key {state.get('run_key')} vs "
                            f"{cfg.run_key()}); was it written by another rsbench version?")
     tensors = state.get("best_state") or state.get("adapter") or {}
+    if not isinstance(tensors, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in tensors.items()):
+        raise artefact_error("checkpoint", path, "holds adapter weights that are not a name -> tensor table (an "
+                             "edited file, or not written by rsbench)", "evaluate a saved model instead (rsbench run "
+                             "--save-model DIR)")
     _load_state(adapter, tensors, path)
     trainable_sha = hashlib.sha256(b"".join(tensors[k].float().numpy().tobytes() for k in sorted(tensors))).hexdigest()
     return LoadedModel(adapter.to(target).eval(), backbone, config,

@@ -9,13 +9,12 @@ states, the validation history and the best epoch so far. It is read back with
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from rsbench.atomic import write_atomically
 from rsbench.errors import RsbenchError
 from rsbench.safe_load import UnsafeFileError, load_tensors
 
@@ -35,25 +34,18 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         raise CheckpointError(f"cannot create checkpoint folder {path.parent}: {exc.strerror or exc}; "
                               f"set checkpoint_dir to a folder you can write to") from exc
     remove_partial_writes(path)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save({"format": CHECKPOINT_FORMAT, **state}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
+        write_atomically(path, lambda handle: torch.save({"format": CHECKPOINT_FORMAT, **state}, handle))
+    except RsbenchError as exc:
         raise CheckpointError(f"cannot write checkpoint {path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def remove_partial_writes(path: Path) -> list[Path]:
     """Delete temporary files a killed ``save_checkpoint`` of ``path`` left behind; return them.
 
     A write is killed between creating its hidden ``.<name>.*.tmp`` file and renaming it, so
-    the checkpoint itself is never partial, but the temporary file would stay forever.
+    the checkpoint itself is never partial, but the temporary file would stay forever. (Only one run writes a
+    checkpoint, so every temporary of its name is a leftover, whichever process made it.)
     """
     removed = []
     for tmp in Path(path).parent.glob(f".{Path(path).name}.*.tmp"):

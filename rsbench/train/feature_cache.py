@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from rsbench.atomic import write_text_atomically
 from rsbench.data.procedural import cache_base
+from rsbench.safe_load import artefact_error, read_json, read_npy
 from rsbench.train.token_batch import wants_tokens
 
 # Transforms whose output changes from call to call (torchvision and open_clip class names).
+FEATURE_DTYPES = {str(d): d for d in (torch.float32, torch.float16, torch.bfloat16, torch.float64)}
 RANDOM_TRANSFORMS = ("Random", "ColorJitter", "AutoAugment", "RandAugment", "TrivialAugment", "AugMix",
                      "GaussianBlur", "ElasticTransform")
 
@@ -124,14 +127,34 @@ class FeatureCache:
                                           shape=(self.rows, *spec["shape"])).flush()
             np.lib.format.open_memmap(self.folder / "filled.npy", mode="w+", dtype=np.uint8,
                                       shape=(self.rows,)).flush()
-            tmp = meta_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(meta))
-            os.replace(tmp, meta_path)  # written last: a folder with meta.json has all its files
-        meta = json.loads(meta_path.read_text())
-        self.arrays = {name: np.load(self.folder / f"{name}.npy", mmap_mode="r+") for name in meta["tensors"]}
-        self.dtypes = {name: getattr(torch, spec["dtype"].removeprefix("torch.")) for name, spec in
-                       meta["tensors"].items()}
-        self.filled = np.load(self.folder / "filled.npy", mmap_mode="r+")
+            write_text_atomically(meta_path, json.dumps(meta))  # last: a folder with meta.json has all its files
+        meta = self._read_meta(meta_path)
+        fix = f"remove the feature cache {self.folder} (it is rebuilt on the next run)"
+        self.arrays = {name: self._array(f"{name}.npy", (self.rows, *spec["shape"]), fix)
+                       for name, spec in meta["tensors"].items()}
+        self.dtypes = {name: FEATURE_DTYPES[spec["dtype"]] for name, spec in meta["tensors"].items()}
+        self.filled = self._array("filled.npy", (self.rows,), fix)
+
+    def _read_meta(self, meta_path: Path) -> dict:
+        """meta.json, checked: the row count of this split, tensors of known dtypes and plain shapes."""
+        fix = f"remove the feature cache {self.folder} (it is rebuilt on the next run)"
+        meta = read_json(meta_path, "feature cache index", fix, max_bytes=1 << 20)
+        tensors = meta.get("tensors")
+        good = meta.get("rows") == self.rows and isinstance(tensors, dict) and all(
+            isinstance(spec, dict) and spec.get("dtype") in FEATURE_DTYPES and isinstance(spec.get("shape"), list)
+            and all(isinstance(n, int) and 0 < n < 1 << 20 for n in spec["shape"]) and str(name).isidentifier()
+            for name, spec in tensors.items())
+        if not good:
+            raise artefact_error("feature cache index", meta_path, f"does not describe {self.rows} rows of known "
+                                 "tensors (an edited file, or another rsbench version)", fix)
+        return meta
+
+    def _array(self, name: str, shape: tuple[int, ...], fix: str) -> np.ndarray:
+        array = read_npy(self.folder / name, "feature cache file", fix, mmap_mode="r+")
+        if tuple(array.shape) != tuple(shape):
+            raise artefact_error("feature cache file", self.folder / name, f"holds shape {tuple(array.shape)}, "
+                                 f"not {tuple(shape)}", fix)
+        return array
 
     @property
     def exists(self) -> bool:

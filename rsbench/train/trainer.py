@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from rsbench.config import TrainConfig
 from rsbench.errors import TrainingError
+from rsbench.metrics import NonFiniteSimilarityError
 from rsbench.runtime import autocast_for
 from rsbench.train.checkpoint import save_checkpoint
 from rsbench.train.feature_cache import FeatureCache
@@ -130,6 +131,16 @@ def train_step(adapter, sampler, optimizer, params, batch, device: torch.device,
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return logs
+
+
+def require_finite_weights(params: list[torch.nn.Parameter], where: str, lr: float | None) -> None:
+    """A TrainingError with the learning-rate hint when the last step left a trained weight NaN or infinite
+    (the loss was finite, the update was not): validation would otherwise fail on NaN similarities."""
+    if all(bool(torch.isfinite(p).all()) for p in params):
+        return
+    hint = f"Lower train.lr (now {lr}) or keep train.grad_clip > 0." if lr is not None else ""
+    raise TrainingError(f"a trained weight became NaN or infinite {where}; training stopped and no record was "
+                        f"written. {hint}".strip())
 
 
 def make_loader(pairs, tokenizer, config: TrainConfig, generator: torch.Generator) -> DataLoader:
@@ -274,8 +285,15 @@ def train(
                     break
             if feature_cache is not None and not reading:
                 fill_missing(feature_cache, adapter, pairs, device, autocast, config.batch_size)
+            require_finite_weights(params, f"after epoch {epoch}, step {step}", config.lr)
             if main:
-                scores = validate()
+                try:
+                    scores = validate()
+                except NonFiniteSimilarityError as exc:
+                    hint = f"Lower train.lr (now {config.lr}) or keep train.grad_clip > 0."
+                    raise TrainingError(f"validation after epoch {epoch} (step {step}) found non-finite embeddings: "
+                                        f"the trained weights overflow; training stopped and no record was written. "
+                                        f"{hint}") from exc
                 score = scores[select_metric]
                 outcome.history.append({"epoch": epoch, "step": step, **scores})
                 if math.isfinite(score) and (outcome.best_score is None or score > outcome.best_score):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import rsbench
+from rsbench import atomic
 from rsbench.errors import RsbenchError
 from rsbench.metrics import METRIC_KEYS as METRICS_MODULE_KEYS
 from rsbench.results import record as record_module
@@ -191,7 +192,7 @@ def test_write_record_refuses_a_file_that_appears_during_the_write(tmp_path, bui
         Path(dst).write_text("the other writer's record")
         return real_link(src, dst)
 
-    monkeypatch.setattr(record_module.os, "link", racing_link)
+    monkeypatch.setattr(atomic.os, "link", racing_link)
     with pytest.raises(RsbenchError, match="never overwritten"):
         write_record(record, tmp_path)
     assert target.read_text() == "the other writer's record"
@@ -202,7 +203,7 @@ def test_failed_write_removes_its_temp_file(tmp_path, build_record, monkeypatch)
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(record_module.os, "fsync", broken)
+    monkeypatch.setattr(atomic.os, "fsync", broken)
     with pytest.raises(RsbenchError, match="disk full"):
         write_record(build_record(), tmp_path)
     assert os.listdir(tmp_path) == []

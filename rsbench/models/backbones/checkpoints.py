@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
@@ -21,6 +19,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from rsbench.atomic import atomic_path
 from rsbench.errors import RsbenchError
 from rsbench.safe_load import load_tensors
 
@@ -176,20 +175,14 @@ def save_checkpoint(
     if architecture is not None:
         flags["architecture"] = architecture
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as temp:
         if path.suffix.lower() == ".safetensors":
             from safetensors.torch import save_file
 
             metadata = {"format": "pt", **{k: str(v).lower() if isinstance(v, bool) else v for k, v in flags.items()}}
-            save_file(tensors, tmp_name, metadata=metadata)
+            save_file(tensors, str(temp), metadata=metadata)
         else:
-            torch.save({"state_dict": tensors, **flags}, tmp_name)
-        os.replace(tmp_name, path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+            torch.save({"state_dict": tensors, **flags}, temp)
     return path
 
 

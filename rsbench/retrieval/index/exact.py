@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rsbench.atomic import write_atomically
 from rsbench.errors import RsbenchError
 from rsbench.retrieval.index.config import ExactIndexConfig
+from rsbench.safe_load import artefact_error, read_npy
 
 EXACT_FORMAT = "rsbench-exact-index-1"
 
@@ -70,20 +72,15 @@ class ExactIndex:
 
     def save(self, path: Path) -> None:
         """Write the gallery as ``.npy`` at ``path``, atomically (a temporary file renamed into place)."""
-        path = Path(path)
-        temp = path.with_name(f".{path.name}.tmp")
-        with open(temp, "wb") as handle:
-            np.save(handle, self.gallery, allow_pickle=False)
-        temp.replace(path)
+        write_atomically(Path(path), lambda handle: np.save(handle, self.gallery, allow_pickle=False))
 
     def load(self, path: Path) -> ExactIndex:
         """Read the gallery saved at ``path`` into this index (replacing what it held); returns self."""
-        try:
-            gallery = np.load(path, allow_pickle=False, mmap_mode="r")
-        except (OSError, ValueError) as exc:
-            raise RsbenchError(f"{path} is not an exact index file (.npy): {exc}") from exc
-        if gallery.ndim != 2 or gallery.shape[1] != self.dim:
-            raise RsbenchError(f"{path} holds vectors of shape {gallery.shape}, not of width {self.dim}")
+        fix = "build the index again (rsbench index build, or the index's save())"
+        gallery = read_npy(path, "exact index file", fix, mmap_mode="r", ndim=2)
+        if gallery.shape[1] != self.dim or gallery.dtype.kind != "f":
+            raise artefact_error("exact index file", path, f"holds {gallery.dtype} vectors of shape {gallery.shape}, "
+                                 f"not float vectors of width {self.dim}", fix)
         self._parts, self._gallery = [], np.array(gallery, dtype=np.float32)  # a writable copy in memory
         return self
 

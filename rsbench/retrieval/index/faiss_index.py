@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rsbench.atomic import atomic_path
 from rsbench.errors import RsbenchError
 from rsbench.retrieval.index.config import FaissIndexConfig
+from rsbench.safe_load import artefact_error
 
 
 def import_faiss():
@@ -109,17 +111,16 @@ class FaissIndex:
     def save(self, path: Path) -> None:
         """Write the index with faiss.write_index, atomically."""
         self.build()
-        path = Path(path)
-        temp = path.with_name(f".{path.name}.tmp")
-        self.faiss.write_index(self._cpu(), str(temp))
-        temp.replace(path)
+        with atomic_path(Path(path)) as temp:
+            self.faiss.write_index(self._cpu(), str(temp))
 
     def load(self, path: Path) -> FaissIndex:
         """Read the index saved at ``path`` into this one (its kind and width must be this index's); returns self."""
         try:
             index = self.faiss.read_index(str(path))
         except RuntimeError as exc:
-            raise RsbenchError(f"{path} is not a faiss index file ({str(exc).splitlines()[0]})") from exc
+            raise artefact_error("faiss index file", path, f"cannot be read ({_first_line(exc)})",
+                                 "build the index again (rsbench index build, or the index's save())") from None
         name = type(index).__name__
         kind = "hnsw" if "HNSW" in name else "ivfpq" if "IVF" in name else "flat"
         if kind != self.kind or index.d != self.dim:
@@ -127,6 +128,11 @@ class FaissIndex:
                                "rebuild it, or open it as what it is")
         self.index, self._pending = index, []
         return self
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("Error")), lines[0] if lines else type(exc).__name__)
 
 
 def build(config: FaissIndexConfig, dim: int) -> FaissIndex:

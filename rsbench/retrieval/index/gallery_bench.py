@@ -19,6 +19,7 @@ small and rescored alongside, since rerankers read both.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,36 @@ def distractors(real: np.ndarray, count: int, spread: float, rng: np.random.Gene
     noise = (rng.normal(size=(count, len(scale))).astype(np.float32) * scale) @ basis
     out = real[rng.integers(0, len(real), count)] + noise
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM on this machine (None where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if count < 1024 or unit == "PiB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return f"{count:,.1f} EiB"
+
+
+def check_gallery_memory(size: int, width: int, *, allow: bool, exact_width: bool = True) -> int:
+    """The bytes a ``size`` x ``width`` gallery benchmark holds at least (the gallery twice: the index under test
+    and the exact reference, 4 bytes a value); an RsbenchError when that is more than this machine's memory,
+    unless ``allow``. ``exact_width=False``: ``width`` is only a lower bound (the model's is not known yet)."""
+    need = 2 * size * width * 4
+    total = physical_memory()
+    if total is not None and need > total and not allow:
+        at = f"width {width}" if exact_width else f"width at least {width}"
+        raise RsbenchError(f"--size {size:,} at {at} needs at least {human_bytes(need)} of memory (the gallery "
+                           f"twice, index and exact reference, {size:,} x {width} x 4 bytes each), and this machine "
+                           f"has {human_bytes(total)}; lower --size, or pass --allow-large to try anyway")
+    return need
 
 
 def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int, k: int = 10,

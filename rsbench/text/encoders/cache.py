@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from rsbench.atomic import write_atomically
 from rsbench.data.procedural import cache_base
+from rsbench.safe_load import ArtefactError, read_npy
 
 FOLDER = "text-embeddings"
 
@@ -40,16 +41,14 @@ def cached_encode(encoder: Any, texts: list[str], role: str) -> tuple[torch.Tens
     path = entry(encoder, role, texts)
     if path is not None and path.is_file():
         try:
-            matrix = np.load(path, allow_pickle=False)
+            matrix = read_npy(path, "text embedding cache entry", "it is written again", ndim=2)
             if matrix.shape == (len(texts), encoder.dim) and matrix.dtype == np.float32:
-                return torch.from_numpy(matrix), True
-        except (OSError, ValueError):
-            pass  # unreadable: encode again and replace it
+                return torch.from_numpy(np.array(matrix)), True
+        except ArtefactError:
+            pass  # a damaged entry (a cache, not a user's file): encode again and replace it
     out = encoder.encode_documents(texts) if role == "document" else encoder.encode_queries(texts)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temp, "wb") as handle:
-            np.save(handle, out.numpy().astype(np.float32), allow_pickle=False)
-        temp.replace(path)
+        matrix = out.numpy().astype(np.float32)
+        write_atomically(path, lambda handle: np.save(handle, matrix, allow_pickle=False))
     return out, False
