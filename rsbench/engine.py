@@ -98,8 +98,8 @@ def record_sections(cfg: RunConfig, dataset: Any, backbone: Any, scene_at_eval: 
     import open_clip
     import torch
 
-    from rsbench.config import COMPONENT_SECTIONS
-    from rsbench.hooks import provider
+    from rsbench.hooks import provider_of
+    from rsbench.results.record import components_section
 
     return {
         "dataset": {
@@ -121,8 +121,7 @@ def record_sections(cfg: RunConfig, dataset: Any, backbone: Any, scene_at_eval: 
             "open_clip": open_clip.__version__,
             "python": platform.python_version(),
         },
-        "components": {section: {"name": cfg.name(section), **provider(cfg.component(section))}
-                       for section in COMPONENT_SECTIONS},
+        "components": components_section(cfg.to_dict(), provider_of),
     }
 
 

@@ -236,6 +236,11 @@ def provider(component: Component) -> dict[str, str | None]:
     return {"provider": component.source, "version": info.version if info is not None else None}
 
 
+def provider_of(kind: str, name: str) -> dict[str, str | None]:
+    """``provider`` of the registered ``kind`` called ``name``."""
+    return provider(get_registry(kind).get(name))
+
+
 def add_plugin_commands(cli: Any) -> list[str]:
     """Let every working plugin add commands to the CLI; return warnings for the ones refused.
 
