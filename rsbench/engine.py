@@ -98,8 +98,7 @@ def record_sections(cfg: RunConfig, dataset: Any, backbone: Any, scene_at_eval: 
     import open_clip
     import torch
 
-    from rsbench.hooks import provider_of
-    from rsbench.results.record import components_section
+    from rsbench.hooks import record_components
 
     return {
         "dataset": {
@@ -121,7 +120,7 @@ def record_sections(cfg: RunConfig, dataset: Any, backbone: Any, scene_at_eval: 
             "open_clip": open_clip.__version__,
             "python": platform.python_version(),
         },
-        "components": components_section(cfg.to_dict(), provider_of),
+        "components": record_components(cfg.to_dict()),
     }
 
 

@@ -14,6 +14,7 @@ import difflib
 import functools
 import importlib.metadata
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,6 +240,28 @@ def provider(component: Component) -> dict[str, str | None]:
 def provider_of(kind: str, name: str) -> dict[str, str | None]:
     """``provider`` of the registered ``kind`` called ``name``."""
     return provider(get_registry(kind).get(name))
+
+
+# Kinds a component section may name in its options (a strategy's ``text_encoder`` and ``index``): the record's
+# ``components`` names their providers too, under the kind.
+REFERENCED_KINDS: tuple[str, ...] = ("text_encoder", "index", "captioner")
+
+
+def record_components(config: dict[str, Any], provider_of: Callable[[str, str], dict] = provider_of) -> dict:
+    """The record's ``components``: ``{kind: {name, provider, version}}`` for every component a resolved config
+    (``RunConfig.to_dict()``) names: each section (the captioner too, when the run has one) and each component a
+    section's options name (``strategy.text_encoder``, ``strategy.index``)."""
+    named: dict[str, str] = {}
+    for section in KINDS:
+        value = config.get(section)
+        name = value.get("name") if isinstance(value, dict) else value
+        if not isinstance(name, str):
+            continue
+        named[section] = name
+        for kind in REFERENCED_KINDS:
+            if isinstance(value, dict) and isinstance(value.get(kind), str):
+                named.setdefault(kind, value[kind])
+    return {kind: {"name": name, **provider_of(kind, name)} for kind, name in named.items()}
 
 
 def add_plugin_commands(cli: Any) -> list[str]:

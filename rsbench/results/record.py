@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 import uuid
 import warnings
-from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -175,31 +174,6 @@ def component_name(value: Any) -> str | None:
         name = value.get("name")
         return str(name) if name is not None else None
     return None
-
-
-# Kinds a component section names by reference in its options (a strategy's ``text_encoder`` and ``index``): the
-# record's ``components`` names their providers too, under the kind.
-REFERENCED_KINDS: tuple[str, ...] = ("text_encoder", "index", "captioner")
-
-
-def components_section(config: dict, provider_of: Callable[[str, str], dict]) -> dict[str, dict]:
-    """The record's ``components``: ``{kind: {name, provider, version}}`` for every component a resolved config
-    names: each section (the captioner too, when the run has one) and each component a section's options name
-    (``strategy.text_encoder``, ``strategy.index``). ``provider_of(kind, name)`` gives ``{provider, version}``.
-    """
-    from rsbench.registry import KINDS
-
-    named: dict[str, str] = {}
-    for section in KINDS:
-        value = config.get(section)
-        name = component_name(value)
-        if name is None:
-            continue
-        named[section] = name
-        for kind in REFERENCED_KINDS:
-            if isinstance(value, dict) and isinstance(value.get(kind), str):
-                named.setdefault(kind, value[kind])
-    return {kind: {"name": name, **provider_of(kind, name)} for kind, name in named.items()}
 
 
 SCENE_AT_EVAL: tuple[str, ...] = ("oracle", "predicted", "none")

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import rsbench
 from rsbench.config import resolve
-from rsbench.hooks import provider_of
+from rsbench.hooks import record_components
 from rsbench.results.leaderboard import leaderboard, one_per_seed
-from rsbench.results.record import components_section
 
 
 def text_to_text_config() -> dict:
@@ -17,7 +16,7 @@ def text_to_text_config() -> dict:
 
 
 def test_a_text_to_text_record_names_captioner_text_encoder_and_index_providers():
-    components = components_section(text_to_text_config(), provider_of)
+    components = record_components(text_to_text_config())
     builtin = {"provider": "rsbench.builtin", "version": rsbench.__version__}
     assert components["captioner"] == {"name": "file", **builtin}
     assert components["text_encoder"] == {"name": "sentence-transformers", **builtin}
@@ -26,7 +25,7 @@ def test_a_text_to_text_record_names_captioner_text_encoder_and_index_providers(
 
 
 def test_a_dual_stream_record_names_its_index_and_no_captioner():
-    components = components_section(resolve({}).to_dict(), lambda kind, name: {"provider": f"p-{kind}",
+    components = record_components(resolve({}).to_dict(), lambda kind, name: {"provider": f"p-{kind}",
                                                                                 "version": "1"})
     assert components["index"] == {"name": "exact", "provider": "p-index", "version": "1"}
     assert "captioner" not in components and "text_encoder" not in components
