@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from rsbench.errors import ConfigError, RsbenchError
+from rsbench.errors import BrokenPluginError, ConfigError, RsbenchError
 
 COMPONENT_SECTIONS: tuple[str, ...] = (
     "dataset", "backbone", "adapter", "sampler", "augmenter", "strategy", "reranker", "loss"
@@ -362,6 +362,8 @@ def resolve_component(section: str, spec: Any, where: str | None = None) -> tupl
     options = {k: v for k, v in spec.items() if k != "name"}
     try:
         component = get_registry(section).get(spec["name"])
+    except BrokenPluginError:
+        raise  # about a plugin, not about this section's name
     except RsbenchError as exc:
         raise ConfigError(f"{section}.name: {exc}") from exc
     if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:

@@ -100,8 +100,7 @@ def record_sections(cfg: RunConfig, dataset: Any, backbone: Any, scene_at_eval: 
     import open_clip
     import torch
 
-    from rsbench.config import COMPONENT_SECTIONS
-    from rsbench.hooks import provider
+    from rsbench.hooks import record_components
 
     return {
         "dataset": {
@@ -123,8 +122,7 @@ def record_sections(cfg: RunConfig, dataset: Any, backbone: Any, scene_at_eval: 
             "open_clip": open_clip.__version__,
             "python": platform.python_version(),
         },
-        "components": {section: {"name": cfg.name(section), **provider(cfg.component(section))}
-                       for section in COMPONENT_SECTIONS},
+        "components": record_components(cfg.to_dict()),
     }
 
 

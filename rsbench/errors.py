@@ -28,3 +28,7 @@ class DataError(RsbenchError):
 
 class TrainingError(RsbenchError):
     """Training cannot go on (a non-finite loss, no trainable parameters where some are needed)."""
+
+
+class BrokenPluginError(RsbenchError):
+    """An installed plugin cannot be used (fails to import, misspells a hook, takes a name already taken)."""

@@ -20,6 +20,8 @@ KINDS: tuple[str, ...] = (
     "backbone", "adapter", "sampler", "augmenter", "strategy", "reranker", "index", "dataset", "loss",
     "text_encoder", "captioner",
 )
+# Who registers rsbench's own components: their names are reserved, a plugin cannot take one.
+BUILTIN_SOURCE = "rsbench.builtin"
 
 
 def plural(kind: str) -> str:
@@ -97,11 +99,7 @@ class Registry:
         if not dataclasses.is_dataclass(config):
             raise RsbenchError(f"{self.kind} '{name}' from {source}: config must be a dataclass, got {config!r}")
         if name in self.entries:
-            other = self.entries[name]
-            raise RsbenchError(
-                f"{self.kind} '{name}' is registered twice: by {other.source} and by {source}. "
-                f"Rename one, or disable a plugin with RSBENCH_DISABLE_PLUGINS=1."
-            )
+            raise RsbenchError(self._clash(name, source))
         if isinstance(factory, str) and ":" not in factory:
             raise RsbenchError(f"{self.kind} '{name}' from {source}: a lazy factory must read 'module:attr'")
         if description is None:
@@ -110,6 +108,16 @@ class Registry:
         component = Component(self.kind, name, factory, config, description, source)
         self.entries[name] = component
         return component
+
+    def _clash(self, name: str, source: str) -> str:
+        """Why ``source`` cannot have ``name``: a built-in's reserved name, or another plugin's (no final period:
+        the plugin manager goes on with the way out)."""
+        other = self.entries[name].source
+        if other == BUILTIN_SOURCE and source != BUILTIN_SOURCE:
+            return (f"it registers {self.kind} '{name}', a name reserved for rsbench's built-in {self.kind}; "
+                    f"rename the plugin's {self.kind} (`rsbench list {self.kind}` shows the names taken)")
+        return (f"{self.kind} '{name}' is registered twice: by {other} and by {source}; rename one of them "
+                f"(`rsbench list {self.kind}` shows the names taken)")
 
     def get(self, name: str) -> Component:
         if name in self.entries:

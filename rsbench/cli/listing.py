@@ -1,4 +1,8 @@
-"""``rsbench list``: registered components with their descriptions and options."""
+"""``rsbench list``: registered components with their descriptions and options.
+
+It works with a broken plugin installed (it provides nothing, and a line on stderr names it), so that a user
+whose plugin takes a name already taken can see which names are.
+"""
 
 from __future__ import annotations
 
@@ -24,20 +28,32 @@ def list_command(
     kinds = [kind] if kind else list(KINDS)
     rows = []
     for k in kinds:
-        for c in get_registry(k).list(pattern):
+        for c in get_registry(k, allow_broken=True).list(pattern):
             rows.append(
                 {"kind": k, "name": c.name, "description": c.description, "source": c.source,
                  "options": c.config_fields()}
             )
     if json_out:
         typer.echo(json.dumps(rows, indent=2, default=str))
-        return
-    table = Table(title="rsbench components")
-    for col in ("kind", "name", "description", "options", "source"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        options = ", ".join(f"{o['name']}={o['default']!r}" for o in r["options"]) or "-"
-        table.add_row(r["kind"], r["name"], r["description"], options, r["source"])
-    Console().print(table)
-    if "backbone" in kinds:
-        Console().print("backbone: any open_clip model name is accepted too (e.g. ViT-B-16, hf-hub:org/repo).")
+    else:
+        table = Table(title="rsbench components")
+        for col in ("kind", "name", "description", "options", "source"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            options = ", ".join(f"{o['name']}={o['default']!r}" for o in r["options"]) or "-"
+            table.add_row(r["kind"], r["name"], r["description"], options, r["source"])
+        Console().print(table)
+        if "backbone" in kinds:
+            Console().print("backbone: any open_clip model name is accepted too (e.g. ViT-B-16, hf-hub:org/repo).")
+    _warn_broken_plugins()
+
+
+def _warn_broken_plugins() -> None:
+    """One ``warning:`` line on stderr per broken plugin: what is listed is what works without it."""
+    from rsbench.cli.messages import print_warning
+    from rsbench.hooks import loaded_plugins
+    from rsbench.hooks.manager import broken_plugin_message
+
+    for info in loaded_plugins():
+        if info.problems:
+            print_warning(f"{broken_plugin_message(info)}; none of its components is listed")

@@ -14,14 +14,15 @@ import difflib
 import functools
 import importlib.metadata
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
 
-from rsbench.errors import RsbenchError
+from rsbench.errors import BrokenPluginError, RsbenchError
 from rsbench.hooks import specs
-from rsbench.registry import KINDS, Component, Registry
+from rsbench.registry import BUILTIN_SOURCE, KINDS, Component, Registry
 
 hookimpl = pluggy.HookimplMarker("rsbench")
 
@@ -39,7 +40,7 @@ HOOK_OF_KIND = {
     "captioner": "register_captioners",
 }
 DISABLE_ENV = "RSBENCH_DISABLE_PLUGINS"
-BUILTIN_NAME = "rsbench.builtin"
+BUILTIN_NAME = BUILTIN_SOURCE
 ALL_OFF = frozenset({"1", "true", "yes", "on", "all", "*"})
 ALL_ON = frozenset({"", "0", "false", "no", "off"})
 
@@ -163,6 +164,10 @@ def _fill_registries(pm: pluggy.PluginManager, by_name: dict[str, PluginInfo]) -
             info.hooks.append(hook_name)
     for impl in pm.hook.register_commands.get_hookimpls():
         by_name[impl.plugin_name].hooks.append("register_commands")
+    broken = {name for name, info in by_name.items() if info.problems}
+    for registry in regs.values():  # a broken plugin provides nothing, not the half it registered before failing
+        for name in [n for n, c in registry.entries.items() if c.source in broken]:
+            del registry.entries[name]
     return regs
 
 
@@ -182,30 +187,37 @@ def _state() -> _State:
     return _State(pm, regs, infos)
 
 
+def broken_plugin_message(info: PluginInfo) -> str:
+    """One line: which plugin is broken, its first problem, and the way out."""
+    more = f" (and {len(info.problems) - 1} more problem(s))" if len(info.problems) > 1 else ""
+    way_out = "Fix or uninstall it" if info.name != BUILTIN_NAME else "Reinstall rsbench"
+    problem = info.problems[0].rstrip(". ")  # problems come from plugins and pluggy: no doubled period
+    disable = f", or set {DISABLE_ENV}={info.name}" if info.name != BUILTIN_NAME else ""
+    return (f"plugin '{info.name}' is broken: {problem}{more}. {way_out}{disable}; `rsbench plugins` shows the "
+            f"state of every plugin")
+
+
 def raise_for_broken_plugins() -> None:
-    """An RsbenchError naming the first broken plugin, what is wrong and the way out."""
+    """A ``BrokenPluginError`` naming the first broken plugin, what is wrong and the way out."""
     for info in _state().plugins:
         if info.problems:
-            more = f" (and {len(info.problems) - 1} more problem(s))" if len(info.problems) > 1 else ""
-            way_out = ("Fix or uninstall it" if info.name != BUILTIN_NAME else "Reinstall rsbench")
-            raise RsbenchError(
-                f"plugin '{info.name}' is broken: {info.problems[0]}{more}. {way_out}, or set "
-                f"{DISABLE_ENV}={info.name}; `rsbench plugins` shows the state of every plugin."
-            )
+            raise BrokenPluginError(broken_plugin_message(info))
 
 
-def registries() -> dict[str, Registry]:
-    """All registries, filled on first use; an error when a plugin is broken."""
-    raise_for_broken_plugins()
+def registries(*, allow_broken: bool = False) -> dict[str, Registry]:
+    """All registries, filled on first use; an error when a plugin is broken, unless ``allow_broken`` (for
+    ``rsbench list``, which shows what the working plugins provide; a broken plugin provides nothing)."""
+    if not allow_broken:
+        raise_for_broken_plugins()
     return _state().registries
 
 
-def get_registry(kind: str) -> Registry:
+def get_registry(kind: str, *, allow_broken: bool = False) -> Registry:
     if kind not in KINDS:
         close = difflib.get_close_matches(kind, KINDS, n=2)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise RsbenchError(f"unknown component kind '{kind}'.{hint} Kinds: {', '.join(KINDS)}.")
-    return registries()[kind]
+    return registries(allow_broken=allow_broken)[kind]
 
 
 def loaded_plugins() -> list[PluginInfo]:
@@ -223,6 +235,33 @@ def provider(component: Component) -> dict[str, str | None]:
         return {"provider": "open_clip", "version": version}
     info = next((i for i in _state().plugins if i.name == component.source), None)
     return {"provider": component.source, "version": info.version if info is not None else None}
+
+
+def provider_of(kind: str, name: str) -> dict[str, str | None]:
+    """``provider`` of the registered ``kind`` called ``name``."""
+    return provider(get_registry(kind).get(name))
+
+
+# Kinds a component section may name in its options (a strategy's ``text_encoder`` and ``index``): the record's
+# ``components`` names their providers too, under the kind.
+REFERENCED_KINDS: tuple[str, ...] = ("text_encoder", "index", "captioner")
+
+
+def record_components(config: dict[str, Any], provider_of: Callable[[str, str], dict] = provider_of) -> dict:
+    """The record's ``components``: ``{kind: {name, provider, version}}`` for every component a resolved config
+    (``RunConfig.to_dict()``) names: each section (the captioner too, when the run has one) and each component a
+    section's options name (``strategy.text_encoder``, ``strategy.index``)."""
+    named: dict[str, str] = {}
+    for section in KINDS:
+        value = config.get(section)
+        name = value.get("name") if isinstance(value, dict) else value
+        if not isinstance(name, str):
+            continue
+        named[section] = name
+        for kind in REFERENCED_KINDS:
+            if isinstance(value, dict) and isinstance(value.get(kind), str):
+                named.setdefault(kind, value[kind])
+    return {kind: {"name": name, **provider_of(kind, name)} for kind, name in named.items()}
 
 
 def add_plugin_commands(cli: Any) -> list[str]:

@@ -27,12 +27,20 @@ if TYPE_CHECKING:
     from rsbench.models.adapters.base import Adapter
     from rsbench.models.backbones.open_clip_backbone import Backbone
     from rsbench.registry import Component
-    from rsbench.retrieval.base import EvalSplit, RetrievalResult
-    from rsbench.retrieval.encoder import Encoder
+    from rsbench.retrieval.base import Strategy
     from rsbench.text.augmenters.base import Augmenter
     from rsbench.text.encoders.base import TextEncoder
 
 hookspec = pluggy.HookspecMarker("rsbench")
+
+
+def __getattr__(name: str) -> Any:
+    """``Strategy``, defined once with the retrieval stage (``rsbench.retrieval.base``), imported on first use."""
+    if name == "Strategy":
+        from rsbench.retrieval.base import Strategy
+
+        return Strategy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Register(Protocol):
@@ -69,18 +77,6 @@ class Sampler(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
-
-
-class Strategy(Protocol):
-    """Turns an evaluation split and an encoder view of the trained model into scores per direction.
-
-    ``split`` is a ``rsbench.retrieval.base.EvalSplit`` (records, query captions, each caption's image);
-    ``encoder`` a ``rsbench.retrieval.encoder.Encoder`` (``images(records, tokens=False)``,
-    ``texts(captions, tokens=False)``: normalised embeddings, and joint-space tokens on request). The result
-    is a ``RetrievalResult`` whose ``scores`` hold, per direction, a dense matrix or ``Candidates``.
-    """
-
-    def retrieve(self, split: EvalSplit, encoder: Encoder) -> RetrievalResult: ...
 
 
 class GalleryIndex(Protocol):
@@ -135,7 +131,7 @@ BackboneFactory = Callable[[Any], "Backbone"]
 AdapterFactory = Callable[[Any, "Backbone"], "Adapter"]
 SamplerFactory = Callable[[Any, Loss], Sampler]
 AugmenterFactory = Callable[[Any, "RetrievalDataset"], "Augmenter"]
-StrategyFactory = Callable[[Any], Strategy]
+StrategyFactory = Callable[[Any], "Strategy"]
 IndexFactory = Callable[[Any, int], GalleryIndex]
 DatasetFactory = Callable[[Any], "RetrievalDataset"]
 LossFactory = Callable[[Any], Loss]

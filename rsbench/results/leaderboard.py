@@ -152,6 +152,13 @@ def third_party_providers(record: dict) -> dict[str, list]:
     return out
 
 
+def provider_label(record: dict) -> str:
+    """`` [plugin version, ...]`` naming the third-party plugins (and their versions) behind a record's components,
+    so two versions of a plugin's component, which are two rows, read as two; empty for built-ins only."""
+    plugins = sorted({(str(p), str(v)) for p, v in third_party_providers(record).values()})
+    return f" [{', '.join(f'{p} {v}' for p, v in plugins)}]" if plugins else ""
+
+
 def one_per_seed(records: list[dict]) -> tuple[list[dict], list[dict]]:
     """Keep the newest record of each (configuration, seed); return (kept, repeats left out).
 
@@ -211,7 +218,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
         first = members[0]
         row: dict[str, Any] = {
             "config_id": key[:10],
-            "method": method_label(first["config"], first["dataset"].get("scene_at_eval")),
+            "method": method_label(first["config"], first["dataset"].get("scene_at_eval")) + provider_label(first),
             # part of the identity: one value per row; none for a row that trained nothing (frozen, zero-shot)
             "epochs": None if (first.get("cost") or {}).get("trainable_params") == 0 else train_epochs(first["config"]),
             "dataset": str(first["dataset"].get("name")),

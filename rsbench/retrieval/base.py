@@ -61,6 +61,13 @@ class RetrievalResult:
 
 
 class Strategy(Protocol):
-    """What the engine calls: ``retrieve(split, encoder) -> RetrievalResult``."""
+    """Turns an evaluation split and an encoder view of the trained model into scores per direction.
+
+    ``split`` is an ``EvalSplit`` (records, query captions, each caption's image); ``encoder`` a
+    ``rsbench.retrieval.encoder.Encoder`` (``images(records, tokens=False)``, ``texts(captions, tokens=False)``:
+    normalised embeddings, and joint-space tokens on request). The result is a ``RetrievalResult`` whose
+    ``scores`` hold, per direction, a dense matrix or ``Candidates``. The one definition: the hooks
+    (``rsbench.hooks.specs.Strategy``) and docs/plugins.md name this one.
+    """
 
     def retrieve(self, split: EvalSplit, encoder: Encoder) -> RetrievalResult: ...

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,10 +29,9 @@ import torch
 from rsbench.data.record import SPLITS, Record, RetrievalDataset
 from rsbench.testing.captioning import check_captioner, toy_image_records
 from rsbench.testing.retrieval import check_index, check_reranker, check_strategy
-from rsbench.testing.rules import ContractError, _require, toy_dataset
+from rsbench.testing.rules import BATCH, ContractError, _require, embeddings, toy_dataset
+from rsbench.testing.sampler import check_sampler
 from rsbench.testing.text_encoder import check_text_encoder
-
-BATCH = 4
 
 
 def tiny_backbone(name: str = "rsbench-tiny") -> Any:
@@ -43,12 +41,6 @@ def tiny_backbone(name: str = "rsbench-tiny") -> Any:
 
     torch.manual_seed(0)
     return build_backbone(BackboneConfig(name=name, pretrained=None))
-
-
-def embeddings(n: int = BATCH, dim: int = 16, seed: int = 0, requires_grad: bool = True) -> torch.Tensor:
-    """Unnormalised (n, dim) embeddings, as an adapter's ``encode_image``/``encode_text`` return them."""
-    g = torch.Generator().manual_seed(seed)
-    return (3.0 * torch.randn(n, dim, generator=g)).requires_grad_(requires_grad)
 
 
 def check_config(config_cls: type) -> None:
@@ -205,45 +197,6 @@ def check_loss(loss: Callable[..., torch.Tensor]) -> None:
              "aligned pairs (text_i = image_i) must score a lower loss than misaligned ones")
 
 
-def check_sampler(factory: Callable[[Any], Any], loss: Any = None) -> None:
-    """A sampler built by ``factory(loss)``: (loss, logs) per step, and a state that survives a checkpoint."""
-    from rsbench.safe_load import load_tensors
-    from rsbench.train.losses.config import InfoNCEConfig
-    from rsbench.train.losses.infonce import InfoNCE
-
-    sampler = factory(loss if loss is not None else InfoNCE(InfoNCEConfig()))
-    where = f"sampler {type(sampler).__name__}"
-    for method in ("state_dict", "load_state_dict"):
-        _require(callable(getattr(sampler, method, None)), where, f"must have {method}()")
-    scale = torch.tensor(20.0)
-    ids, scenes = torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 0, 0])  # pairs 2 and 3 share their image
-
-    def step(seed: int) -> tuple[torch.Tensor, dict]:
-        return sampler(embeddings(seed=seed), embeddings(seed=seed + 1), scale, ids, scenes)
-
-    value, logs = step(0)
-    _require(isinstance(value, torch.Tensor) and value.dim() == 0 and bool(torch.isfinite(value)), where,
-             "must return a finite scalar loss first")
-    _require(isinstance(logs, Mapping) and isinstance(logs.get("loss"), float), where,
-             "must return logs as a dict with a float 'loss' (the progress bar shows it)")
-    _require(bool(value.requires_grad), where, "the loss must carry gradients to the embeddings")
-    state = sampler.state_dict()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "state.pt"
-        torch.save(state, path)
-        try:
-            restored = load_tensors(path, "sampler state")
-        except Exception as exc:
-            raise ContractError(f"{where}: state_dict() must hold tensors and plain values only, so that a "
-                                f"checkpoint reads it with weights_only=True ({exc})") from exc
-    first, _ = step(10)
-    sampler.load_state_dict(restored)
-    second, _ = step(10)
-    _require(torch.allclose(first, second), where,
-             "after load_state_dict(state_dict()), a step must give the loss it gave after the saved step")
-    sampler.load_state_dict({})  # the engine passes {} when no state was kept
-
-
 def check_augmenter(factory: Callable[[RetrievalDataset], Any], dataset: RetrievalDataset | None = None) -> None:
     """An augmenter built by ``factory(dataset)``: strings in and out, seeded ``augment``, deterministic queries."""
     from rsbench.text.augmenters.base import Augmenter
@@ -331,6 +284,8 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
         check_adapter(factory, backbone)
     elif kind == "sampler":
         check_sampler(lambda loss: component.build(config, loss))
+        from rsbench.testing.sampler import _default_loss
+
         built = component.build(config, _default_loss())
     elif kind == "augmenter":
         check_augmenter(lambda ds: component.build(config, ds), dataset)
@@ -347,13 +302,6 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
     else:
         raise ContractError(f"no contract check for kind {kind!r}")
     return built
-
-
-def _default_loss() -> Any:
-    from rsbench.train.losses.config import InfoNCEConfig
-    from rsbench.train.losses.infonce import InfoNCE
-
-    return InfoNCE(InfoNCEConfig())
 
 
 # The retrieval stage's and the captioners' checks live in their own modules; they use _require and the toys above.

@@ -17,7 +17,8 @@ SHAPES = ((1, 2), (2, 1), (1, 1), (2, 3), (3, 2), (2, 2))
 
 
 def toy_image_records(folder: str | Path, count: int = 4, size: int = 24) -> list[Record]:
-    """``count`` test-split records whose PNG images (distinct colours, shapes and a dark square) go into ``folder``."""
+    """``count`` test-split records whose PNG images (colours, shapes and a dark square, no two alike) go into
+    ``folder``."""
     from PIL import Image, ImageDraw
 
     folder = Path(folder)
@@ -26,7 +27,10 @@ def toy_image_records(folder: str | Path, count: int = 4, size: int = 24) -> lis
     for i in range(count):
         width, height = (size * k for k in SHAPES[i % len(SHAPES)])
         image = Image.new("RGB", (width, height), COLOURS[i % len(COLOURS)])
-        ImageDraw.Draw(image).rectangle((i % size, 2, i % size + size // 3, size // 2), fill=(0, 0, 0))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((i % size, 2, i % size + size // 3, size // 2), fill=(0, 0, 0))
+        if i >= size:  # the square's place repeats every `size` images: a bar whose length counts the rounds
+            draw.rectangle((0, size // 2 + 2, 2 * (i // size), size // 2 + 3), fill=(255, 255, 255))
         name = f"toy_{i}.png"
         image.save(folder / "images" / name)
         records.append(Record(folder / "images" / name, name, (f"toy image number {i}",), None, "test"))
@@ -36,7 +40,8 @@ def toy_image_records(folder: str | Path, count: int = 4, size: int = 24) -> lis
 def check_captioner(captioner: Any, records: Sequence[Record] | None = None, prompt: str = "trsllava", *,
                     deterministic: bool = True) -> None:
     """A captioner: ``describe()`` is stable JSON naming ``model`` and ``oracle``; ``caption(records, prompt)``
-    returns one reply per record (a str, a list of str or a CaptionFailure), ``[]`` for no records, and — for a
+    returns one reply per record (a non-empty str, a non-empty list of non-empty str, or a CaptionFailure), ``[]``
+    for no records, and — for a
     ``deterministic`` captioner — the same replies batched as one by one, so no reply lands on another image.
 
     Without ``records``, four toy images are written to a temporary folder.
@@ -68,6 +73,11 @@ def check_captioner(captioner: Any, records: Sequence[Record] | None = None, pro
             ok = isinstance(reply, str | CaptionFailure) or (
                 isinstance(reply, list | tuple) and all(isinstance(c, str) for c in reply))
             _require(ok, where, f"a reply must be a str, a list of str or a CaptionFailure; got {reply!r:.80}")
+            if not isinstance(reply, CaptionFailure):
+                variants = [reply] if isinstance(reply, str) else list(reply)
+                _require(bool(variants) and all(v.strip() for v in variants), where,
+                         f"a reply must hold at least one caption and no empty one; got {reply!r:.80} (report an "
+                         f"image you could not describe as CaptionFailure(reason))")
         if replies and all(isinstance(r, CaptionFailure) for r in replies):
             _require(False, where, f"every image failed ({replies[0].reason}); the check needs some replies")
         if deterministic:

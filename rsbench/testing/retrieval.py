@@ -14,28 +14,57 @@ import torch
 
 from rsbench.testing.rules import _require, toy_dataset
 
+# The share of queries a strategy must rank first on planted matches: the captioned check split leaves its last
+# image without captions (a counted failure), so no captioning strategy reaches all of them.
+PLANTED_SHARE = 0.9
+
 
 class _FixedEncoder:
-    """An encoder view with fixed, seeded features: what ``check_strategy`` hands a strategy."""
+    """An encoder view with fixed, seeded features: what ``check_strategy`` hands a strategy.
+
+    With ``planted`` (each caption's image), a caption's features are its image's plus a little noise: its global
+    embedding near the image's, its word tokens near the image's patch tokens. Any sound strategy ranks those
+    matches first. Planted features also share one direction, as CLIP's do (they fill a narrow cone): unrelated
+    pairs score about 0.5 ± 0.1, matches about 0.99, so no cosine is near zero or negative.
+    """
 
     device = torch.device("cpu")
 
-    def __init__(self, n_images: int, n_captions: int, dim: int = 16, patches: int = 4, words: int = 5) -> None:
+    def __init__(self, n_images: int, n_captions: int, dim: int = 16, patches: int = 4, words: int = 5,
+                 planted: list[int] | None = None) -> None:
         self.n_images, self.n_captions, self.dim, self.patches, self.words = n_images, n_captions, dim, patches, words
+        self.cone = 1.0 if planted is not None else 0.0
         self._images, self._texts = self._features(n_images, n_captions, seed=0)
+        if planted is not None:
+            self._texts = self._planted(planted)
 
     def _features(self, n_images: int, n_captions: int, seed: int) -> tuple[Any, Any]:
         from rsbench.retrieval.encoder import ImageFeatures, TextFeatures
 
         g = torch.Generator().manual_seed(seed)
-        unit = torch.nn.functional.normalize
+        shared = torch.nn.functional.one_hot(torch.tensor(0), self.dim).float() * self.cone
+
+        def unit(*shape: int) -> torch.Tensor:
+            return torch.nn.functional.normalize(shared + torch.randn(*shape, self.dim, generator=g) / self.dim ** 0.5,
+                                                 dim=-1)
+
         mask = torch.ones(n_captions, self.words, dtype=torch.bool)
         mask[:, -2:] = torch.rand(n_captions, 2, generator=g) > 0.5  # some padding
-        images = ImageFeatures(unit(torch.randn(n_images, self.dim, generator=g), dim=-1),
-                               unit(torch.randn(n_images, self.patches, self.dim, generator=g), dim=-1))
-        texts = TextFeatures(unit(torch.randn(n_captions, self.dim, generator=g), dim=-1),
-                             unit(torch.randn(n_captions, self.words, self.dim, generator=g), dim=-1), mask)
+        images = ImageFeatures(unit(n_images), unit(n_images, self.patches))
+        texts = TextFeatures(unit(n_captions), unit(n_captions, self.words), mask)
         return images, texts
+
+    def _planted(self, caption_to_image: list[int]) -> Any:
+        from rsbench.retrieval.encoder import TextFeatures
+
+        g = torch.Generator().manual_seed(7)
+        unit = torch.nn.functional.normalize
+        owner = torch.as_tensor(caption_to_image)
+        words = self._images.tokens[owner][:, torch.arange(self.words) % self.patches]
+        return TextFeatures(
+            unit(self._images.embeddings[owner] + 0.1 * torch.randn(len(owner), self.dim, generator=g), dim=-1),
+            unit(words + 0.1 * torch.randn(len(owner), self.words, self.dim, generator=g), dim=-1),
+            self._texts.mask)
 
     def images(self, records: Any, tokens: bool = False) -> Any:
         """The split's fixed features; other records (the training split) get seeded ones of their number."""
@@ -95,21 +124,37 @@ def check_strategy(strategy: Any) -> None:
     _check_kinds([getattr(strategy, "score_kind", None)], where, "score_kind")
     images, captions = 60, 84
     with tempfile.TemporaryDirectory() as folder:
-        split = EvalSplit(records=[None] * images, captions=[f"caption number {i}" for i in range(captions)],
-                          caption_to_image=[c % images for c in range(captions)],
-                          train_records=toy_dataset().split("train"))
+        owners = [c % images for c in range(captions)]
+        split = EvalSplit(records=[None] * images, captions=[f"caption number {i}" for i in owners],
+                          caption_to_image=owners, train_records=toy_dataset().split("train"))
         if getattr(strategy, "needs_captioner", False):
             split = captioned_split(split, Path(folder), images)
         if getattr(strategy, "needs_selection_split", False):
             split.select = EvalSplit(split.records, split.captions, split.caption_to_image, split.train_records,
                                      split.captioner)
-        result = strategy.retrieve(split, _FixedEncoder(images, captions))
+        result = strategy.retrieve(split, _FixedEncoder(images, captions, dim=32, planted=owners))
     _require(isinstance(result, RetrievalResult), where, "retrieve must return rsbench.retrieval.base.RetrievalResult")
     _check_direction(result.scores.t2i, captions, images, where, "t2i")
     _check_direction(result.scores.i2t, images, captions, where, "i2t")
     if result.stage1 is not None:
         _check_direction(result.stage1.t2i, captions, images, where, "stage-1 t2i")
         _check_direction(result.stage1.i2t, images, captions, where, "stage-1 i2t")
+    _check_planted_first(result.scores, owners, where, PLANTED_SHARE,
+                         "each caption's features are its image's plus a little noise (a captioning strategy's "
+                         "captions name their image)")
+
+
+def _check_planted_first(scores: Any, caption_to_image: list[int], where: str, share: float, planted: str) -> None:
+    """At least ``share`` of the queries of each direction rank their true match first."""
+    from rsbench.metrics import score_ranks
+
+    i2t, t2i = score_ranks(scores, caption_to_image)
+    for name, ranks in (("t2i", t2i), ("i2t", i2t)):
+        ranked = ranks[ranks >= 0]
+        first = int((ranked == 0).sum())
+        _require(first >= share * len(ranked), where,
+                 f"{name}: planted matches must come first ({planted}); only {first} of {len(ranked)} queries "
+                 f"rank theirs first (scores negated, or rows and columns mixed up?)")
 
 
 def captioned_split(split: Any, folder: Path, images: int) -> Any:
@@ -130,10 +175,15 @@ def captioned_split(split: Any, folder: Path, images: int) -> Any:
 
 def check_reranker(reranker: Any) -> None:
     """A reranker: ``rerank(scores, context)`` scores both directions over the same queries and gallery, finitely;
-    candidate lists stay lists (dense scores may become lists: GaLR keeps only its top K).
+    candidate lists stay lists (dense scores may become lists: GaLR keeps only its top K). Against planted truth:
 
-    It is given dense scores and then candidate lists (5 images, 7 captions, fixed features, the toy
-    dataset's train records as a query bank).
+    - every query's true match scores clearly highest (8 images, 12 captions, features planted as for strategies):
+      it must stay first, in both directions;
+    - candidate lists that hold the whole gallery must come back in the order the dense scores do (statistics
+      over a gallery item use the queries that list it: with every item listed, all of them);
+    - the scores it is given must be unchanged afterwards (the engine keeps them: stage-1 recalls, the record).
+
+    It is also given the top 3 and 4 of each list; the toy dataset's train records are its query bank.
     """
     from rsbench.retrieval.base import EvalSplit
     from rsbench.retrieval.rerankers.base import RerankContext
@@ -142,21 +192,70 @@ def check_reranker(reranker: Any) -> None:
     where = f"reranker {type(reranker).__name__}"
     _require(callable(getattr(reranker, "rerank", None)), where, "must have rerank(scores, context)")
     _check_kinds(list(getattr(reranker, "accepts", None) or []), where, "accepts")
-    split = EvalSplit(records=[None] * 5, captions=[f"caption number {i}" for i in range(7)],
-                      caption_to_image=[0, 0, 1, 2, 3, 4, 4])
-    encoder = _FixedEncoder(5, 7)
+    owners = [c % 8 for c in range(12)]
+    split = EvalSplit(records=[None] * 8, captions=[f"caption number {i}" for i in owners], caption_to_image=owners)
+    encoder = _FixedEncoder(8, 12, dim=32, planted=owners)
     context = RerankContext(split, encoder, toy_dataset().split("train"))
     dense = encoder.texts(split.captions).embeddings @ encoder.images(split.records).embeddings.t()
-    for scores in (RetrievalScores.from_similarity(dense),
+    full = RetrievalScores(t2i=Candidates.top(dense, 8), i2t=Candidates.top(dense.t(), 12))
+    outs = []
+    for scores in (RetrievalScores.from_similarity(dense), full,
                    RetrievalScores(t2i=Candidates.top(dense, 3), i2t=Candidates.top(dense.t(), 4))):
+        kept = {name: _copy(value) for name, value in scores.directions().items()}
         out = reranker.rerank(scores, context)
         _require(isinstance(out, RetrievalScores), where, "rerank must return RetrievalScores")
         for name, before in scores.directions().items():
+            _require(_same(before, kept[name]), where, f"{name}: rerank must not change the scores it is given "
+                     f"(work on a copy: the caller keeps them)")
             after = out.directions()[name]
             _require(isinstance(after, Candidates) or not isinstance(before, Candidates), where,
                      f"{name}: candidate lists stay lists (a reranker cannot score what was never listed)")
-            queries, gallery = (7, 5) if name == "t2i" else (5, 7)
+            queries, gallery = (12, 8) if name == "t2i" else (8, 12)
             _check_direction(after, queries, gallery, where, name)
+        outs.append(out)
+    _check_planted_first(outs[0], owners, where, 1.0, "each query's true match scores clearly highest")
+    for name in ("t2i", "i2t"):
+        _check_same_order(outs[0].directions()[name], outs[1].directions()[name], where, name)
+
+
+def _copy(value: Any) -> Any:
+    from rsbench.retrieval.scores import Candidates
+
+    if isinstance(value, Candidates):
+        return Candidates(value.indices.clone(), value.scores.clone(), value.gallery_size)
+    return value.clone()
+
+
+def _same(value: Any, kept: Any) -> bool:
+    from rsbench.retrieval.scores import Candidates
+
+    if isinstance(value, Candidates):
+        return torch.equal(value.indices, kept.indices) and torch.equal(value.scores, kept.scores)
+    return torch.equal(value, kept)
+
+
+def _check_same_order(dense_out: Any, lists_out: Any, where: str, name: str) -> None:
+    """Each query orders the gallery items both outputs hold the same way (ties, within a relative 1e-5, either
+    way: a dual softmax's scores of unlikely items are as small as 1e-20 and still ordered)."""
+    from rsbench.retrieval.scores import Candidates
+
+    def matrix(value: Any) -> torch.Tensor:
+        return value.dense()[0].float() if isinstance(value, Candidates) else value.float()
+
+    a, b = matrix(dense_out), matrix(lists_out)
+    listed = torch.isfinite(a) & torch.isfinite(b)
+    both = listed[:, :, None] & listed[:, None, :]
+
+    def differences(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        m = m.masked_fill(~listed, 0.0)
+        return m[:, :, None] - m[:, None, :], 1e-5 * torch.maximum(m.abs()[:, :, None], m.abs()[:, None, :])
+
+    (da, ta), (db, tb) = differences(a), differences(b)
+    swapped = both & (da > ta) & (db < -tb)
+    queries = int(swapped.any(dim=2).any(dim=1).sum())
+    _require(queries == 0, where, f"{name}: candidate lists holding the whole gallery must be ranked as the dense "
+             f"scores are; {queries} of {a.shape[0]} queries order their items otherwise (statistics over an item "
+             f"must run over the queries that list it, not over a query's list)")
 
 
 def check_index(factory: Callable[[int], Any], dim: int = 512, size: int = 300) -> None:

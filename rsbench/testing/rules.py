@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from rsbench.data.record import Record, RetrievalDataset
+
+BATCH = 4
 
 
 class ContractError(AssertionError):
@@ -30,3 +34,9 @@ def toy_dataset(root: Path | None = None) -> RetrievalDataset:
                                             ("harbor", "val"), ("airport", "test"), ("harbor", "test")])
     ]
     return RetrievalDataset(name="toy", root=root, records=records, synthetic=True)
+
+
+def embeddings(n: int = BATCH, dim: int = 16, seed: int = 0, requires_grad: bool = True) -> torch.Tensor:
+    """Unnormalised (n, dim) embeddings, as an adapter's ``encode_image``/``encode_text`` return them."""
+    g = torch.Generator().manual_seed(seed)
+    return (3.0 * torch.randn(n, dim, generator=g)).requires_grad_(requires_grad)

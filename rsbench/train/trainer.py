@@ -19,7 +19,7 @@ from rsbench.config import TrainConfig
 from rsbench.errors import TrainingError
 from rsbench.metrics import NonFiniteSimilarityError
 from rsbench.runtime import autocast_for
-from rsbench.train.checkpoint import save_checkpoint
+from rsbench.train.checkpoint import ResumeState, save_checkpoint
 from rsbench.train.feature_cache import FeatureCache
 from rsbench.train.pairs import CachedPairs, TrainPairs, collate_pairs
 from rsbench.train.schedule import adamw, warmup_cosine
@@ -226,21 +226,16 @@ def train(
     warmup_steps = min(2, max(0, total_steps - 1))  # the first steps pay for allocation and caches
     first_epoch, step, elapsed = 1, 0, 0.0
     if resume is not None:
-        adapter.load_state_dict(resume["adapter"], strict=False)
-        optimizer.load_state_dict(resume["optimizer"])
-        scheduler.load_state_dict(resume["scheduler"])
-        sampler.load_state_dict(resume["sampler"])
-        generator.set_state(resume["generator"])
-        torch.set_rng_state(resume["torch_rng"])
-        first_epoch, step = int(resume["epoch"]) + 1, int(resume["step"])
-        done = resume["outcome"]
-        outcome.best_epoch, outcome.best_score = done["best_epoch"], done["best_score"]
-        outcome.history = list(done["history"])
-        outcome.final_loss = done["final_loss"]
-        timed_pairs, timed_seconds, elapsed = done["timed_pairs"], done["timed_seconds"], done["elapsed"]
-        best_state, best_sampler = resume["best_state"], resume["best_sampler"]
-        outcome.resumed_after_epoch = first_epoch - 1
-        outcome.peak_memory_before_resume = done.get("peak_memory_bytes")
+        done = ResumeState.unpack(resume)
+        done.restore(adapter, optimizer, scheduler, sampler, generator)
+        first_epoch, step = done.epoch + 1, done.step
+        outcome.best_epoch, outcome.best_score = done.best_epoch, done.best_score
+        outcome.history = list(done.history)
+        outcome.final_loss = done.final_loss
+        timed_pairs, timed_seconds, elapsed = done.timed_pairs, done.timed_seconds, done.elapsed
+        best_state, best_sampler = done.best_state, done.best_sampler
+        outcome.resumed_after_epoch = done.epoch
+        outcome.peak_memory_before_resume = done.peak_memory_bytes
         console.log(f"resumed from {escape(str(checkpoint))} after epoch {first_epoch - 1} (step {step})")
     encoder = pair_encoder(adapter, sampler, device)  # after the resume: DDP starts every rank from rank 0's weights
     start = time.perf_counter() - elapsed
@@ -302,25 +297,15 @@ def train(
                     best_sampler = sampler.state_dict()
                 progress.console.log(f"epoch {epoch}: val {select_metric} {score:.2f}")
             if checkpoint is not None and main:
-                save_checkpoint(checkpoint, {
-                    "run_key": run_key,
-                    "config": run_config,
-                    "epoch": epoch,
-                    "step": step,
-                    "adapter": trainable_state(adapter),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "sampler": sampler.state_dict(),  # CMER's recycling queue lives here
-                    "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "outcome": {"best_epoch": outcome.best_epoch, "best_score": outcome.best_score,
-                                "history": outcome.history, "final_loss": outcome.final_loss,
-                                "timed_pairs": timed_pairs,
-                                "timed_seconds": timed_seconds, "elapsed": time.perf_counter() - start,
-                                "peak_memory_bytes": _peak_over_processes(outcome, peak_so_far)},
-                    "best_state": best_state,
-                    "best_sampler": best_sampler,
-                })
+                save_checkpoint(checkpoint, ResumeState(
+                    epoch=epoch, step=step, adapter=trainable_state(adapter), optimizer=optimizer.state_dict(),
+                    scheduler=scheduler.state_dict(), sampler=sampler.state_dict(), generator=generator.get_state(),
+                    torch_rng=torch.get_rng_state(), best_epoch=outcome.best_epoch, best_score=outcome.best_score,
+                    history=outcome.history, final_loss=outcome.final_loss, timed_pairs=timed_pairs,
+                    timed_seconds=timed_seconds, elapsed=time.perf_counter() - start,
+                    peak_memory_bytes=_peak_over_processes(outcome, peak_so_far), best_state=best_state,
+                    best_sampler=best_sampler,
+                ).pack(run_key, run_config))
             distributed.barrier()  # the other ranks wait for rank 0's validation and checkpoint
             if step >= total_steps:
                 break

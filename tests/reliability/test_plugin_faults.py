@@ -38,6 +38,21 @@ COMMANDS = """
         def hello():
             print("hello from {plugin}")
 """
+TAKES_CSLS = """
+    from rsbench.hooks import hookimpl
+
+    @hookimpl
+    def register_rerankers(register):
+        register("mine", "rsbench.retrieval.rerankers.base:build_none", description="registered before the clash")
+        register("csls", "rsbench.retrieval.rerankers.base:build_none", description="another csls")
+"""
+SHARED_LOSS = """
+    from rsbench.hooks import hookimpl
+
+    @hookimpl
+    def register_losses(register):
+        register("shared", "rsbench.train.losses.infonce:build")
+"""
 LOSS = """
     from rsbench.hooks import hookimpl
 
@@ -56,7 +71,7 @@ def test_plugins_lists_broken_plugins_instead_of_failing(cli, plugin_site):
     assert shown["rsbench.builtin"]["status"] == "ok"
     assert shown["raiser"]["status"] == "broken" and "RuntimeError: boom" in shown["raiser"]["problems"][0]
     assert shown["dupplugin"]["status"] == "broken"
-    assert "sampler 'batch' is registered twice" in shown["dupplugin"]["problems"][0]
+    assert "registers sampler 'batch', a name reserved for rsbench's built-in" in shown["dupplugin"]["problems"][0]
     table = cli("plugins", site=site)  # the table too
     assert table.returncode == 0 and "broken" in table.stdout and "Traceback" not in table.output
 
@@ -101,3 +116,57 @@ def test_records_name_the_plugin_and_version_behind_a_component(plugin_site, mon
         assert manager.provider(builtin) == {"provider": "rsbench.builtin", "version": version}
     finally:
         manager.reset()
+
+
+def _main(*argv: str, capsys) -> tuple[int, str, str]:
+    """``rsbench *argv`` in this process, through the real entry point: (exit status, stdout, stderr)."""
+    from rsbench.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    out = capsys.readouterr()
+    return exited.value.code, out.out, " ".join(out.err.split())
+
+
+@pytest.fixture
+def installed(plugin_site, monkeypatch):
+    """``installed(name, source)``: fake plugins importable in this process, the plugin manager reloaded."""
+    monkeypatch.delenv("RSBENCH_DISABLE_PLUGINS", raising=False)
+
+    def install(name: str, source: str) -> None:
+        monkeypatch.syspath_prepend(str(plugin_site(name, source)))
+        manager.reset()
+
+    yield install
+    manager.reset()
+
+
+def test_a_plugin_taking_a_built_in_name_is_broken_with_one_correct_line(installed, capsys):
+    installed("takescsls", TAKES_CSLS)
+    code, _, err = _main("run", "--print-config", capsys=capsys)
+    assert code == 2 and err.count("error:") == 1 and "Traceback" not in err
+    assert err.startswith("error: plugin 'takescsls' is broken: it registers reranker 'csls', a name reserved for "
+                          "rsbench's built-in reranker; rename the plugin's reranker")  # no "dataset.name:" prefix
+    assert ".." not in err and "Rename one" not in err and "RSBENCH_DISABLE_PLUGINS=takescsls" in err
+
+    code, out, err = _main("list", "reranker", "--json", capsys=capsys)  # the user can see which names are taken
+    assert code == 0, err
+    listed = {c["name"]: c["source"] for c in json.loads(out)}
+    assert listed["csls"] == "rsbench.builtin" and "mine" not in listed  # a broken plugin provides nothing
+    assert err.startswith("warning: plugin 'takescsls' is broken") and "none of its components is listed" in err
+    code, out, _ = _main("plugins", "--json", capsys=capsys)
+    shown = {p["name"]: p for p in json.loads(out)}
+    assert code == 0 and shown["takescsls"]["status"] == "broken" and shown["rsbench.builtin"]["status"] == "ok"
+
+
+def test_two_plugins_with_one_name_are_told_to_rename_one(installed, capsys):
+    installed("alpha", SHARED_LOSS)
+    installed("beta", SHARED_LOSS)
+    code, out, _ = _main("plugins", "--json", capsys=capsys)
+    shown = {p["name"]: p for p in json.loads(out)}
+    assert shown["alpha"]["status"] == "ok"
+    assert shown["beta"]["problems"] == ["loss 'shared' is registered twice: by alpha and by beta; rename one of "
+                                         "them (`rsbench list loss` shows the names taken)"]
+    code, out, err = _main("list", "loss", "--json", capsys=capsys)
+    assert code == 0 and {c["name"]: c["source"] for c in json.loads(out)}["shared"] == "alpha"
+    assert "plugin 'beta' is broken" in err

@@ -62,6 +62,7 @@ def test_dropped_data_is_printed_and_counted(cli, tmp_path):
     assert record["extra"]["training"]["resumed_after_epoch"] is None
     assert record["components"]["adapter"] == {"name": "linear-probe", "provider": "rsbench.builtin",
                                                "version": record["rsbench_version"]}
+    assert record["components"]["index"]["name"] == "exact"  # what the strategy names, with its provider too
     # The commit of the rsbench the command ran (REPO is first on its PYTHONPATH), or None in a copy of the tree
     # that is not a git checkout (a `git archive`, an sdist): asked of git here, not assumed.
     assert record["git_sha"] == git_sha(REPO / "rsbench")

@@ -127,8 +127,8 @@ CASES = [
     # plugins
     Case("disable-unknown-plugin", ["list"], ["RSBENCH_DISABLE_PLUGINS=nope", "not an installed plugin"],
          env={"RSBENCH_DISABLE_PLUGINS": "nope"}),
-    Case("plugin-hook-raises", ["list", "adapter"], ["plugin 'raiser' is broken", "RuntimeError: boom",
-                                                     "RSBENCH_DISABLE_PLUGINS=raiser"],
+    Case("plugin-hook-raises", ["run", "--print-config"], ["plugin 'raiser' is broken", "RuntimeError: boom",
+                                                           "RSBENCH_DISABLE_PLUGINS=raiser"],
          plugin=("raiser", """
              from rsbench.hooks import hookimpl
 
@@ -136,8 +136,9 @@ CASES = [
              def register_adapters(register):
                  raise RuntimeError("boom")
          """)),
-    Case("plugin-duplicate-name", ["list", "adapter"], ["adapter 'full' is registered twice",
-                                                        "rsbench.builtin and by dupplugin"],
+    Case("plugin-takes-a-built-in-name", ["run", "--print-config"],
+         ["error: plugin 'dupplugin' is broken: it registers adapter 'full', a name reserved for rsbench's built-in"],
+         never=["dataset.name", "..", "Rename one"],
          plugin=("dupplugin", """
              from rsbench.hooks import hookimpl
 
@@ -154,7 +155,7 @@ CASES = [
              def register_adapter(register):
                  pass
          """)),
-    Case("plugin-fails-to-import", ["list"], ["plugin 'brokenplugin' is broken", "failed to import"],
+    Case("plugin-fails-to-import", ["run", "--print-config"], ["plugin 'brokenplugin' is broken", "failed to import"],
          plugin=("brokenplugin", "import not_a_module_anywhere\n")),
 ]
 

@@ -102,3 +102,22 @@ def test_run_key_ignores_where_things_go_but_not_what_trains(small_run):
     assert a.run_key() != config(small_run, "train.lr=1e-3").run_key()
     assert a.run_key() != config(small_run, "seed=1").run_key()
     assert a.run_key().startswith("focus-queue-scene-seed0-")
+
+
+def test_resume_state_is_packed_and_unpacked_in_one_place(tmp_path):
+    from rsbench.train.checkpoint import ResumeState
+
+    state = ResumeState(epoch=3, step=12, adapter={"w": torch.ones(2)}, optimizer={"state": {}}, scheduler={},
+                        sampler={}, generator=torch.Generator().get_state(), torch_rng=torch.get_rng_state(),
+                        best_epoch=2, best_score=41.5, history=[{"epoch": 1, "mR": 40.0}], final_loss=0.5,
+                        timed_pairs=96, timed_seconds=1.5, elapsed=2.0, peak_memory_bytes=None,
+                        best_state={"w": torch.zeros(2)}, best_sampler={})
+    save_checkpoint(tmp_path / "run.pt", state.pack("key", {"seed": 0}))
+    read = load_checkpoint(tmp_path / "run.pt", "key")
+    assert read["outcome"]["best_score"] == 41.5 and read["config"] == {"seed": 0}  # the file format as before
+    back = ResumeState.unpack(read)
+    assert (back.epoch, back.step, back.history, back.timed_pairs) == (3, 12, [{"epoch": 1, "mR": 40.0}], 96)
+    assert torch.equal(back.best_state["w"], torch.zeros(2)) and torch.equal(back.generator, state.generator)
+    del read["outcome"]["history"], read["sampler"]
+    with pytest.raises(CheckpointError, match="lacks sampler, outcome.history; delete it"):
+        ResumeState.unpack(read)
