@@ -32,13 +32,6 @@ def _dataset_label(row: Any) -> str:
     return f"{row['dataset']} (synthetic)" if row["synthetic"] else str(row["dataset"])
 
 
-def render_rich(df: pd.DataFrame, console: Any) -> None:
-    """Print the leaderboard as a rich table (rsbench/results/display.py: every cell whole at the console's width)."""
-    from rsbench.results.display import render_leaderboard
-
-    render_leaderboard(df, console)
-
-
 def to_markdown(df: pd.DataFrame, profiles: list[dict] | None = None) -> str:
     """A Markdown page with one table per dataset (synthetic datasets say so in their heading), the published rows
     rsbench does not run, and the ``profiles`` records beside the paper's training costs."""

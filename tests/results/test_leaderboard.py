@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from rsbench.errors import RsbenchError
+from rsbench.results.display import render_leaderboard
 from rsbench.results.leaderboard import (
     COLUMNS,
     METRICS,
@@ -21,7 +22,7 @@ from rsbench.results.leaderboard import (
     pareto_front,
 )
 from rsbench.results.record import COST_KEYS, METRIC_KEYS
-from rsbench.results.tables import render_rich, to_markdown, write_tables
+from rsbench.results.tables import to_markdown, write_tables
 
 
 def recalls(mR: float, **changes: float) -> dict:
@@ -210,7 +211,7 @@ def test_write_tables_replaces_previous_tables(tmp_path, two_datasets, build_rec
 
 def test_render_rich_shows_mean_std_and_n(two_datasets):
     console = Console(file=io.StringIO(), width=300, color_system=None)
-    render_rich(two_datasets, console)
+    render_leaderboard(two_datasets, console)
     text = console.file.getvalue()
     assert "60.00 ± 14.14" in text
     assert "synthrs (synthetic)" in text
@@ -271,7 +272,7 @@ def test_rows_of_one_method_at_other_epochs_say_their_epochs(build_record, tmp_p
     assert pd.read_csv(csv)["epochs"].tolist()[:2] == [20, 12] and "epochs" in csv.read_text().splitlines()[0]
     assert "full/batch/none$^\\star$ & 20 & synthrs (synthetic)" in tex.read_text()
     console = Console(file=io.StringIO(), width=300, color_system=None)
-    render_rich(df, console)
+    render_leaderboard(df, console)
     assert "Epochs" in console.file.getvalue()
     assert [r["epochs"] for r in leaderboard_rows(df)] == [20, 12, None]
     # a row that trained nothing (frozen) shows no epochs, whatever its config's train section says
