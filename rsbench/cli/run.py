@@ -101,6 +101,7 @@ def run_command(
     from rsbench.engine import run_experiment
     from rsbench.errors import RsbenchError
     from rsbench.results.display import render_metrics
+    from rsbench.runtime import check_output_folder
     from rsbench.train import distributed
 
     if examples < 0:
@@ -118,6 +119,7 @@ def run_command(
         taken = [str(d) for d in model_dirs if d.exists()]
         if taken:  # checked before any training time is spent
             raise RsbenchError(f"--save-model folder already exists: {', '.join(taken)}; choose a new one")
+        check_output_folder(save_model, "--save-model folder", "--save-model")
     outputs = []
     try:
         for cfg, model_dir in zip(configs, model_dirs, strict=True):

@@ -117,7 +117,8 @@ def run_evaluations(model: LoadedModel, configs: list[RunConfig], console: Conso
         if select_metrics and (model.cost or {}).get("trainable_params"):
             selection = evaluate_config_split(encoder, dataset, cfg, augmenter, strategy, reranker,
                                               cfg.eval.select_on).metrics
-        record = _record(model, cfg, dataset, evaluation, time.perf_counter() - start, selection, extra)
+        record = _record(model, cfg, dataset, evaluation, time.perf_counter() - start, selection, extra,
+                         selected_on(model, cfg, strategy))
         path = None
         if write:
             from rsbench.results.record import write_record
@@ -127,8 +128,19 @@ def run_evaluations(model: LoadedModel, configs: list[RunConfig], console: Conso
     return out
 
 
+def selected_on(model: LoadedModel, cfg: RunConfig, strategy: Any) -> str | None:
+    """The split that chose something behind this record: the training run's selection split for a trained model
+    (its best epoch), the selection split for a strategy that chooses on it (hybrid's weight), else None (a
+    frozen backbone under a fixed strategy chose nothing)."""
+    from rsbench.retrieval.evaluator import chooses_on_selection_split
+
+    trained = model.parent_run_id is not None or bool((model.cost or {}).get("trainable_params")) \
+        or "checkpoint" in model.source
+    return cfg.eval.select_on if trained or chooses_on_selection_split(strategy) else None
+
+
 def _record(model: LoadedModel, cfg: RunConfig, dataset: Any, evaluation: Any, seconds: float,
-            selection: dict[str, Any] | None, extra: dict[str, Any] | None) -> dict[str, Any]:
+            selection: dict[str, Any] | None, extra: dict[str, Any] | None, chosen_on: str | None) -> dict[str, Any]:
     from rsbench.engine import record_sections
     from rsbench.profile.cost import count_parameters
     from rsbench.results.record import COST_KEYS, make_record
@@ -140,7 +152,7 @@ def _record(model: LoadedModel, cfg: RunConfig, dataset: Any, evaluation: Any, s
     sections = record_sections(cfg, dataset, model.backbone, evaluation.eval.get("scene_at_eval", "none"),
                                model.device)
     return make_record(
-        config=cfg.to_dict(), seed=cfg.seed, selected_on=cfg.eval.select_on, metrics=evaluation.metrics, cost=cost,
+        config=cfg.to_dict(), seed=cfg.seed, selected_on=chosen_on, metrics=evaluation.metrics, cost=cost,
         parent_run_id=model.parent_run_id,
         extra={
             "eval": evaluation.eval,

@@ -71,6 +71,7 @@ def test_eval_of_a_saved_model_gives_the_training_runs_test_metrics_and_names_it
     (written,) = records_in(tmp_path / "eval")
     assert written["metrics"] == record["metrics"]  # the same numbers, not close ones
     assert written["parent_run_id"] == record["run_id"] and record["parent_run_id"] is None
+    assert written["selected_on"] == record["selected_on"] == "val"  # the training chose its epoch on val
     assert written["config"] == {**record["config"], "results_dir": str(tmp_path / "eval")}
     assert written["cost"] == record["cost"]  # the training it evaluates: what the method cost
     assert json.loads(out)["parent_run_id"] == record["run_id"]
@@ -97,6 +98,7 @@ def test_a_frozen_backbone_evaluates_as_run_adapter_frozen(tmp_path, quiet_conso
     assert written["metrics"] == record["metrics"]
     assert written["parent_run_id"] is None
     assert written["cost"]["trainable_params"] == 0
+    assert written["selected_on"] is None is record["selected_on"]  # nothing was chosen on any split
 
 
 def test_an_evaluation_side_option_changes_the_result_and_a_training_key_is_refused(trained, tmp_path, capsys):
