@@ -4,7 +4,6 @@ beside ``rsbench profile`` records of the same backbone and method.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from rsbench.results.published import cost_matches, paper_setting, reference_rows
 from rsbench.results.record import METRIC_KEYS, SkippedRecordWarning, component_name
+from rsbench.safe_load import ArtefactError, read_json
 
 RECALL_HEADERS = ("i2t R@1", "i2t R@5", "i2t R@10", "t2i R@1", "t2i R@5", "t2i R@10", "mR")
 
@@ -23,10 +23,10 @@ def load_profile_records(profiles_dir: Path, problems: list[str] | None = None) 
         return []
     records = []
     for path in sorted(profiles_dir.glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            message = f"skipped {path.name}: not readable JSON ({exc})"
+        try:  # through the loading layer: size and nesting limits, one line on any fault
+            record = read_json(path, "profile record", "move it out of the profiles folder", expect=None)
+        except ArtefactError as exc:
+            message = f"skipped {path.name}: {exc}"
             if problems is not None:
                 problems.append(message)
             else:

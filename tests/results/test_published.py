@@ -128,3 +128,12 @@ def test_the_leaderboard_shows_paper_only_rows_and_costs_beside_profiles(build_r
     cmer = [line for line in costs.splitlines() if "CMER T3 CMER ViT-B-16" in line]
     assert cmer and "3,488 MB" in cmer[0] and "/ 276 |" in cmer[0] and cmer[0].startswith("| focus/queue |")
     assert "Paper mR" not in markdown.split("## Published methods")[0]  # a synthetic row matches no paper row
+
+
+def test_a_hostile_profile_record_is_skipped_with_one_line(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)  # past the loading layer's depth limit
+    (tmp_path / "cut.json").write_text('{"kind": "profile", "cost": {')
+    problems: list[str] = []
+    assert load_profile_records(tmp_path, problems=problems) == []
+    assert len(problems) == 2 and all("\n" not in p for p in problems)
+    assert any("deep.json" in p and "nested" in p for p in problems)
