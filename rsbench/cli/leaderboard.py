@@ -24,8 +24,8 @@ def leaderboard_command(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the grouped rows as JSON instead of a table."),
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Also write pareto.png and .svg (needs matplotlib)."),
-    ablations_dir: Path = typer.Option(Path("leaderboard/ablations"), "--ablations-dir",
-                                       help="Grid sweeps' records, one plot per sweep (skipped if absent)."),
+    ablations_dir: Path | None = typer.Option(None, "--ablations-dir", help="Grid sweeps' records, one plot per "
+                                              "sweep (default: ablations/ beside --results-dir; skipped if absent)."),
     site: bool = typer.Option(True, "--site/--no-site", help="Also write the static web page <out-dir>/site/."),
 ) -> None:
     """Mean ± std over seeds of every configuration's recalls and costs, from the result records."""
@@ -68,6 +68,7 @@ def leaderboard_command(
             from rsbench.results.plot import plot_pareto
 
             written += plot_pareto(df, out_dir)
+            ablations_dir = ablations_dir or results_dir.parent / "ablations"
             if ablations_dir.is_dir():
                 from rsbench.results.plot import plot_grids
 

@@ -28,7 +28,8 @@ def test_leaderboard_writes_a_labelled_pareto_plot(build_record, tmp_path):
         write_record(build_record(seed=seed, mR=10.0, trainable_params=50_000,  # dominated: not on the front
                                   config_changes={"adapter": {"name": "clip-bitfit"}}), results)
     out = tmp_path / "board"
-    result = CliRunner().invoke(app, ["leaderboard", "--results-dir", str(results), "--out-dir", str(out)])
+    result = CliRunner().invoke(app, ["leaderboard", "--results-dir", str(results), "--out-dir", str(out),
+                                      "--no-site"])
     assert result.exit_code == 0, result.output
     png, svg = out / "pareto.png", out / "pareto.svg"
     assert Image.open(png).size[0] > 1000
@@ -164,7 +165,7 @@ def test_one_point_per_method_coloured_by_family_and_a_front_through_the_methods
 
 
 def test_a_sweep_grid_is_drawn_as_mR_against_its_values_with_error_bars(build_record, tmp_path):
-    from rsbench.results.plot import grid_figure, plot_grids, sweep_grids
+    from rsbench.results.plot import grid_figure, sweep_grids
 
     records = []
     for width, heads in ((128, 4), (256, 8)):
@@ -185,5 +186,10 @@ def test_a_sweep_grid_is_drawn_as_mR_against_its_values_with_error_bars(build_re
     assert list(line.get_xdata()) == [1.0, 2.0, 7.0] and line.get_ydata() == pytest.approx([27.6, 28.6, 33.6])
     bars = [c for c in ax.collections if len(c.get_segments()) == 3]
     assert any(abs(seg[1][1] - seg[0][1] - 2.0) < 1e-9 for c in bars for seg in c.get_segments())  # ± std 1
-    paths = plot_grids(records, tmp_path)
-    assert sorted(p.name for p in paths) == ["grid-synthrs-table5.png", "grid-synthrs-table5.svg"]
+    for record in records:  # as the sweep leaves them: in ablations/ beside the leaderboard's results/
+        write_record(record, tmp_path / ("ablations" if record["extra"].get("sweep") else "results"))
+    result = CliRunner().invoke(app, ["leaderboard", "--results-dir", str(tmp_path / "results"), "--out-dir",
+                                      str(tmp_path / "board"), "--no-site"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "board").glob("grid-*")) == ["grid-synthrs-table5.png",
+                                                                          "grid-synthrs-table5.svg"]
