@@ -134,8 +134,10 @@ def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
     for suffix in ("png", "svg"):
         path = out_dir / f"{stem}.{suffix}"
         temp = path.with_name(f".{path.name}.tmp")
-        # dpi "figure": the pixels the labels were placed in; no svg date, so an unchanged plot is an unchanged file
-        fig.savefig(temp, format=suffix, dpi="figure", metadata={"Date": None} if suffix == "svg" else None)
+        # dpi "figure": the pixels the labels were placed in; no svg date and fixed svg ids, so an unchanged plot is
+        # an unchanged file
+        with plt.rc_context({"svg.hashsalt": "rsbench"}):
+            fig.savefig(temp, format=suffix, dpi="figure", metadata={"Date": None} if suffix == "svg" else None)
         temp.replace(path)  # atomic: a reader never sees half a picture
         paths.append(path)
     plt.close(fig)
