@@ -24,6 +24,9 @@ def leaderboard_command(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the grouped rows as JSON instead of a table."),
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Also write pareto.png and .svg (needs matplotlib)."),
+    ablations_dir: Path | None = typer.Option(None, "--ablations-dir", help="Grid sweeps' records, one plot per "
+                                              "sweep (default: ablations/ beside --results-dir; skipped if absent)."),
+    site: bool = typer.Option(True, "--site/--no-site", help="Also write the static web page <out-dir>/site/."),
 ) -> None:
     """Mean ± std over seeds of every configuration's recalls and costs, from the result records."""
     from rich.console import Console
@@ -73,6 +76,16 @@ def leaderboard_command(
             from rsbench.results.plot import plot_pareto
 
             written += plot_pareto(df, out_dir)
+            ablations_dir = ablations_dir or results_dir.parent / "ablations"
+            if ablations_dir.is_dir():
+                from rsbench.results.plot import plot_grids
+
+                written += plot_grids(load_records(ablations_dir, problems=[]), out_dir)
+    if site:
+        from rsbench.results.site import write_site
+
+        figures = [p for p in written if p.suffix == ".png"]
+        written += write_site(df, records, out_dir / "site", results_dir=results_dir, figures=figures)
     if json_out:
         typer.echo(json.dumps(leaderboard_rows(df), indent=2))
     else:

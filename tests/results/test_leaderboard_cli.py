@@ -44,7 +44,7 @@ def test_prints_table_and_writes_files(app, results, tmp_path):
     assert "bitfit/batch/none" in result.stdout
     assert "4 records, 2 configurations" in result.stderr
     assert sorted(p.name for p in out_dir.iterdir()) == ["leaderboard.csv", "leaderboard.md", "leaderboard.tex",
-                                                      "pareto.png", "pareto.svg"]
+                                                      "pareto.png", "pareto.svg", "site"]
     assert "60.00 ± 10.00" in (out_dir / "leaderboard.md").read_text()
 
 

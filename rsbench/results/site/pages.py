@@ -1,0 +1,195 @@
+"""The leaderboard's web pages as HTML text: the index (one sortable table per dataset, the plots) and one page per
+row (its records: config, seeds, environment, ``parent_run_id``, retrieval examples).
+
+Every string that comes from a record or a row goes through ``esc``: a caption or a plugin name holding ``<script>``
+shows as text. Links are relative, so the pages work opened from disk and on any static host.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from rsbench.results.leaderboard import METRICS, format_figure
+from rsbench.results.plot import FAMILIES, method_family
+from rsbench.results.record import METRIC_KEYS
+
+SYNTHETIC_NOTE = ("Synthetic data: rows marked synthetic were measured on a dataset rsbench paints itself (SynthRS). "
+                  "They show that the pipeline works; they say nothing about any method on real imagery and are not "
+                  "comparable to published results.")
+# (heading, row key, figure key or None, first sort direction)
+COLUMNS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("Method", "method", None, "ascending"),
+    ("Family", "family", None, "ascending"),
+    ("Epochs", "epochs", None, "descending"),
+    ("n", "n", None, "descending"),
+    *((METRICS[k].label, k, k, "descending") for k in ("mR", *(k for k in METRIC_KEYS if k != "mR"))),
+    *((METRICS[k].label, k, k, "ascending") for k in ("trainable_params", "saved_activation_bytes",
+                                                         "peak_memory_bytes", "train_seconds")),
+    ("Paper mR", "paper_mR", None, "descending"),
+    ("Paper", "paper", None, "ascending"),
+)
+
+
+def esc(value: Any) -> str:
+    """``value`` as HTML text: ``<``, ``>``, ``&`` and both quotes escaped."""
+    return html.escape(str(value), quote=True)
+
+
+def page(title: str, body: str, *, root: str, synthetic: bool) -> str:
+    """A whole HTML document; ``root`` is the relative path back to the site's top folder ("" or "../")."""
+    note = f'<p class="synthetic" role="note">{esc(SYNTHETIC_NOTE)}</p>' if synthetic else ""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<link rel="stylesheet" href="{root}assets/style.css">
+<script src="{root}assets/sortable.js" defer></script>
+</head>
+<body>
+<header><h1>{esc(title)}</h1>{note}</header>
+<main>
+{body}
+</main>
+<footer>Rendered by <code>rsbench leaderboard</code> from the result records; never edited by hand.</footer>
+</body>
+</html>
+"""
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value is pd.NA or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _cell(row: pd.Series, key: str, figure: str | None) -> str:
+    """One ``<td>``: the shown text and its sort key."""
+    if figure is not None:
+        mean = _number(row[f"{figure}_mean"])
+        std = _number(row.get(f"{figure}_std")) if figure in METRIC_KEYS else None
+        text = format_figure(figure, math.nan if mean is None else mean, math.nan if std is None else std)
+        return f'<td data-value="{"" if mean is None else repr(mean)}">{esc(text)}</td>'
+    value = row[key]
+    if key == "paper_mR":
+        number = _number(value)
+        return (f'<td class="paper" data-value="{"" if number is None else repr(number)}">'
+                f'{"–" if number is None else f"{number:.2f}"}</td>')
+    if key == "epochs":
+        number = _number(value)
+        return f'<td data-value="{"" if number is None else int(number)}">{"–" if number is None else int(number)}</td>'
+    if key == "n":
+        return f'<td data-value="{int(value)}">{int(value)}</td>'
+    if key == "family":
+        colour = FAMILIES.get(str(value), "#999")
+        return f'<td class="text" data-value="{esc(value)}"><span class="family" style="background:{colour}">' \
+               f'</span>{esc(value)}</td>'
+    if key == "paper":
+        note = esc(row.get("paper_note") or "")
+        return f'<td class="text paper" data-value="{esc(value)}" title="{note}">{esc(value)}</td>'
+    return f'<td class="text" data-value="{esc(value)}">{esc(value)}</td>'
+
+
+def leaderboard_table(rows: pd.DataFrame, row_pages: dict[str, str]) -> str:
+    """One dataset's rows as a sortable table; the method links to the row's page."""
+    heads = "".join(
+        f'<th scope="col" class="{"text" if figure is None and key not in ("epochs", "n", "paper_mR") else ""}" '
+        f'data-first="{first}" aria-sort="none"><button type="button">{esc(heading)}</button></th>'
+        for heading, key, figure, first in COLUMNS
+    )
+    body = []
+    for _, row in rows.iterrows():
+        row = row.copy()
+        row["family"] = method_family(str(row["method"]), _number(row["trainable_params_mean"]))
+        cells = [_cell(row, key, figure) for _, key, figure, _ in COLUMNS]
+        link = row_pages[str(row["config_id"])]
+        cells[0] = (f'<td class="text" data-value="{esc(row["method"])}"><a href="{esc(link)}">'
+                    f'{esc(row["method"])}</a></td>')
+        front = ' class="front"' if bool(row.get("pareto")) else ""
+        body.append(f'<tr{front} data-config="{esc(row["config_id"])}">{"".join(cells)}</tr>')
+    return (f'<div class="table-wrap"><table class="sortable"><thead><tr>{heads}</tr></thead>\n'
+            f'<tbody>\n{chr(10).join(body)}\n</tbody></table></div>')
+
+
+def index_body(df: pd.DataFrame, row_pages: dict[str, str], figures: Sequence[tuple[str, str]],
+               n_records: int) -> str:
+    """The index: per dataset its table, then the figures (``(src, caption)`` pairs)."""
+    parts = [f"<p>{len(df)} configurations from {n_records} result records. Figures are mean ± sample std over "
+             "n seeds (recalls in %); ★ marks the Pareto front of mR against trainable parameters within a dataset. "
+             "Click a column heading to sort; click a method for its records.</p>"]
+    for (dataset, synthetic), rows in df.groupby(["dataset", "synthetic"], sort=True):
+        badge = '<span class="badge">synthetic data</span>' if synthetic else ""
+        parts.append(f'<section class="dataset" data-dataset="{esc(dataset)}"><h2>{esc(dataset)}{badge}</h2>')
+        parts.append(leaderboard_table(rows, row_pages))
+        parts.append("</section>")
+    if figures:
+        parts.append("<h2>Plots</h2>")
+        for src, caption in figures:
+            parts.append(f'<figure><img src="{esc(src)}" alt="{esc(caption)}" loading="lazy">'
+                         f"<figcaption>{esc(caption)}</figcaption></figure>")
+    return "\n".join(parts)
+
+
+def _definitions(pairs: dict[str, Any]) -> str:
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in pairs.items() if v not in (None, ""))
+    return f"<dl>{items}</dl>"
+
+
+def _json_block(value: Any) -> str:
+    # element content: <, > and & escaped are enough (quotes matter only inside attributes), and half the bytes
+    return f"<pre>{html.escape(json.dumps(value, indent=2, sort_keys=True, default=str), quote=False)}</pre>"
+
+
+def row_body(row: pd.Series, records: Sequence[dict], examples: dict[str, list[str]]) -> str:
+    """A row's page: its figures, its paper match, then each of its records (``examples``: run id -> image srcs)."""
+    summary = {
+        "dataset": f"{row['dataset']}{' (synthetic data)' if row['synthetic'] else ''}",
+        "backbone": row["backbone"],
+        "epochs": "–" if _number(row["epochs"]) is None else int(row["epochs"]),
+        "seeds": row["seeds"],
+        "n": int(row["n"]),
+        "selected on": row["selected_on"],
+        "mR": format_figure("mR", row["mR_mean"], row["mR_std"]),
+        "trainable params": format_figure("trainable_params", row["trainable_params_mean"]),
+        "paper": f"{row['paper']}: mR {row['paper_mR']:.2f} ({row['paper_note']})" if row["paper"] else "",
+        "configuration id": row["config_id"],
+    }
+    parts = ['<p><a href="../index.html">← leaderboard</a></p>', _definitions(summary)]
+    for record in records:
+        run_id = str(record.get("run_id"))
+        parts.append(f'<section class="record" id="run-{esc(run_id)}"><h2>run {esc(run_id)} · seed '
+                     f'{esc(record.get("seed"))}</h2>')
+        parts.append(_definitions({
+            "created at": record.get("created_at"), "rsbench": record.get("rsbench_version"),
+            "git sha": record.get("git_sha"), "selected on": record.get("selected_on"),
+            "parent_run_id": record.get("parent_run_id"),
+        }))
+        parts.append("<h3>Metrics</h3>" + _json_block(record.get("metrics")))
+        parts.append("<h3>Cost</h3>" + _json_block(record.get("cost")))
+        parts.append("<h3>Environment</h3>" + _json_block(record.get("env")))
+        parts.append("<h3>Config</h3>" + _json_block(record.get("config")))
+        rest = {k: record.get(k) for k in ("dataset", "backbone", "components", "extra") if k in record}
+        if isinstance(rest.get("extra"), dict) and "training" in rest["extra"]:  # per-epoch history: the record's
+            rest["extra"] = {k: v for k, v in rest["extra"].items() if k != "training"} | {
+                "training": "per-epoch history left out here; it is in the record file"}
+        parts.append("<details><summary>Dataset, backbone, components and the rest of the record</summary>"
+                     + _json_block(rest) + "</details>")
+        if examples.get(run_id):
+            parts.append("<h3>Retrieval examples</h3><p>Each: a test query, its top 10 images, the true match "
+                         "outlined.</p><div class=\"examples\">")
+            parts += [f'<figure><img src="{esc(src)}" alt="retrieval example {n + 1} of run {esc(run_id)}" '
+                      f'loading="lazy"></figure>' for n, src in enumerate(examples[run_id])]
+            parts.append("</div>")
+        parts.append("</section>")
+    return "\n".join(parts)
