@@ -1,4 +1,5 @@
-"""The default plugin: registers rsbench's own components through the same hooks as any plugin.
+"""The default plugin: registers rsbench's own components through the same hooks as any plugin, reached like any
+plugin through its ``rsbench`` entry point (pyproject.toml).
 
 Factories are lazy ``"module:attr"`` strings so that listing components imports no torch.
 """
@@ -20,7 +21,7 @@ from rsbench.models.adapters.config import FrozenConfig, FullConfig, LinearProbe
 from rsbench.models.adapters.focus.config import FocusConfig, FocusVisualConfig
 from rsbench.models.adapters.lora.config import LoraConfig, TextLoraConfig
 from rsbench.models.backbones.config import BackboneConfig
-from rsbench.registry import Component, NoOptions, Registry
+from rsbench.registry import NoOptions
 from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig, HybridConfig, TextToTextConfig
 from rsbench.retrieval.index.config import ExactIndexConfig, FaissIndexConfig
 from rsbench.retrieval.rerankers.config import CslsConfig, DualSoftmaxConfig, GalrConfig, QbNormConfig
@@ -163,16 +164,3 @@ def register_captioners(register):
     register("tiny", "rsbench.captioning.tiny:build", TinyCaptionerConfig,
              "the shipped tiny generative captioner (a decoder over rsbench-tiny's image tokens), offline")
 
-
-def install_fallbacks(registries: dict[str, Registry]) -> None:
-    """Backbones accept any open_clip architecture name (and hf-hub:/local-dir: ids) besides the registered ones."""
-    from rsbench.models.backbones import is_backbone_name, known_model_names
-
-    def open_clip_backbone(name: str) -> Component | None:
-        if not is_backbone_name(name):
-            return None
-        return Component("backbone", name, "rsbench.models.backbones:build_backbone", BackboneConfig,
-                         f"open_clip architecture {name}", "open_clip")
-
-    registries["backbone"].fallback = open_clip_backbone
-    registries["backbone"].fallback_names = known_model_names

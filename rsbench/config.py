@@ -21,13 +21,13 @@ from typing import Any, Literal
 import yaml
 
 from rsbench.errors import BrokenPluginError, ConfigError, RsbenchError
+from rsbench.kinds import KIND_TABLE
+from rsbench.registry import get_registry
 
-COMPONENT_SECTIONS: tuple[str, ...] = (
-    "dataset", "backbone", "adapter", "sampler", "augmenter", "strategy", "reranker", "loss"
-)
+COMPONENT_SECTIONS: tuple[str, ...] = tuple(k.section for k in KIND_TABLE if k.top_level and not k.optional)
 # Sections a run has only when it names them: most runs use no captions, and a config without a captioner
 # stays the config it was before captioners existed (same checkpoint key, same leaderboard row).
-OPTIONAL_SECTIONS: tuple[str, ...] = ("captioner",)
+OPTIONAL_SECTIONS: tuple[str, ...] = tuple(k.section for k in KIND_TABLE if k.top_level and k.optional)
 # The captioner a run gets when a component's config declares ``needs_captioner`` and the run names none: the
 # shipped generative one, offline (rsbench/captioning/tiny.py).
 DEFAULT_CAPTIONER = "tiny"
@@ -143,8 +143,6 @@ class RunConfig:
 
     def component(self, section: str) -> Any:
         """The registered ``Component`` that ``section`` names (its factory, config class and provider)."""
-        from rsbench.hooks import get_registry
-
         return get_registry(section).get(self.name(section))
 
     def build(self, section: str, *args: Any) -> Any:
@@ -348,27 +346,49 @@ def build_dataclass(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where.rstrip('.')}: {exc}") from exc
 
 
-def resolve_component(section: str, spec: Any, where: str | None = None) -> tuple[str, Any]:
+def resolve_component(section: str, spec: Any, where: str | None = None, name_key: str | None = None
+                      ) -> tuple[str, Any]:
     """``(name, options dataclass)`` for one component section: ``{"name": ..., option: value, ...}`` or a name.
 
-    ``section`` is the registry kind; ``where`` prefixes option errors (default ``section.``), for options that
-    sit elsewhere in a config (``strategy.text_encoder_options.``)."""
-    from rsbench.hooks import get_registry
-
+    ``section`` is the registry kind; ``where`` prefixes option errors (default ``section.``) and ``name_key`` an
+    unknown name's (default ``section.name``), for components named elsewhere in a config (``strategy.index``,
+    options ``strategy.index_options.``). The components the options name in turn (``references``) are resolved
+    too, so that every name in a config is checked once, here."""
     if isinstance(spec, str):
         spec = {"name": spec}
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         raise ConfigError(f"'{section}' needs a 'name' (one of `rsbench list {section}`); got {spec!r}")
+    where = where or f"{section}."
     options = {k: v for k, v in spec.items() if k != "name"}
     try:
         component = get_registry(section).get(spec["name"])
     except BrokenPluginError:
         raise  # about a plugin, not about this section's name
     except RsbenchError as exc:
-        raise ConfigError(f"{section}.name: {exc}") from exc
+        raise ConfigError(f"{name_key or section + '.name'}: {exc}") from exc
+    check_options = getattr(component.config_cls, "check_options", None)
+    if check_options is not None:  # one config class serving several names says which options each reads
+        try:
+            check_options(spec["name"], set(options))
+        except ConfigError as exc:
+            raise ConfigError(f"{where.rstrip('.')}: {exc}") from exc
     if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
         options["name"] = spec["name"]  # a config that declares `name` receives the component's name
-    return spec["name"], build_dataclass(component.config_cls, options, where or f"{section}.")
+    config = build_dataclass(component.config_cls, options, where)
+    resolve_references(config, where)
+    return spec["name"], config
+
+
+def resolve_references(config: Any, where: str) -> None:
+    """Check the components a config's options name: its class declares ``references = {kind: options_field}``, the
+    field called ``kind`` holding a registered name and ``options_field`` that component's options."""
+    for kind, options_field in getattr(type(config), "references", {}).items():
+        name, options = getattr(config, kind), getattr(config, options_field)
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}{kind} must be a {kind} name, got {name!r}")
+        if not isinstance(options, dict):
+            raise ConfigError(f"{where}{options_field} must be a mapping, got {options!r}")
+        resolve_component(kind, {"name": name, **options}, f"{where}{options_field}.", f"{where}{kind}")
 
 
 def resolve(raw: dict[str, Any]) -> RunConfig:

@@ -1,7 +1,8 @@
-"""Registries: for each component kind, a map from name to (config dataclass, factory).
+"""Registries: for each component kind (``rsbench.kinds``), a map from name to (config dataclass, factory).
 
-Plugins (built-in ones included) fill them through the ``register_<kind>s`` hooks; the rest of
-rsbench looks components up here by the names users type.
+Plugins (built-in ones included) fill them through the ``register_<kind>s`` hooks and the plugin manager installs
+them here (``install``); the rest of rsbench looks components up here by the names users type (``get_registry``),
+without importing the plugin manager.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rsbench.errors import RsbenchError, UnknownComponentError
+from rsbench.kinds import KINDS
 
-KINDS: tuple[str, ...] = (
-    "backbone", "adapter", "sampler", "augmenter", "strategy", "reranker", "index", "dataset", "loss",
-    "text_encoder", "captioner",
-)
+__all__ = ["BUILTIN_SOURCE", "KINDS", "Component", "NoOptions", "Registry", "get_registry", "install", "plural",
+           "registries"]
 # Who registers rsbench's own components: their names are reserved, a plugin cannot take one.
 BUILTIN_SOURCE = "rsbench.builtin"
 
@@ -147,3 +147,35 @@ class Registry:
 
     def names(self) -> list[str]:
         return sorted(self.entries)
+
+
+# Where the registries come from: ``source(allow_broken)`` returns them all, filled (the plugin manager installs
+# itself here when it is imported). ``PLUGIN_MANAGER`` is imported on first use when nothing has installed a source
+# yet: the ground floor names the layer above only as this string, as lazy factories name their modules.
+PLUGIN_MANAGER = "rsbench.hooks.manager"
+_source: Callable[[bool], dict[str, Registry]] | None = None
+
+
+def install(source: Callable[[bool], dict[str, Registry]]) -> None:
+    """Make ``source(allow_broken)`` the provider of every registry (the plugin manager calls this)."""
+    global _source
+    _source = source
+
+
+def registries(*, allow_broken: bool = False) -> dict[str, Registry]:
+    """All registries, filled on first use; a ``BrokenPluginError`` when a plugin is broken, unless
+    ``allow_broken`` (a broken plugin then provides nothing)."""
+    if _source is None:
+        importlib.import_module(PLUGIN_MANAGER)  # installs itself
+    if _source is None:
+        raise RsbenchError(f"no registries: {PLUGIN_MANAGER} did not install them; reinstall rsbench")
+    return _source(allow_broken)
+
+
+def get_registry(kind: str, *, allow_broken: bool = False) -> Registry:
+    """The registry of ``kind``; an unknown kind is an error naming the close ones."""
+    if kind not in KINDS:
+        close = difflib.get_close_matches(kind, KINDS, n=2)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise RsbenchError(f"unknown component kind '{kind}'.{hint} Kinds: {', '.join(KINDS)}.")
+    return registries(allow_broken=allow_broken)[kind]

@@ -37,10 +37,10 @@ class CaptionSet:
 def build_captioner(captioner_name: str, options: dict[str, Any] | Any | None) -> tuple[Any, Any]:
     """The registered captioner ``captioner_name`` built with ``options`` (a dict, validated, or its config object)."""
     from rsbench.config import resolve_component
-    from rsbench.hooks import get_registry
+    from rsbench.registry import get_registry
 
     component = get_registry("captioner").get(captioner_name)
-    if options is None or isinstance(options, dict):
+    if options is None or isinstance(options, dict):  # as rsbench.components.build, keeping the options it used
         _, config = resolve_component("captioner", {"name": captioner_name, **(options or {})})
     elif isinstance(options, component.config_cls):
         config = options

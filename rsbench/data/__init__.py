@@ -10,9 +10,8 @@ __all__ = ["Record", "RetrievalDataset", "load_dataset"]
 
 
 def load_dataset(name: str, options: dict[str, Any] | None = None) -> RetrievalDataset:
-    """Build a registered dataset by name with config options given as a dict (validated)."""
-    from rsbench.config import build_dataclass
-    from rsbench.hooks import get_registry
+    """Build a registered dataset by name with config options given as a dict (validated):
+    ``rsbench.components.build("dataset", ...)`` under its older name."""
+    from rsbench.components import build
 
-    component = get_registry("dataset").get(name)
-    return component.build(build_dataclass(component.config_cls, options or {}, "dataset."))
+    return build("dataset", {**(options or {}), "name": name})

@@ -1,6 +1,9 @@
-"""Loads plugins (the built-in one first, then the ``rsbench`` entry-point group) into the registries.
+"""Loads plugins (the built-in one first, then the rest of the ``rsbench`` entry-point group) into the registries,
+and installs them in ``rsbench.registry``.
 
-This is the only module that talks to pluggy; the rest of rsbench asks for a registry by kind.
+This is the only module that talks to pluggy; the rest of rsbench asks ``rsbench.registry`` for a registry by kind.
+The built-in plugin is an entry point like any other (``rsbench.builtin`` in pyproject.toml); this module never
+imports it.
 A plugin that fails (cannot be imported, implements a hook rsbench does not define, raises in a
 hook, registers a name another plugin has) is kept as *broken* with the reason: ``rsbench plugins``
 still lists everything, and every command that needs components stops with that reason.
@@ -20,29 +23,22 @@ from typing import Any
 
 import pluggy
 
+import rsbench.hooks.specs as specs
+from rsbench import registry as _registry
 from rsbench.errors import BrokenPluginError, RsbenchError
-from rsbench.hooks import specs
-from rsbench.registry import BUILTIN_SOURCE, KINDS, Component, Registry
+from rsbench.kinds import KIND_TABLE, KINDS
+from rsbench.registry import BUILTIN_SOURCE, Component, Registry
 
 hookimpl = pluggy.HookimplMarker("rsbench")
 
-HOOK_OF_KIND = {
-    "backbone": "register_backbones",
-    "adapter": "register_adapters",
-    "sampler": "register_samplers",
-    "augmenter": "register_augmenters",
-    "strategy": "register_strategies",
-    "reranker": "register_rerankers",
-    "index": "register_indexes",
-    "dataset": "register_datasets",
-    "loss": "register_losses",
-    "text_encoder": "register_text_encoders",
-    "captioner": "register_captioners",
-}
+HOOK_OF_KIND: dict[str, str] = {kind.name: kind.hook for kind in KIND_TABLE}
 DISABLE_ENV = "RSBENCH_DISABLE_PLUGINS"
 BUILTIN_NAME = BUILTIN_SOURCE
 ALL_OFF = frozenset({"1", "true", "yes", "on", "all", "*"})
 ALL_ON = frozenset({"", "0", "false", "no", "off"})
+# The built-in plugin's entry point as pyproject.toml declares it, used when the installed metadata predates it
+# (an editable install made before the entry point was added, not reinstalled since).
+BUILTIN_ENTRY_POINT = importlib.metadata.EntryPoint(name=BUILTIN_NAME, value="rsbench.builtin", group="rsbench")
 
 
 @dataclass
@@ -99,18 +95,35 @@ def _installed_list(installed: list[str]) -> str:
     return ", ".join(sorted(installed)) or "none"
 
 
+def _is_builtin(ep: importlib.metadata.EntryPoint) -> bool:
+    """rsbench's own entry point (a third-party package cannot pass off its plugin as the built-in one)."""
+    return ep.name == BUILTIN_NAME and ep.dist is not None and ep.dist.metadata["Name"] == "rsbench"
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    """The ``rsbench`` group, the built-in plugin first (its names are reserved: it must register before others)."""
+    found = list(importlib.metadata.entry_points(group="rsbench"))
+    builtin = next((ep for ep in found if _is_builtin(ep)), BUILTIN_ENTRY_POINT)
+    return [builtin, *(ep for ep in found if not _is_builtin(ep))]
+
+
 def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
-    entry_points = list(importlib.metadata.entry_points(group="rsbench"))
+    from rsbench import __version__
+
+    builtin, *entry_points = _entry_points()
     skip = disabled_names([ep.name for ep in entry_points])
-    for ep in entry_points:
+    for ep in [builtin, *entry_points]:
         if ep.name in skip or pm.has_plugin(ep.name) or any(i.name == ep.name for i in infos):
             continue
         dist = ep.dist
-        info = PluginInfo(
-            name=ep.name,
-            version=dist.version if dist is not None else "?",
-            source=f"{dist.metadata['Name'] if dist is not None else '?'} ({ep.value})",
-        )
+        if ep is builtin:
+            info = PluginInfo(BUILTIN_NAME, __version__, "rsbench (built-in components)")
+        else:
+            info = PluginInfo(
+                name=ep.name,
+                version=dist.version if dist is not None else "?",
+                source=f"{dist.metadata['Name'] if dist is not None else '?'} ({ep.value})",
+            )
         infos.append(info)
         try:
             plugin = ep.load()
@@ -173,18 +186,30 @@ def _fill_registries(pm: pluggy.PluginManager, by_name: dict[str, PluginInfo]) -
 
 @functools.lru_cache(maxsize=1)
 def _state() -> _State:
-    from rsbench import __version__, builtin
-
     pm = pluggy.PluginManager("rsbench")
     pm.add_hookspecs(specs)
-    pm.register(builtin, name=BUILTIN_NAME)
-    infos = [PluginInfo(BUILTIN_NAME, __version__, "rsbench (built-in components)")]
+    infos: list[PluginInfo] = []
     _load_entry_points(pm, infos)
     by_name = {info.name: info for info in infos}
     _check_hook_names(pm, by_name)
     regs = _fill_registries(pm, by_name)
-    builtin.install_fallbacks(regs)
+    _install_backbone_fallback(regs["backbone"])
     return _State(pm, regs, infos)
+
+
+def _install_backbone_fallback(backbones: Registry) -> None:
+    """Backbones accept any open_clip architecture name (and hf-hub:/local-dir: ids) besides the registered ones."""
+    from rsbench.models.backbones import is_backbone_name, known_model_names
+    from rsbench.models.backbones.config import BackboneConfig
+
+    def open_clip_backbone(name: str) -> Component | None:
+        if not is_backbone_name(name):
+            return None
+        return Component("backbone", name, "rsbench.models.backbones:build_backbone", BackboneConfig,
+                         f"open_clip architecture {name}", "open_clip")
+
+    backbones.fallback = open_clip_backbone
+    backbones.fallback_names = known_model_names
 
 
 def broken_plugin_message(info: PluginInfo) -> str:
@@ -212,12 +237,8 @@ def registries(*, allow_broken: bool = False) -> dict[str, Registry]:
     return _state().registries
 
 
-def get_registry(kind: str, *, allow_broken: bool = False) -> Registry:
-    if kind not in KINDS:
-        close = difflib.get_close_matches(kind, KINDS, n=2)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise RsbenchError(f"unknown component kind '{kind}'.{hint} Kinds: {', '.join(KINDS)}.")
-    return registries(allow_broken=allow_broken)[kind]
+get_registry = _registry.get_registry  # the ground floor's, reading what this module installs below
+_registry.install(lambda allow_broken: registries(allow_broken=allow_broken))
 
 
 def loaded_plugins() -> list[PluginInfo]:

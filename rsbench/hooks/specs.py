@@ -1,6 +1,7 @@
 """Hook specifications and the types of what plugins register; implement hooks with ``@rsbench.hooks.hookimpl``.
 
-Each ``register_<kind>s`` hook receives ``register(name, factory, config=..., description=...)``;
+Each kind of ``rsbench.kinds.KIND_TABLE`` names its hook here. Each ``register_<kind>s`` hook receives
+``register(name, factory, config=..., description=...)``;
 ``factory`` is a callable or a lazy ``"module:attr"`` string, ``config`` a dataclass of options.
 The protocols below are what the engine calls; docs/plugins.md says when, with what, and
 ``rsbench.testing`` checks a component against them. (Types are imported for checkers only, so

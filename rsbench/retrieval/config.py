@@ -15,31 +15,16 @@ INDEX_HELP = ("stage-1 search, a registered index (rsbench list index): exact (b
 INDEX_OPTIONS_HELP = "options of strategy.index, e.g. {ef_search: 64} for hnsw or {nprobe: 64} for ivfpq"
 
 
-def _check_index(index: str, options: dict | None = None) -> None:
-    """The name must be a registered index (built-in or a plugin's), and ``options`` ones it accepts."""
-    from rsbench.errors import UnknownComponentError
-    from rsbench.hooks import get_registry
-
-    if not isinstance(index, str):
-        raise ConfigError(f"strategy.index must be an index name, got {index!r}")
-    try:
-        get_registry("index").get(index)
-    except UnknownComponentError as exc:
-        raise ConfigError(f"strategy.index: {exc}") from exc
-    if not isinstance(options, dict):
-        raise ConfigError(f"strategy.index_options must be a mapping, got {options!r}")
-    if options:
-        from rsbench.retrieval.index import index_config
-
-        try:
-            index_config(index, **options)  # checked now; the index is built at evaluation
-        except ConfigError as exc:
-            raise ConfigError(f"index_options: {exc}") from exc
+# A strategy's options name other components: ``references`` says which field holds which kind's name and which its
+# options; rsbench.config checks them once when the config resolves (never from ``__post_init__``).
+INDEX_REFERENCE: dict[str, str] = {"index": "index_options"}
 
 
 @dataclass
 class DualStreamConfig:
     """Encode images and captions independently; cosine similarity of the embeddings."""
+
+    references: ClassVar[dict[str, str]] = INDEX_REFERENCE
 
     candidates: int | None = field(
         default=None,
@@ -53,12 +38,13 @@ class DualStreamConfig:
         if self.candidates is not None and (isinstance(self.candidates, bool) or not isinstance(self.candidates, int)
                                             or self.candidates < 1):
             raise ConfigError(f"strategy.candidates must be null or an integer >= 1, got {self.candidates!r}")
-        _check_index(self.index, self.index_options)
 
 
 @dataclass
 class FastThenFineConfig:
     """Fast-then-fine (Chen et al. 2026): global top-K recall, then a token interaction reranks the K."""
+
+    references: ClassVar[dict[str, str]] = INDEX_REFERENCE
 
     candidates: int = field(
         default=50,
@@ -80,7 +66,6 @@ class FastThenFineConfig:
     def __post_init__(self) -> None:
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
             raise ConfigError(f"strategy.candidates must be an integer >= 1, got {self.candidates!r}")
-        _check_index(self.index, self.index_options)
         if self.fine_weight < 0:
             raise ConfigError(f"strategy.fine_weight must be >= 0, got {self.fine_weight}")
 
@@ -97,6 +82,7 @@ class TextToTextConfig:
     cache."""
 
     needs_captioner: ClassVar[bool] = True  # a run that names no captioner gets config.DEFAULT_CAPTIONER
+    references: ClassVar[dict[str, str]] = {"text_encoder": "text_encoder_options"}
 
     text_encoder: str = field(default="sentence-transformers",
                               metadata={"help": "a registered text encoder (rsbench list text_encoder)"})
@@ -127,15 +113,6 @@ class TextToTextConfig:
         if isinstance(self.caption_batch_size, bool) or not isinstance(self.caption_batch_size, int) \
                 or self.caption_batch_size < 1:
             raise ConfigError(f"strategy.caption_batch_size must be an integer >= 1, got {self.caption_batch_size!r}")
-        if not isinstance(self.text_encoder_options, dict):
-            raise ConfigError(f"strategy.text_encoder_options must be a mapping, got {self.text_encoder_options!r}")
-        from rsbench.config import resolve_component
-
-        try:  # the name and the options, checked before any training (the model loads in prepare())
-            resolve_component("text_encoder", {"name": self.text_encoder, **self.text_encoder_options},
-                              "strategy.text_encoder_options.")
-        except ConfigError as exc:
-            raise ConfigError(f"strategy: {exc}") from exc
 
 
 @dataclass

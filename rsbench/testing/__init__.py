@@ -18,6 +18,7 @@ default options; rsbench's own tests run it over every built-in component.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import random
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ from typing import Any
 import torch
 
 from rsbench.data.record import SPLITS, Record, RetrievalDataset
+from rsbench.kinds import KIND_OF
 from rsbench.testing.captioning import check_captioner, toy_image_records
 from rsbench.testing.retrieval import check_index, check_reranker, check_strategy
 from rsbench.testing.rules import BATCH, ContractError, _require, embeddings, toy_dataset
@@ -259,10 +261,14 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
                     dataset: RetrievalDataset | None = None) -> Any:
     """Build the registered ``kind`` ``name`` (default options, plus ``options``) and run its kind's check.
 
-    Returns what was built. The config class is checked too (``check_config``).
+    The check is the kind's in ``rsbench.kinds``: a kind with build arguments (an adapter's backbone, a sampler's
+    loss) is checked through ``factory(*build_args)``, any other as built. ``backbone`` goes to the adapter check,
+    ``dataset`` to the augmenter's, and its test split's first records to the captioner's (the oracle needs
+    SynthRS). Returns what was built (by the check, for a kind with build arguments). The config class is checked
+    too (``check_config``).
     """
     from rsbench.config import build_dataclass
-    from rsbench.hooks import get_registry
+    from rsbench.registry import get_registry
 
     component = get_registry(kind).get(name)
     check_config(component.config_cls)
@@ -270,47 +276,25 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
     if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
         config_data["name"] = name
     config = build_dataclass(component.config_cls, config_data, f"{kind}.")
-    if kind == "backbone":
+    check = KIND_OF[kind].load_check()
+    context = {"backbone": backbone, "dataset": dataset,
+               "records": dataset.split("test")[:4] if dataset is not None else None}
+    takes = list(inspect.signature(check).parameters)[1:]  # after the component (or its factory) itself
+    extra = {k: v for k, v in context.items() if k in takes}
+    if not KIND_OF[kind].build_args:
         built = component.build(config)
-        check_backbone(built)
-    elif kind == "adapter":
-        built = None
+        check(built, **extra)
+        return built
+    made: list[Any] = []
 
-        def factory(bb: Any) -> Any:
-            nonlocal built
-            built = component.build(config, bb)
-            return built
+    def factory(*args: Any) -> Any:
+        made.append(component.build(config, *args))
+        return made[-1]
 
-        check_adapter(factory, backbone)
-    elif kind == "sampler":
-        check_sampler(lambda loss: component.build(config, loss))
-        from rsbench.testing.sampler import _default_loss
+    check(factory, **extra)
+    _require(bool(made), f"{kind} {name!r}", "its contract check built nothing")
+    return made[-1]
 
-        built = component.build(config, _default_loss())
-    elif kind == "augmenter":
-        check_augmenter(lambda ds: component.build(config, ds), dataset)
-        built = component.build(config, dataset if dataset is not None else toy_dataset())
-    elif kind in BUILT_CHECKS:  # kinds built from their config alone and checked as built
-        built = component.build(config)
-        BUILT_CHECKS[kind](built)
-    elif kind == "index":
-        check_index(lambda dim: component.build(config, dim))
-        built = component.build(config, 512)
-    elif kind == "captioner":  # records: the dataset's test split (the oracle needs SynthRS), else toy images
-        built = component.build(config)
-        check_captioner(built, dataset.split("test")[:4] if dataset is not None else None)
-    else:
-        raise ContractError(f"no contract check for kind {kind!r}")
-    return built
-
-
-# The retrieval stage's and the captioners' checks live in their own modules; they use _require and the toys above.
-
-# Kinds whose component is built from its config alone and checked as built (check_component).
-BUILT_CHECKS: dict[str, Callable[[Any], None]] = {
-    "strategy": check_strategy, "reranker": check_reranker, "dataset": check_dataset, "loss": check_loss,
-    "text_encoder": check_text_encoder,
-}
 
 __all__ = [
     "ContractError", "check_adapter", "check_augmenter", "check_backbone", "check_captioner", "check_component",

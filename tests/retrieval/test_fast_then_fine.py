@@ -150,7 +150,14 @@ def test_a_shortlist_longer_than_the_gallery_is_an_error_before_encoding(strateg
         shortlist(encoder._texts.embeddings, encoder._images.embeddings, 8)
 
 
-@pytest.mark.parametrize("options", [{"candidates": 0}, {"fine_weight": -1.0}, {"index": "hnws"}])
+@pytest.mark.parametrize("options", [{"candidates": 0}, {"fine_weight": -1.0}])
 def test_bad_options_are_config_errors(options):
     with pytest.raises(ConfigError):
         FastThenFineConfig(**options)
+
+
+def test_an_unknown_index_is_a_config_error_when_the_config_resolves():
+    from rsbench.config import build_config
+
+    with pytest.raises(ConfigError, match="^strategy.index: unknown index 'hnws'"):
+        build_config(None, {}, ["strategy.name=fast-then-fine", "strategy.index=hnws"])

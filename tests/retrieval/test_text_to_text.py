@@ -9,6 +9,7 @@ import math
 import pytest
 import torch
 
+from rsbench.config import build_config
 from rsbench.metrics import retrieval_metrics
 from rsbench.retrieval.base import EvalSplit
 from rsbench.retrieval.config import HybridConfig, TextToTextConfig
@@ -121,8 +122,9 @@ def test_bad_options_are_config_errors():
 
     with pytest.raises(ConfigError, match="aggregation"):
         TextToTextConfig(aggregation="median")
-    with pytest.raises(ConfigError, match="unknown text_encoder 'minilm'"):
-        TextToTextConfig(text_encoder="minilm")
+    TextToTextConfig(text_encoder="minilm")  # a config class looks nothing up: names are checked as the config resolves
+    with pytest.raises(ConfigError, match="strategy.text_encoder: unknown text_encoder 'minilm'"):
+        build_config(None, {}, ["strategy.name=text-to-text", "strategy.text_encoder=minilm"])
     with pytest.raises(ConfigError, match="in \\[0, 1\\]"):
         HybridConfig(weight=1.5)
 

@@ -7,9 +7,7 @@ from typing import Any
 
 def make_reranker(name: str, **options: Any):
     """The registered reranker ``name`` with ``options`` over its defaults (an unknown name or option is an
-    ``RsbenchError`` naming what is registered or accepted)."""
-    from rsbench.config import resolve_component
-    from rsbench.hooks import get_registry
+    ``RsbenchError`` naming what is registered or accepted): ``rsbench.components.build("reranker", ...)``."""
+    from rsbench.components import build
 
-    name, config = resolve_component("reranker", {"name": name, **options})
-    return get_registry("reranker").get(name).build(config)
+    return build("reranker", {"name": name, **options})

@@ -16,9 +16,8 @@ if TYPE_CHECKING:
 def build_text_encoder(name: str, options: Mapping[str, Any] | None = None, where: str = "text_encoder.",
                        **kwargs: Any) -> TextEncoder:
     """The registered text encoder ``name`` built with ``options`` (checked like any config section: an unknown
-    key or a wrong type is a ConfigError naming ``where`` + the key); ``kwargs`` go to its factory."""
-    from rsbench.config import resolve_component
-    from rsbench.hooks import get_registry
+    key or a wrong type is a ConfigError naming ``where`` + the key); ``kwargs`` go to its factory.
+    ``rsbench.components.build("text_encoder", ...)`` under its older name."""
+    from rsbench.components import build
 
-    name, config = resolve_component("text_encoder", {"name": name, **(options or {})}, where)
-    return get_registry("text_encoder").get(name).build(config, **kwargs)
+    return build("text_encoder", {"name": name, **(options or {})}, where=where, **kwargs)
