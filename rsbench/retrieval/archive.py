@@ -10,6 +10,7 @@ returns the top k paths with their scores; ``contact_sheet`` draws them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -101,10 +102,20 @@ def build_archive(images: Path, out: Path, spec: dict[str, Any], index_kind: str
     write_atomically(out / "embeddings.npy", lambda handle: np.save(handle, embeddings, allow_pickle=False))
     manifest = {"format": ARCHIVE_FORMAT, "images": str(Path(images).resolve()),
                 "paths": [str(p) for p in paths], "model": spec, "model_digest": model.digest,
-                "dim": int(embeddings.shape[1]), "index": index_kind}
+                "dim": int(embeddings.shape[1]), "index": index_kind,
+                "index_sha256": file_sha256(out / f"index.{index_kind}")}
     write_text_atomically(out / MANIFEST, json.dumps(manifest, indent=1))
     shutil.rmtree(parts)
     return manifest
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _read_marker(marker: Path) -> Any:
@@ -143,6 +154,12 @@ def load_index(archive: Path, manifest: dict[str, Any]):
     path = Path(archive) / f"index.{manifest['index']}"
     if not path.is_file():
         raise RsbenchError(f"index file {path} is missing; rebuild with rsbench index build")
+    # a native index file (faiss) is handed to its library only when it is the file the build wrote: a damaged
+    # one can make faiss allocate without bound or read out of bounds instead of raising
+    expected = manifest.get("index_sha256")  # absent in archives built before it was recorded
+    if expected is not None and file_sha256(path) != expected:
+        raise artefact_error("index file", path, "is not the file its manifest records (damaged, or changed after "
+                             "the build)", f"build the index again with rsbench index build --out {archive}")
     index = make_index(manifest["index"], manifest["dim"]).load(path)  # the registered index of that name
     if index.dim != manifest["dim"] or index.ntotal != len(manifest["paths"]):
         raise RsbenchError(f"{path} holds {index.ntotal} vectors of width {index.dim}, but the manifest lists "

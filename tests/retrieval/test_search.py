@@ -91,6 +91,15 @@ def test_cli_builds_with_a_frozen_config_and_searches_with_a_contact_sheet(image
                                 "--show", str(tmp_path / "hits.png"), "--device", "cpu", "--json"])
     assert found.exit_code == 0, found.output
     assert (tmp_path / "hits.png").is_file() and found.stdout.count('"rank"') == 5
+    # a damaged faiss file never reaches faiss (which may allocate without bound on one flipped size bit)
+    index_file = tmp_path / "ix" / "index.hnsw"
+    data = bytearray(index_file.read_bytes())
+    data[len(data) // 3] ^= 0x10
+    index_file.write_bytes(bytes(data))
+    damaged = runner.invoke(app, ["search", "a red car", "--index", str(tmp_path / "ix"), "--device", "cpu"])
+    message = str(damaged.exception)  # the app raises the project's error; rsbench's main prints it, exit 2
+    assert isinstance(damaged.exception, RsbenchError) and "\n" not in message
+    assert "is not the file its manifest records" in message and "rsbench index build" in message
 
 
 def test_an_interrupted_build_resumes_without_embedding_finished_chunks(image_folder, tmp_path, monkeypatch):

@@ -118,7 +118,7 @@ class FaissIndex:
         """Read the index saved at ``path`` into this one (its kind and width must be this index's); returns self."""
         try:
             index = self.faiss.read_index(str(path))
-        except RuntimeError as exc:
+        except (RuntimeError, MemoryError) as exc:  # MemoryError: a damaged size field (std::bad_alloc)
             raise artefact_error("faiss index file", path, f"cannot be read ({_first_line(exc)})",
                                  "build the index again (rsbench index build, or the index's save())") from None
         name = type(index).__name__
