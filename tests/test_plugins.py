@@ -42,6 +42,7 @@ def fake_dist(site: Path, name: str, module_source: str) -> None:
     (info / "entry_points.txt").write_text(f"[rsbench]\n{name} = {name}\n")
 
 
+@pytest.mark.slow  # processes of their own (torch imports in each): CI runs it with the slow tests
 def test_installed_plugin_is_listed_and_used(plugin_site, tmp_path, small_run):
     listed = rsbench("plugins", "--json", site=plugin_site)
     assert listed.returncode == 0, listed.stderr
@@ -62,6 +63,7 @@ def test_installed_plugin_is_listed_and_used(plugin_site, tmp_path, small_run):
     assert record["config"]["augmenter"] == {"name": "synonym", "probability": 0.5, "max_replacements": 2}
 
 
+@pytest.mark.slow  # shares the slow test's processes (fixture above)
 def test_disabling_third_party_plugins(plugin_site):
     off = rsbench("list", "augmenter", "--json", site=plugin_site, env={"RSBENCH_DISABLE_PLUGINS": "1"})
     assert "synonym" not in {c["name"] for c in json.loads(off.stdout)}

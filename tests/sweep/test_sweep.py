@@ -143,6 +143,7 @@ def test_tuning_values_of_a_variant_that_trains_nothing_are_skipped_in_the_plan_
             "2 skipped (nothing to train)") in sweep_cli(*dry)
 
 
+@pytest.mark.slow  # processes of their own (torch imports in each): CI runs it with the slow tests
 def test_submitit_local_executor_runs_the_jobs(tmp_path, quiet_console):
     pytest.importorskip("submitit")
     path = write_sweep(tmp_path, {"variants": [{"adapter.name": "frozen"}, {"adapter.name": "clip-bitfit"}]})

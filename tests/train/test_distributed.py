@@ -93,6 +93,7 @@ def one_process() -> list[dict]:
     return run_steps(slice(None))
 
 
+@pytest.mark.slow  # processes of their own (torch imports in each): CI runs it with the slow tests
 def test_two_ranks_step_like_one_process_at_the_global_batch(two_ranks, one_process):
     for step, reference in enumerate(one_process):
         for rank, ranks_steps in enumerate(two_ranks):
@@ -108,6 +109,7 @@ def test_two_ranks_step_like_one_process_at_the_global_batch(two_ranks, one_proc
                                            msg=lambda m, n=name, w=where: f"weight {n}, {w}: {m}")
 
 
+@pytest.mark.slow  # shares the slow test's processes (fixture above)
 def test_the_queue_is_the_same_on_every_rank_and_as_in_one_process(two_ranks, one_process):
     for step, reference in enumerate(one_process):
         first, second = (ranks_steps[step]["queue"] for ranks_steps in two_ranks)
