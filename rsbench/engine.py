@@ -43,14 +43,13 @@ class Experiment:
         self.augmenter = cfg.build("augmenter", self.dataset)
         self.loss = cfg.build("loss")
         self.sampler = cfg.build("sampler", self.loss)
-        from rsbench.retrieval.evaluator import build_evaluation, chooses_on_selection_split
+        from rsbench.retrieval.evaluator import build_evaluation, selection_split
 
         strategy = cfg.build("strategy")  # what it is decides whether the run trains (and selects) at all
         self.trains = self.adapter.trains and cfg.train.epochs > 0 and getattr(strategy, "uses_model", True)
         self.strategy, self.reranker = build_evaluation(cfg, self.augmenter, self.dataset, {cfg.eval.report_on},
-                                                        selection=self.trains)
-        # the record's selected_on: None for a run that trains nothing and chooses nothing (frozen, text-to-text)
-        self.selected_on = cfg.eval.select_on if self.trains or chooses_on_selection_split(self.strategy) else None
+                                                        selection=self.trains, strategy=strategy)
+        self.selected_on = selection_split(cfg, self.strategy, self.trains)  # the record's selected_on
         self.autocast = autocast_for(self.device, cfg.train.amp)
 
     def training_pairs(self, records, transform):
@@ -272,12 +271,11 @@ def _train_and_report(exp: Experiment, console: Console, world: int, write: bool
     pairs = exp.training_pairs(ds.split("train"), transform)
     saved_bytes = exp.saved_activation_bytes(pairs)
     outcome = TrainOutcome(best_epoch=None, best_score=None)
-    trains = exp.adapter.trains and cfg.train.epochs > 0
-    skipped = None
-    if trains and getattr(exp.strategy, "uses_model", True) is False:
+    trains, skipped = exp.trains, None
+    if exp.adapter.trains and cfg.train.epochs > 0 and not trains:  # the strategy ignores the model
         skipped = f"strategy {cfg.name('strategy')} ranks without the trained model"
         console.log(f"[yellow]{escape(skipped)}: nothing is trained[/]")
-        trains, trainable, saved_bytes = False, 0, 0  # the row's cost: nothing trained, nothing saved for backward
+        trainable, saved_bytes = 0, 0  # the row's cost: nothing trained, nothing saved for backward
     checkpoint = checkpoint_path(cfg) if trains else None
     cache_plan = None
     if trains and cfg.train.cache_features:

@@ -104,6 +104,17 @@ class ArtefactError(RsbenchError):
     """A file rsbench reads back (one it wrote, or one a user handed it) is missing, damaged or not what it says."""
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 16 MiB blocks (to check a file against the digest its manifest records)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def artefact_error(what: str, path: Path, problem: str, fix: str) -> ArtefactError:
     """``"<what> <path> <problem>; <fix>"`` on one line."""
     text = f"{what} {path} {problem}; {fix}"
@@ -158,10 +169,17 @@ def parse_json(text: str, path: Path, what: str, fix: str, *, max_depth: int = M
                              fix) from None
     except RecursionError:
         raise artefact_error(what, path, f"is JSON nested too deeply (more than {max_depth} levels)", fix) from None
+    return _checked(value, path, what, fix, max_depth, expect, "JSON")
+
+
+def _checked(value: Any, path: Path, what: str, fix: str, max_depth: int, expect: type | None, language: str) -> Any:
+    """``value`` parsed from a JSON or YAML file, if it nests at most ``max_depth`` levels and is an ``expect``."""
     if json_depth(value, max_depth) > max_depth:
-        raise artefact_error(what, path, f"is JSON nested too deeply (more than {max_depth} levels)", fix)
+        raise artefact_error(what, path, f"is {language} nested too deeply (more than {max_depth} levels)", fix)
     if expect is not None and not isinstance(value, expect):
-        raise artefact_error(what, path, f"holds a JSON {_json_type(value)}, not a JSON {_json_type(expect())}", fix)
+        found = _json_type(value) if language == "JSON" else type(value).__name__
+        wanted = f"a JSON {_json_type(expect())}" if language == "JSON" else "a mapping"
+        raise artefact_error(what, path, f"holds a {language} {found}, not {wanted}", fix)
     return value
 
 
@@ -190,11 +208,7 @@ def read_yaml(path: Path, what: str, fix: str, *, max_bytes: int = 16 * MiB, max
         raise artefact_error(what, path, f"is not plain YAML ({first})", fix) from None
     except RecursionError:
         raise artefact_error(what, path, f"is YAML nested too deeply (more than {max_depth} levels)", fix) from None
-    if json_depth(value, max_depth) > max_depth:
-        raise artefact_error(what, path, f"is YAML nested too deeply (more than {max_depth} levels)", fix)
-    if expect is not None and not isinstance(value, expect):
-        raise artefact_error(what, path, f"holds a YAML {type(value).__name__}, not a mapping", fix)
-    return value
+    return _checked(value, path, what, fix, max_depth, expect, "YAML")
 
 
 def read_npy(path: Path, what: str, fix: str, *, mmap_mode: str | None = None, ndim: int | None = None):

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 from pathlib import Path
 
 from rsbench.errors import DataError
+from rsbench.safe_load import file_sha256
 
 DATA_URL_FORMATS = {"jpeg": "image/jpeg", "png": "image/png"}
 
 
 def image_sha256(path: str | Path) -> str:
     """SHA-256 of the file's bytes: the same picture under another name or folder finds the same cached captions."""
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(Path(path))
     except OSError as exc:
         raise DataError(f"cannot read image {path}: {exc.strerror or exc}") from exc
-    return digest.hexdigest()
 
 
 def open_rgb(path: str | Path):

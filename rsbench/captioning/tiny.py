@@ -194,7 +194,7 @@ class ImageTokens:
 def backbone_identity(name: str = "rsbench-tiny", pretrained: str = "synthetic") -> dict[str, str]:
     """Which CLIP's image tokens a captioner reads: architecture, tag and the weights file's digest."""
     from rsbench.models.backbones.config import shipped_weights
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
+    from rsbench.safe_load import file_sha256
 
     path = shipped_weights(name, pretrained) or Path(pretrained)
     if not path.is_file():
@@ -277,7 +277,7 @@ class TinyCaptioner(Captioner):
     retry_failures = False  # a second try gives the same captions
 
     def __init__(self, config: TinyCaptionerConfig) -> None:
-        from rsbench.models.backbones.open_clip_backbone import file_sha256
+        from rsbench.safe_load import file_sha256
 
         self.config = config
         self.path = weights_path(config)

@@ -212,7 +212,7 @@ def train_captioner(recipe: CaptionerRecipe, out_dir: Path, console: Console, de
         raise RsbenchError(f"the captioner is {weights.stat().st_size / 1e6:.1f} MB, over the {MAX_BYTES / 1e6:.0f} "
                            f"MB a shipped file may take; choose a smaller --set width or layers")
     quality = score_file(weights, recipe.eval_dataset, device, console)
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
+    from rsbench.safe_load import file_sha256
 
     card = {
         "model": {"format": "rsbench-tiny-captioner", "weights": weights.name, "sha256": file_sha256(weights),

@@ -129,14 +129,13 @@ def run_evaluations(model: LoadedModel, configs: list[RunConfig], console: Conso
 
 
 def selected_on(model: LoadedModel, cfg: RunConfig, strategy: Any) -> str | None:
-    """The split that chose something behind this record: the training run's selection split for a trained model
-    (its best epoch), the selection split for a strategy that chooses on it (hybrid's weight), else None (a
-    frozen backbone under a fixed strategy chose nothing)."""
-    from rsbench.retrieval.evaluator import chooses_on_selection_split
+    """``selection_split`` of a loaded model: trained when it has a training record, trainable weights or a
+    checkpoint behind it."""
+    from rsbench.retrieval.evaluator import selection_split
 
     trained = model.parent_run_id is not None or bool((model.cost or {}).get("trainable_params")) \
         or "checkpoint" in model.source
-    return cfg.eval.select_on if trained or chooses_on_selection_split(strategy) else None
+    return selection_split(cfg, strategy, trained)
 
 
 def _record(model: LoadedModel, cfg: RunConfig, dataset: Any, evaluation: Any, seconds: float,

@@ -36,10 +36,10 @@ def pretrain(cfg: RunConfig, out_dir: Path, console: Console, resume: bool = Fal
     import torch
 
     from rsbench.engine import Experiment, checkpoint_path, resume_state
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
     from rsbench.pretrain.transfer import transfer_report
     from rsbench.results.record import package_versions, write_text_atomically
     from rsbench.runtime import device_label
+    from rsbench.safe_load import file_sha256
     from rsbench.train.trainer import train
 
     out_dir = Path(out_dir)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rsbench.atomic import write_atomically
 from rsbench.errors import RsbenchError
 from rsbench.results.label_placement import Box, place_labels
 from rsbench.results.leaderboard import METRICS, one_per_seed, pareto_front
@@ -133,12 +134,11 @@ def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
     paths = []
     for suffix in ("png", "svg"):
         path = out_dir / f"{stem}.{suffix}"
-        temp = path.with_name(f".{path.name}.tmp")
         # dpi "figure": the pixels the labels were placed in; no svg date and fixed svg ids, so an unchanged plot is
-        # an unchanged file
+        # an unchanged file; written atomically, so a reader never sees half a picture
         with plt.rc_context({"svg.hashsalt": "rsbench"}):
-            fig.savefig(temp, format=suffix, dpi="figure", metadata={"Date": None} if suffix == "svg" else None)
-        temp.replace(path)  # atomic: a reader never sees half a picture
+            write_atomically(path, lambda handle, kind=suffix: fig.savefig(
+                handle, format=kind, dpi="figure", metadata={"Date": None} if kind == "svg" else None))
         paths.append(path)
     plt.close(fig)
     return paths

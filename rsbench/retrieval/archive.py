@@ -10,7 +10,6 @@ returns the top k paths with their scores; ``contact_sheet`` draws them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -23,7 +22,7 @@ import numpy as np
 
 from rsbench.atomic import write_atomically, write_text_atomically
 from rsbench.errors import RsbenchError
-from rsbench.safe_load import artefact_error, read_json, read_npy, require_fields
+from rsbench.safe_load import ArtefactError, artefact_error, file_sha256, read_json, read_npy, require_fields
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 MANIFEST = "manifest.json"
@@ -109,19 +108,11 @@ def build_archive(images: Path, out: Path, spec: dict[str, Any], index_kind: str
     return manifest
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _read_marker(marker: Path) -> Any:
+    """What an interrupted build recorded in ``.parts``; None when it is unreadable (the build then starts over)."""
     try:
-        return json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        return read_json(marker, "archive build marker", "")
+    except ArtefactError:
         return None
 
 

@@ -63,6 +63,12 @@ def chooses_on_selection_split(strategy: Any) -> bool:
         bool(getattr(strategy, "chooses_on_selection_split", True))
 
 
+def selection_split(cfg: RunConfig, strategy: Any, trained: bool) -> str | None:
+    """The record's ``selected_on``: the selection split when something was chosen there (a trained model's best
+    epoch, hybrid's weight), None when nothing was (a frozen backbone or text-to-text under a fixed strategy)."""
+    return cfg.eval.select_on if trained or chooses_on_selection_split(strategy) else None
+
+
 def query_split(records: Sequence[Record], augmenter: Any, encoder: Encoder, *,
                 train_records: Sequence[Record] = (), captioner: tuple[str, Any] | None = None,
                 select: EvalSplit | None = None) -> EvalSplit:
@@ -119,20 +125,20 @@ def captioner_of(cfg: RunConfig) -> tuple[str, Any] | None:
 
 
 def build_evaluation(cfg: RunConfig, augmenter: Any, dataset: Any, splits: set[str],
-                     selection: bool | None = None) -> tuple[Any, Any]:
+                     selection: bool | None = None, strategy: Any = None) -> tuple[Any, Any]:
     """The run's strategy and reranker, with what they need checked now, before any training: a captioner
     for a strategy or augmenter that uses generated captions, the reranker defined on the strategy's kind of
     scores (``check_score_kind``), the options that must fit each of ``splits`` of ``dataset``
     (``check_split_sizes``) and the dataset itself (``check_dataset_fit``: scene labels), the strategy's own
     models (``prepare``). ``selection``: whether the run selects on ``eval.select_on`` (it trains); the split is
     then added to ``splits``, as it is when the strategy chooses there (hybrid's weight); None: as ``splits``
-    says."""
+    says. ``strategy``: the config's strategy when the caller built it already."""
     from rsbench.retrieval.rerankers.base import check_score_kind
 
     if getattr(augmenter, "needs_captioner", False) and not cfg.has("captioner"):
         raise ConfigError(f"augmenter {cfg.name('augmenter')} trains on generated captions: name a captioner "
                           f"with --captioner NAME (rsbench list captioner; oracle on SynthRS)")
-    strategy = cfg.build("strategy")
+    strategy = strategy if strategy is not None else cfg.build("strategy")
     if getattr(strategy, "needs_captioner", False) and not cfg.has("captioner"):
         raise ConfigError(f"strategy {cfg.name('strategy')} captions the gallery: name a captioner with "
                           f"--captioner NAME (rsbench list captioner; oracle on SynthRS)")

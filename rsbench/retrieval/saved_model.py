@@ -20,8 +20,15 @@ from typing import Any
 
 from rsbench.atomic import atomic_path
 from rsbench.errors import RsbenchError
-from rsbench.models.backbones.open_clip_backbone import file_sha256
-from rsbench.safe_load import MiB, artefact_error, read_json, read_safetensors, read_yaml, require_fields
+from rsbench.safe_load import (
+    MiB,
+    artefact_error,
+    file_sha256,
+    read_json,
+    read_safetensors,
+    read_yaml,
+    require_fields,
+)
 
 CONFIG_FILE, WEIGHTS_FILE, MANIFEST_FILE = "config.yaml", "trainable.safetensors", "model.json"
 MODEL_FORMAT = "rsbench-model-1"

@@ -302,7 +302,7 @@ def weights_digest(backbone: str, pretrained: str | None) -> str | None:
     """SHA-256 of a backbone's weights when they are a shipped or local file (None for hub tags, random init);
     read once per process for each (backbone, pretrained)."""
     from rsbench.models.backbones.config import canonical_model_name, looks_like_path, shipped_weights
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
+    from rsbench.safe_load import file_sha256
 
     if not pretrained:
         return None

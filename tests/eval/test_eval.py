@@ -172,7 +172,7 @@ def test_a_model_from_other_weights_or_a_corrupt_file_is_one_error(trained, tmp_
     corrupt = tmp_path / "corrupt"
     shutil.copytree(model_dir, corrupt)
     (corrupt / "trainable.safetensors").write_bytes(b"\xff" * 64)
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
+    from rsbench.safe_load import file_sha256
 
     manifest = json.loads((corrupt / "model.json").read_text())
     manifest["trainable_sha256"] = file_sha256(corrupt / "trainable.safetensors")  # the digest made to match

@@ -124,7 +124,7 @@ def test_saved_model_manifest_and_config(tmp_path, change, part):
 @FUZZ
 @given(change=damage(json_file=False))
 def test_saved_model_weights_whose_digest_was_made_to_match(tmp_path, change):
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
+    from rsbench.safe_load import file_sha256
 
     model = saved_model(fresh(tmp_path))
     apply(model / WEIGHTS_FILE, change)

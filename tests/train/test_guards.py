@@ -85,7 +85,7 @@ def test_the_feature_cache_key_changes_with_the_tower_s_weights(monkeypatch, tmp
 
 def test_a_sweep_resume_does_not_count_a_record_made_with_other_weights(tmp_path):
     from rsbench.config import build_config
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
+    from rsbench.safe_load import file_sha256
     from rsbench.sweep.plan import config_id, record_ids, weights_digest
 
     ours, theirs = tmp_path / "ours.pt", tmp_path / "theirs.pt"

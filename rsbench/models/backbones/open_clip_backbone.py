@@ -31,6 +31,7 @@ from rsbench.models.backbones.config import (
     shipped_tags,
     shipped_weights,
 )
+from rsbench.safe_load import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -237,17 +238,6 @@ def build_backbone(cfg: BackboneConfig) -> Backbone:
         model, tokenizer, preprocess_train, preprocess_eval, name, cfg.pretrained, cfg.precision, quick_gelu, reason,
         weights_sha256=file_sha256(checkpoint.path) if checkpoint is not None else None,
     )
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 16 MiB chunks."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 24), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def resolve_quick_gelu(

@@ -195,7 +195,7 @@ def weights_digest(folder: Path) -> str | None:
         if p.is_file() and p.suffix in WEIGHT_SUFFIXES
         and not OTHER_BACKEND_FOLDERS.intersection(p.relative_to(folder).parts[:-1])
     )
-    from rsbench.models.backbones.open_clip_backbone import file_sha256
+    from rsbench.safe_load import file_sha256
 
     digests = [(p.relative_to(folder).as_posix(), file_sha256(p)) for p in files]
     if not digests:
