@@ -109,7 +109,8 @@ def test_search_with_a_corrupt_exact_index_never_advises_allow_pickle(capsys, tm
     ["bench", "gallery", "--size", "100", "--out", "{tmp}/blocked/bench"],
     ["caption", "--captioner", "oracle", "--set", "dataset.num_images=60", "--cache-dir", "{tmp}/blocked/c"],
     ["pretrain", "--out-dir", "{tmp}/blocked/p"],
-    ["run", "--save-model", "{tmp}/blocked/model", "--epochs", "1", "--set", "dataset.num_images=60"],
+    ["run", "--save-model", "{tmp}/blocked/model", "--epochs", "1", "--set", "dataset.num_images=60",
+     "--results-dir", "{tmp}/results"],
 ], ids=["index-build", "leaderboard", "bench", "caption", "pretrain", "run-save-model"])
 def test_a_read_only_output_folder_is_refused_before_work(capsys, tmp_path, tiles, monkeypatch, command):
     blocked = tmp_path / "blocked"
