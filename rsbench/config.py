@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
-import math
-import types
-import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +18,7 @@ import yaml
 
 from rsbench.errors import BrokenPluginError, ConfigError, RsbenchError
 from rsbench.kinds import KIND_TABLE
+from rsbench.options import Options, build_options, coerce, option, unknown_key
 from rsbench.registry import get_registry
 
 COMPONENT_SECTIONS: tuple[str, ...] = tuple(k.section for k in KIND_TABLE if k.top_level and not k.optional)
@@ -50,70 +47,44 @@ DEFAULT_BACKBONE_WEIGHTS = "synthetic"
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Options):
     """Optimisation: AdamW with linear warm-up and cosine decay, best epoch chosen on val."""
 
-    epochs: int = field(default=6, metadata={"help": "training epochs (0 = evaluate only)"})
-    batch_size: int = field(default=64, metadata={"help": "image-caption pairs per step"})
-    lr: float = field(default=5e-4, metadata={"help": "peak learning rate (CMER §4.2 uses 5e-4)"})
-    weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay (not on biases/norms)"})
-    warmup_ratio: float = field(default=0.1, metadata={"help": "fraction of steps spent warming up linearly"})
-    grad_clip: float = field(default=1.0, metadata={"help": "max gradient norm; 0 disables clipping"})
-    max_steps: int | None = field(default=None, metadata={"help": "stop after this many steps (smoke runs)"})
-    captions_per_epoch: Literal["one", "all"] = field(
-        default="one", metadata={"help": "each epoch pairs every image with one random caption, or with all"}
-    )
-    num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes"})
-    amp: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (ignored on CPU)"})
-    keep_checkpoint: bool = field(
-        default=False,
-        metadata={"help": "keep the checkpoint (weights, optimiser, sampler queue) after the record is written; "
-                  "by default it is deleted once the run has finished"},
-    )
-    image_augmentation: Literal["backbone", "none"] = field(
-        default="backbone",
-        metadata={"help": "training images through the backbone's training transform (open_clip: a random "
-                  "resized crop) or, with none, through its deterministic evaluation transform (resize, "
-                  "centre crop), which the feature cache needs"},
-    )
-    cache_features: bool = field(
-        default=False,
-        metadata={"help": "store what the adapter reads from a frozen image tower (focus, clip-adapter, "
-                  "linear-probe) in the first epoch, fp16 and memory-mapped under $RSBENCH_CACHE/features, "
-                  "and skip the tower from the second; needs a deterministic transform "
-                  "(train.image_augmentation=none). When it cannot apply the run says why and trains without"},
-    )
-    dist_backend: Literal["auto", "nccl", "gloo"] = field(
-        default="auto",
-        metadata={"help": "process-group backend of a multi-process run (torchrun, --nproc): auto is nccl on "
-                  "CUDA, gloo on the CPU"},
-    )
-
-    def __post_init__(self) -> None:
-        _check(self.epochs >= 0, "train.epochs must be >= 0")
-        _check(self.batch_size >= 2, "train.batch_size must be >= 2 (contrastive losses need negatives)")
-        _check(math.isfinite(self.lr) and self.lr > 0, f"train.lr must be > 0 and finite; got {self.lr}")
-        _check(math.isfinite(self.weight_decay) and self.weight_decay >= 0,
-               f"train.weight_decay must be >= 0 and finite; got {self.weight_decay}")
-        _check(0 <= self.warmup_ratio < 1, "train.warmup_ratio must be in [0, 1)")
-        _check(math.isfinite(self.grad_clip) and self.grad_clip >= 0,
-               f"train.grad_clip must be >= 0 and finite (0 disables clipping); got {self.grad_clip}")
-        _check(self.max_steps is None or self.max_steps > 0, "train.max_steps must be > 0 or null")
-        _check(self.num_workers >= 0, "train.num_workers must be >= 0")
+    epochs: int = option(6, "training epochs (0 = evaluate only)", ge=0)
+    batch_size: int = option(64, "image-caption pairs per step (>= 2: contrastive losses need negatives)", ge=2)
+    lr: float = option(5e-4, "peak learning rate (CMER §4.2 uses 5e-4)", gt=0)
+    weight_decay: float = option(0.05, "AdamW weight decay (not on biases/norms)", ge=0)
+    warmup_ratio: float = option(0.1, "fraction of steps spent warming up linearly", ge=0, lt=1)
+    grad_clip: float = option(1.0, "max gradient norm; 0 disables clipping", ge=0)
+    max_steps: int | None = option(None, "stop after this many steps (smoke runs)", gt=0)
+    captions_per_epoch: Literal["one", "all"] = option(
+        "one", "each epoch pairs every image with one random caption, or with all")
+    num_workers: int = option(0, "DataLoader worker processes", ge=0)
+    amp: bool = option(True, "bf16 autocast on CUDA (ignored on CPU)")
+    keep_checkpoint: bool = option(
+        False, "keep the checkpoint (weights, optimiser, sampler queue) after the record is written; by default it "
+        "is deleted once the run has finished")
+    image_augmentation: Literal["backbone", "none"] = option(
+        "backbone", "training images through the backbone's training transform (open_clip: a random resized crop) "
+        "or, with none, through its deterministic evaluation transform (resize, centre crop), which the feature "
+        "cache needs")
+    cache_features: bool = option(
+        False, "store what the adapter reads from a frozen image tower (focus, clip-adapter, linear-probe) in the "
+        "first epoch, fp16 and memory-mapped under $RSBENCH_CACHE/features, and skip the tower from the second; "
+        "needs a deterministic transform (train.image_augmentation=none). When it cannot apply the run says why and "
+        "trains without")
+    dist_backend: Literal["auto", "nccl", "gloo"] = option(
+        "auto", "process-group backend of a multi-process run (torchrun, --nproc): auto is nccl on CUDA, gloo on the "
+        "CPU")
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(Options):
     """Evaluation protocol: which split selects the checkpoint and which is reported."""
 
-    select_on: Literal["val", "test"] = field(
-        default="val", metadata={"help": "split that picks the best epoch; 'test' is recorded as such"}
-    )
-    report_on: Literal["test", "val"] = field(default="test", metadata={"help": "split whose metrics are reported"})
-    batch_size: int = field(default=256, metadata={"help": "images or captions per encoding batch"})
-
-    def __post_init__(self) -> None:
-        _check(self.batch_size >= 1, "eval.batch_size must be >= 1")
+    select_on: Literal["val", "test"] = option("val", "split that picks the best epoch; 'test' is recorded as such")
+    report_on: Literal["test", "val"] = option("test", "split whose metrics are reported")
+    batch_size: int = option(256, "images or captions per encoding batch", ge=1)
 
 
 FIXED_SECTIONS: dict[str, type] = {"train": TrainConfig, "eval": EvalConfig}
@@ -174,11 +145,6 @@ class RunConfig:
         out.update(seed=self.seed, device=self.device, results_dir=self.results_dir,
                    checkpoint_dir=self.checkpoint_dir)
         return out
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
 
 
 def default_config() -> dict[str, Any]:
@@ -261,91 +227,6 @@ def parse_set(assignments: list[str]) -> dict[str, Any]:
         raise ConfigError(f"--set {exc}") from exc
 
 
-def _unknown_key(key: str, valid: list[str], where: str) -> ConfigError:
-    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return ConfigError(f"unknown config key '{where}{key}'.{hint} Valid keys here: {', '.join(sorted(valid))}.")
-
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Check ``value`` against a type annotation, converting only where no information is lost."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if annotation is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, where)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} matches none of {annotation}")
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{where} must be one of {', '.join(map(repr, args))}; got {value!r}")
-        return value
-    if origin in (list, tuple):
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{where} must be a list; got {value!r}")
-        item_type = args[0] if args else Any
-        items = [_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where} must be a mapping; got {value!r}")
-        return dict(value)
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{where} must be true or false; got {value!r}")
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ConfigError(f"{where} must be an integer; got {value!r}")
-    if annotation is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads '1e-4' as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{where} must be a number; got {value!r}")
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        raise ConfigError(f"{where} must be a string; got {value!r}")
-    return value
-
-
-def build_dataclass(cls: type, data: dict[str, Any], where: str) -> Any:
-    """Instantiate config dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"'{where.rstrip('.')}' must be a mapping of options; got {data!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for key, value in data.items():
-        if key not in fields:
-            raise _unknown_key(key, list(fields), where)
-        kwargs[key] = _coerce(value, hints[key], f"{where}{key}")
-    try:
-        return cls(**kwargs)
-    except ConfigError as exc:
-        raise ConfigError(f"{where.rstrip('.')}: {exc}") from exc
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where.rstrip('.')}: {exc}") from exc
-
-
 def resolve_component(section: str, spec: Any, where: str | None = None, name_key: str | None = None
                       ) -> tuple[str, Any]:
     """``(name, options dataclass)`` for one component section: ``{"name": ..., option: value, ...}`` or a name.
@@ -374,7 +255,7 @@ def resolve_component(section: str, spec: Any, where: str | None = None, name_ke
             raise ConfigError(f"{where.rstrip('.')}: {exc}") from exc
     if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
         options["name"] = spec["name"]  # a config that declares `name` receives the component's name
-    config = build_dataclass(component.config_cls, options, where)
+    config = build_options(component.config_cls, options, where)
     resolve_references(config, where)
     return spec["name"], config
 
@@ -396,7 +277,7 @@ def resolve(raw: dict[str, Any]) -> RunConfig:
     valid_top = [*COMPONENT_SECTIONS, *OPTIONAL_SECTIONS, *FIXED_SECTIONS, *TOP_LEVEL_KEYS]
     for key in raw:
         if key not in valid_top:
-            raise _unknown_key(key, valid_top, "")
+            raise unknown_key(key, valid_top, "")
     components: dict[str, tuple[str, Any]] = {}
     for section in COMPONENT_SECTIONS:
         components[section] = resolve_component(section, raw.get(section) or {"name": DEFAULT_COMPONENTS[section]})
@@ -406,14 +287,14 @@ def resolve(raw: dict[str, Any]) -> RunConfig:
     if "captioner" not in components and any(getattr(config, "needs_captioner", False)
                                              for _, config in components.values()):
         components["captioner"] = resolve_component("captioner", {"name": DEFAULT_CAPTIONER})
-    train = build_dataclass(TrainConfig, raw.get("train") or {}, "train.")
-    evaluation = build_dataclass(EvalConfig, raw.get("eval") or {}, "eval.")
-    seed = _coerce(raw.get("seed", 0), int, "seed")
+    train = build_options(TrainConfig, raw.get("train") or {}, "train.")
+    evaluation = build_options(EvalConfig, raw.get("eval") or {}, "eval.")
+    seed = coerce(raw.get("seed", 0), int, "seed")
     if not 0 <= seed < 2**32:
         raise ConfigError(f"seed must be an integer from 0 to 2**32 - 1; got {seed}")
-    device = _coerce(raw.get("device", "auto"), str, "device")
-    results_dir = _coerce(raw.get("results_dir", "leaderboard/results"), str, "results_dir")
-    checkpoint_dir = _coerce(raw.get("checkpoint_dir", "checkpoints"), str, "checkpoint_dir")
+    device = coerce(raw.get("device", "auto"), str, "device")
+    results_dir = coerce(raw.get("results_dir", "leaderboard/results"), str, "results_dir")
+    checkpoint_dir = coerce(raw.get("checkpoint_dir", "checkpoints"), str, "checkpoint_dir")
     return RunConfig(components, train, evaluation, seed=seed, device=device, results_dir=results_dir,
                      checkpoint_dir=checkpoint_dir)
 

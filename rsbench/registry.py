@@ -17,6 +17,7 @@ from typing import Any
 
 from rsbench.errors import RsbenchError, UnknownComponentError
 from rsbench.kinds import KINDS
+from rsbench.options import check_config_class
 
 __all__ = ["BUILTIN_SOURCE", "KINDS", "Component", "NoOptions", "Registry", "get_registry", "install", "plural",
            "registries"]
@@ -61,7 +62,7 @@ class Component:
         return getattr(module, attr)
 
     def config_fields(self) -> list[dict[str, Any]]:
-        """Each config field's name, type, default and help text (from ``metadata['help']``)."""
+        """Each config field's name, type, default, help text and rules (``rsbench.options.option``)."""
         rows = []
         for f in dataclasses.fields(self.config_cls):
             if f.default is not dataclasses.MISSING:
@@ -71,7 +72,8 @@ class Component:
             else:
                 default = None
             type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-            rows.append({"name": f.name, "type": type_name, "default": default, "help": f.metadata.get("help", "")})
+            rows.append({"name": f.name, "type": type_name, "default": default, "help": f.metadata.get("help", ""),
+                         "rules": dict(f.metadata.get("rules", {}))})
         return rows
 
 
@@ -96,12 +98,11 @@ class Registry:
         description: str | None = None,
         source: str = "?",
     ) -> Component:
-        if not dataclasses.is_dataclass(config):
-            raise RsbenchError(f"{self.kind} '{name}' from {source}: config must be a dataclass, got {config!r}")
         if name in self.entries:
             raise RsbenchError(self._clash(name, source))
         if isinstance(factory, str) and ":" not in factory:
             raise RsbenchError(f"{self.kind} '{name}' from {source}: a lazy factory must read 'module:attr'")
+        check_config_class(config, self.kind, name)
         if description is None:
             doc = (getattr(factory, "__doc__", None) or "").strip() if callable(factory) else ""
             description = doc.splitlines()[0] if doc else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -12,7 +12,7 @@ from rsbench.registry import KINDS, Registry
 
 @dataclass
 class Opts:
-    size: int = 3
+    size: int = field(default=3, metadata={"help": "how big"})
 
 
 def make(config):
@@ -26,7 +26,8 @@ def test_register_get_build_and_description_from_docstring():
     comp = reg.get("clip-lora")
     assert comp.description == "Build a thing."
     assert comp.build(Opts(5)) == ("built", 5)
-    assert comp.config_fields() == [{"name": "size", "type": "int", "default": 3, "help": ""}]
+    assert comp.config_fields() == [{"name": "size", "type": "int", "default": 3, "help": "how big",
+                                    "rules": {}}]
 
 
 def test_unknown_name_suggests_close_matches():

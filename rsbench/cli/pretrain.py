@@ -61,7 +61,8 @@ def pretrain_captioner_command(
     from dataclasses import asdict
 
     from rsbench.captioning.tiny_train import CaptionerRecipe
-    from rsbench.config import build_dataclass, merge, parse_set
+    from rsbench.config import merge, parse_set
+    from rsbench.options import build_options
 
     flags = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}.items()
              if v is not None}
@@ -70,7 +71,7 @@ def pretrain_captioner_command(
     for key in ("dataset", "eval_dataset"):  # dataset options are merged into the default corpus, not replacing it
         if isinstance(layer.get(key), dict) and "name" not in layer[key]:
             layer[key] = {**defaults[key], **layer[key]}
-    recipe = build_dataclass(CaptionerRecipe, layer, "")
+    recipe = build_options(CaptionerRecipe, layer, "")
     if print_config:
         import yaml
 

@@ -27,7 +27,9 @@ from typing import Any
 
 import torch
 
+from rsbench import options as option_rules
 from rsbench.data.record import SPLITS, Record, RetrievalDataset
+from rsbench.errors import RsbenchError
 from rsbench.kinds import KIND_OF
 from rsbench.testing.captioning import check_captioner, toy_image_records
 from rsbench.testing.retrieval import check_index, check_reranker, check_strategy
@@ -46,16 +48,12 @@ def tiny_backbone(name: str = "rsbench-tiny") -> Any:
 
 
 def check_config(config_cls: type) -> None:
-    """A component's options: a dataclass whose defaults build an instance and whose fields say what they do."""
-    where = f"config {getattr(config_cls, '__name__', config_cls)!r}"
-    _require(dataclasses.is_dataclass(config_cls) and isinstance(config_cls, type), where, "must be a dataclass class")
+    """A component's options: what registration asks (``rsbench.options.check_config_class``): every attribute
+    annotated, every field with a default of its own type within its own rules and a help text; the defaults build."""
     try:
-        config_cls()
-    except Exception as exc:
-        raise ContractError(f"{where}: must build from its defaults alone ({type(exc).__name__}: {exc})") from exc
-    for f in dataclasses.fields(config_cls):
-        if f.name != "name":
-            _require(bool(f.metadata.get("help")), where, f"field '{f.name}' needs metadata={{'help': ...}}")
+        option_rules.check_config_class(config_cls, "component", getattr(config_cls, "__name__", "?"))
+    except RsbenchError as exc:
+        raise ContractError(str(exc)) from exc
 
 
 def check_backbone(backbone: Any) -> None:
@@ -267,7 +265,6 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
     SynthRS). Returns what was built (by the check, for a kind with build arguments). The config class is checked
     too (``check_config``).
     """
-    from rsbench.config import build_dataclass
     from rsbench.registry import get_registry
 
     component = get_registry(kind).get(name)
@@ -275,7 +272,7 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
     config_data = dict(options or {})
     if "name" in {f.name for f in dataclasses.fields(component.config_cls)}:
         config_data["name"] = name
-    config = build_dataclass(component.config_cls, config_data, f"{kind}.")
+    config = option_rules.build_options(component.config_cls, config_data, f"{kind}.")
     check = KIND_OF[kind].load_check()
     context = {"backbone": backbone, "dataset": dataset,
                "records": dataset.split("test")[:4] if dataset is not None else None}

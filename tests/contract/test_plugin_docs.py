@@ -76,3 +76,21 @@ def test_documented_example_keeps_the_contract(kind):
         rsbench.testing.check_captioner(factory(config))
     else:
         rsbench.testing.check_dataset(factory(config))
+
+
+def test_the_options_example_runs_and_says_what_the_text_says():
+    from rsbench.errors import ConfigError
+    from rsbench.options import build_options
+
+    block = re.search(r"### Options\n.*?```python\n(.*?)```", DOC, flags=re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, "docs/plugins.md options example", "exec"), namespace)
+    config_cls = namespace["MyRerankConfig"]
+    rsbench.testing.check_config(config_cls)
+    with pytest.raises(ConfigError) as info:
+        build_options(config_cls, {"beta": -1}, "reranker.")
+    assert str(info.value) == "reranker.beta must be > 0; got -1.0" and f"`{info.value}`" in DOC
+    with pytest.raises(ConfigError, match="Did you mean: beta") as info:
+        build_options(config_cls, {"bta": 1}, "reranker.")
+    with pytest.raises(ConfigError, match=r"^reranker: cap \(2\) must be at least k \(10\)$"):
+        build_options(config_cls, {"cap": 2}, "reranker.")

@@ -11,9 +11,9 @@ import dataclasses
 import pytest
 import torch
 
-from rsbench.config import build_dataclass
 from rsbench.errors import UnknownComponentError
 from rsbench.hooks import get_registry
+from rsbench.options import build_options
 
 BACKBONE_NAMES = get_registry("backbone").names()
 
@@ -22,7 +22,7 @@ def default_config(name: str):
     """The component's default config, given the component's name when it declares one (as runs do)."""
     component = get_registry("backbone").get(name)
     declares_name = "name" in {f.name for f in dataclasses.fields(component.config_cls)}
-    return build_dataclass(component.config_cls, {"name": name} if declares_name else {}, "backbone.")
+    return build_options(component.config_cls, {"name": name} if declares_name else {}, "backbone.")
 
 
 @pytest.mark.parametrize("name", BACKBONE_NAMES)

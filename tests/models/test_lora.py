@@ -14,7 +14,6 @@ import torch
 from open_clip.model import convert_weights_to_lp
 from open_clip.transformer import ResidualAttentionBlock
 
-from rsbench.config import build_dataclass
 from rsbench.errors import ConfigError, RsbenchError
 from rsbench.models.adapters.lora.config import TARGETS, LoraConfig, TextLoraConfig
 from rsbench.models.adapters.lora.model import (
@@ -27,6 +26,7 @@ from rsbench.models.adapters.lora.model import (
 )
 from rsbench.models.backbones import BackboneConfig, build_backbone
 from rsbench.models.backbones.open_clip_backbone import Backbone
+from rsbench.options import build_options
 from rsbench.profile.cost import count_parameters
 from rsbench.train.trainer import trainable_state
 
@@ -371,10 +371,10 @@ def test_config_refuses_bad_options(options):
 
 
 def test_config_comes_through_the_config_system():
-    config = build_dataclass(LoraConfig, {"rank": 8, "alpha": 4, "targets": ["c_fc", "in_proj"]}, "adapter")
+    config = build_options(LoraConfig, {"rank": 8, "alpha": 4, "targets": ["c_fc", "in_proj"]}, "adapter")
     assert (config.rank, config.alpha, config.scale, config.targets) == (8, 4.0, 0.5, ["c_fc", "in_proj"])
     with pytest.raises(ConfigError, match="targets"):
-        build_dataclass(LoraConfig, {"targets": ["k_proj"]}, "adapter")
+        build_options(LoraConfig, {"targets": ["k_proj"]}, "adapter")
 
 
 def test_config_module_does_not_import_torch():

@@ -117,6 +117,49 @@ def test_records_name_the_plugin_and_version_behind_a_component(plugin_site, mon
     finally:
         manager.reset()
 
+CONFIG_MISTAKES = """
+    from dataclasses import dataclass
+    from rsbench.options import option
+    from rsbench.hooks import hookimpl
+
+    @dataclass
+    class BetaConfig:
+        \"\"\"A reranker with one option.\"\"\"
+
+        {field}
+
+    @hookimpl
+    def register_rerankers(register):
+        register("beta", "rsbench.retrieval.rerankers.base:build_none", BetaConfig)
+"""
+
+
+@pytest.mark.parametrize(("plugin", "field", "problem"), [
+    ("unannotated", "beta = 5", "attribute 'beta' has no type annotation"),
+    ("nodefault", "beta: float = option(help='inverse temperature')", "field 'beta' has no default"),
+    ("wrongtype", "beta: int = option(0.5, 'inverse temperature')",
+     "the default of field 'beta' is wrong: beta must be an integer; got 0.5"),
+    ("nohelp", "beta: float = 5.0", "field 'beta' has no help text"),
+    ("outofrange", "beta: float = option(-1.0, 'inverse temperature', gt=0)",
+     "the default of field 'beta' is wrong: beta must be > 0; got -1.0"),
+])
+def test_a_config_mistake_breaks_its_plugin_with_one_line_naming_plugin_and_field(installed, capsys, plugin, field,
+                                                                                   problem):
+    installed(plugin, CONFIG_MISTAKES.replace("{field}", field))  # a module name of its own: imported once
+    code, _, err = _main("run", "--print-config", capsys=capsys)
+    assert code == 2 and err.count("error:") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: plugin '{plugin}' is broken: reranker 'beta': config BetaConfig: {problem}"), err
+    code, out, err = _main("plugins", "--json", capsys=capsys)  # still listed, as broken, with the reason
+    shown = {p["name"]: p for p in json.loads(out)}
+    assert code == 0 and shown[plugin]["status"] == "broken" and problem in shown[plugin]["problems"][0]
+
+
+def test_a_correct_config_registers(installed, capsys):
+    right = "beta: float = option(5.0, 'inverse temperature', gt=0)"
+    installed("rightconfig", CONFIG_MISTAKES.replace("{field}", right))
+    code, out, err = _main("list", "reranker", "--json", capsys=capsys)
+    assert code == 0 and "beta" in {c["name"] for c in json.loads(out)}, err
+
 
 def _main(*argv: str, capsys) -> tuple[int, str, str]:
     """``rsbench *argv`` in this process, through the real entry point: (exit status, stdout, stderr)."""

@@ -85,7 +85,7 @@ CASES = [
     Case("bad-flag-value", ["run", "--epochs", "abc"], ["'--epochs'", "integer"]),
     Case("flag-of-a-subcommand-at-the-top", ["--seed", "-5"], ["No such option: --seed"]),
     Case("negative-seed", ["run", "--seed", "-5", "--print-config"], ["seed must be an integer from 0"]),
-    Case("infinite-lr", ["run", "--lr", "inf", "--print-config"], ["train.lr must be > 0 and finite"]),
+    Case("infinite-lr", ["run", "--lr", "inf", "--print-config"], ["train.lr must be a finite number > 0; got inf"]),
     Case("unknown-loss-plural", ["run", "--loss", "infonc"], ["Did you mean: infonce?", "Registered losses:"],
          never=["losss"]),
     Case("suggestions-listed-once", ["run", "--backbone", "rsbench-tin"], ["Did you mean: rsbench-tiny,"],

@@ -59,7 +59,7 @@ class FaissIndexConfig:
     @staticmethod
     def check_options(name: str, given: set[str]) -> None:
         """Options the caller set that index ``name`` does not read: an error naming the ones it does."""
-        known = frozenset().union(*FAISS_OPTIONS.values())  # a misspelt key is build_dataclass's to report
+        known = frozenset().union(*FAISS_OPTIONS.values())  # a misspelt key is build_options' to report
         foreign = sorted((given & known) - FAISS_OPTIONS.get(name, frozenset()))
         if foreign:
             reads = ", ".join(sorted(FAISS_OPTIONS[name])) or "none"
