@@ -16,23 +16,18 @@ from rsbench.captioning.config import (
 from rsbench.data.synthrs.config import SynthRSConfig
 from rsbench.data.synthshapes.config import SynthShapesConfig
 from rsbench.hooks.manager import hookimpl
-from rsbench.models.adapters.baseline_config import BitFitConfig, ClipAdapterConfig
-from rsbench.models.adapters.config import FrozenConfig, FullConfig, LinearProbeConfig
+from rsbench.models.adapters.config import BitFitConfig, ClipAdapterConfig, FrozenConfig, FullConfig, LinearProbeConfig
 from rsbench.models.adapters.focus.config import FocusConfig, FocusVisualConfig
 from rsbench.models.adapters.lora.config import LoraConfig, TextLoraConfig
 from rsbench.models.backbones.config import BackboneConfig
 from rsbench.registry import NoOptions
-from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig, HybridConfig, TextToTextConfig
 from rsbench.retrieval.index.config import ExactIndexConfig, FaissIndexConfig
 from rsbench.retrieval.rerankers.config import CslsConfig, DualSoftmaxConfig, GalrConfig, QbNormConfig
-from rsbench.text.augmenters.rich_caption_config import RichCaptionConfig
-from rsbench.text.augmenters.scene_config import SceneConfig
+from rsbench.retrieval.strategies.config import DualStreamConfig, FastThenFineConfig, HybridConfig, TextToTextConfig
+from rsbench.text.augmenters.config import RichCaptionConfig, SceneConfig
 from rsbench.text.encoders.config import ClipTextConfig, OpenAIEmbeddingsConfig, SentenceTransformersConfig
-from rsbench.train.losses.config import InfoNCEConfig
-from rsbench.train.losses.hinge_config import HingeConfig
-from rsbench.train.losses.multi_granular_config import MultiGranularConfig
-from rsbench.train.samplers.config import BatchConfig
-from rsbench.train.samplers.queue_config import QueueConfig
+from rsbench.train.losses.config import HingeConfig, InfoNCEConfig, MultiGranularConfig
+from rsbench.train.samplers.config import BatchConfig, QueueConfig
 
 
 @hookimpl

@@ -94,7 +94,7 @@ def test_the_old_build_helpers_are_build_under_their_names() -> None:
 
 
 def test_references_are_checked_when_the_config_resolves_not_in_post_init() -> None:
-    from rsbench.retrieval.config import DualStreamConfig
+    from rsbench.retrieval.strategies.config import DualStreamConfig
 
     assert DualStreamConfig(index="no-such-index").index == "no-such-index"  # a config class looks nothing up
     with pytest.raises(ConfigError, match="^strategy.index: unknown index 'hnws'. Did you mean: hnsw"):

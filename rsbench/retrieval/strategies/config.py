@@ -1,4 +1,4 @@
-"""Config dataclasses of the built-in retrieval strategies (free of torch)."""
+"""Config dataclasses of the built-in retrieval strategies, beside their modules (free of torch)."""
 
 from __future__ import annotations
 
