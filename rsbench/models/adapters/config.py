@@ -18,19 +18,28 @@ def _require_bool(value: object, name: str) -> None:
 
 @dataclass
 class FullConfig:
-    """Fine-tune every parameter of both towers."""
+    """fine-tune every weight of both towers
+
+    Fine-tune every parameter of both towers.
+    """
 
     train_logit_scale: bool = field(default=True, metadata={"help": _LOGIT_SCALE_HELP})
 
 
 @dataclass
 class FrozenConfig:
-    """Zero-shot: nothing trains; the run only evaluates the backbone as loaded."""
+    """zero-shot: nothing trains
+
+    Zero-shot: nothing trains; the run only evaluates the backbone as loaded.
+    """
 
 
 @dataclass
 class LinearProbeConfig:
-    """Train only the two projections into the joint space (CMER Table 1's 'Linear probe')."""
+    """train only the visual and text projections
+
+    Train only the two projections into the joint space (CMER Table 1's 'Linear probe').
+    """
 
     train_logit_scale: bool = field(default=False, metadata={"help": _LOGIT_SCALE_HELP})
 
@@ -41,7 +50,10 @@ class LinearProbeConfig:
 
 @dataclass
 class BitFitConfig:
-    """BitFit (Zaken et al. 2021): every bias of both towers trains, every other weight stays frozen."""
+    """BitFit: train only the biases of both towers (Zaken et al. 2021; CMER baseline)
+
+    BitFit (Zaken et al. 2021): every bias of both towers trains, every other weight stays frozen.
+    """
 
     train_logit_scale: bool = field(default=False, metadata={"help": _LOGIT_SCALE_HELP})
 
@@ -51,7 +63,10 @@ class BitFitConfig:
 
 @dataclass
 class ClipAdapterConfig:
-    """CLIP-Adapter (Gao et al. 2021): a residual bottleneck MLP on the final embeddings of a frozen CLIP."""
+    """CLIP-Adapter: residual bottleneck MLPs on a frozen CLIP's final embeddings (Gao et al. 2021)
+
+    CLIP-Adapter (Gao et al. 2021): a residual bottleneck MLP on the final embeddings of a frozen CLIP.
+    """
 
     reduction: int = field(
         default=4,

@@ -25,7 +25,10 @@ def _check_template(value: str, keys: tuple[str, ...], option: str) -> None:
 
 @dataclass
 class SceneConfig:
-    """Prepend the scene class to captions as a metadata prompt (CMER Eq. 14); say where queries get theirs."""
+    """CMER scene-label prompt: the scene class before each caption; queries oracle, predicted or none
+
+    Prepend the scene class to captions as a metadata prompt (CMER Eq. 14); say where queries get theirs.
+    """
 
     template: str = field(
         default="{scene}, {caption}",
@@ -68,7 +71,9 @@ VARIANTS = ("random", "first")
 
 @dataclass
 class RichCaptionConfig:
-    """Replace, extend or add training captions with the image's generated captions (the run's ``captioner``;
+    """generated captions (the run's --captioner, cached) replace, extend or add training captions
+
+    Replace, extend or add training captions with the image's generated captions (the run's ``captioner``;
     the shipped ``tiny`` when the run names none)."""
 
     needs_captioner: ClassVar[bool] = True  # a run that names no captioner gets config.DEFAULT_CAPTIONER

@@ -11,7 +11,7 @@ from rsbench.errors import ConfigError
 
 @dataclass
 class InfoNCEConfig:
-    """Symmetric InfoNCE over in-batch negatives (CMER Eq. 19-21)."""
+    """symmetric InfoNCE over in-batch negatives (CMER Eq. 19-21)"""
 
     temperature: float | None = field(
         default=None, metadata={"help": "fixed tau; null uses the model's learnable logit scale"}
@@ -24,7 +24,9 @@ class InfoNCEConfig:
 
 @dataclass
 class HingeConfig:
-    """Difficulty-weighted hinge: each violating negative costs l * exp(-beta * l), l = [margin - S(a,p) + S(a,n)]+.
+    """difficulty-weighted hinge over in-batch negatives (HVSA; CMER Eq. 16-18)
+
+    Difficulty-weighted hinge: each violating negative costs l * exp(-beta * l), l = [margin - S(a,p) + S(a,n)]+.
 
     CMER gives neither margin nor beta. It takes the loss from HVSA (Zhang et al., TGRS 2023), whose released
     configs use margin 0.2 (also the VSE++ convention) and beta 0.5, sum the weighted costs with the weight
@@ -70,7 +72,10 @@ class HingeConfig:
 
 @dataclass
 class MultiGranularConfig:
-    """Global InfoNCE + token-level InfoNCE on the fine scores + TGDT's intra-modal consistency term."""
+    """FTF's training side, our reading: global + token-level InfoNCE + TGDT's intra-modal consistency
+
+    Global InfoNCE + token-level InfoNCE on the fine scores + TGDT's intra-modal consistency term.
+    """
 
     token_weight: float = field(default=1.0, metadata={"help": "weight of the token-level InfoNCE term"})
     intra_weight: float = field(default=1.0, metadata={"help": "weight of the intra-modal consistency term"})

@@ -11,7 +11,10 @@ from rsbench.train.losses.config import HingeConfig
 
 @dataclass
 class BatchConfig:
-    """In-batch negatives: every other image/caption of the mini-batch, never one of the same image."""
+    """in-batch negatives; captions of one image are never negatives of each other
+
+    In-batch negatives: every other image/caption of the mini-batch, never one of the same image.
+    """
 
     exclude_same_image: bool = field(
         default=True, metadata={"help": "never treat captions of the same image as negatives"}
@@ -20,7 +23,9 @@ class BatchConfig:
 
 @dataclass
 class QueueConfig(HingeConfig):
-    """In-batch loss plus a difficulty-weighted hinge against FIFO queues of earlier steps (CMER §3.4, Eq. 16-22).
+    """CMER negative recycling: batch loss + difficulty-weighted hinge against FIFO queues of earlier steps
+
+    In-batch loss plus a difficulty-weighted hinge against FIFO queues of earlier steps (CMER §3.4, Eq. 16-22).
 
     The hinge options (margin, beta, reduction, detach_weight) are those of the `dw-hinge` loss.
     """
