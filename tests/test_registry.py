@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -37,7 +37,7 @@ class Sharpen:
     The rest of the docstring says more; only its first line is the description.
     """
 
-    power: int = 3
+    power: int = field(default=3, metadata={"help": "the odd power"})
 
 
 @dataclass
