@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import fnmatch
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,8 @@ from rsbench.errors import RsbenchError, UnknownComponentError
 from rsbench.kinds import KINDS
 from rsbench.options import check_config_class
 
-__all__ = ["BUILTIN_SOURCE", "KINDS", "Component", "NoOptions", "Registry", "get_registry", "install", "plural",
-           "registries"]
+__all__ = ["BUILTIN_SOURCE", "KINDS", "Component", "NoOptions", "Registry", "config_description", "get_registry",
+           "install", "plural", "registries"]
 # Who registers rsbench's own components: their names are reserved, a plugin cannot take one.
 BUILTIN_SOURCE = "rsbench.builtin"
 
@@ -37,6 +38,20 @@ def plural(kind: str) -> str:
 @dataclass
 class NoOptions:
     """Config for a component that has no options."""
+
+
+def config_description(config_cls: type) -> str:
+    """A component's one-line description, written once: the first line of its config class's own docstring.
+
+    ``""`` when there is none to take: for ``NoOptions`` (shared by every component without options), a class
+    without a docstring of its own, or the one ``@dataclass`` makes up when none is written (``Foo(a: int = 1)``).
+    """
+    if config_cls is NoOptions:
+        return ""
+    doc = inspect.cleandoc(vars(config_cls).get("__doc__") or "")
+    if not doc or doc.startswith(f"{config_cls.__name__}("):
+        return ""
+    return doc.splitlines()[0].strip()
 
 
 @dataclass(frozen=True)
@@ -103,9 +118,11 @@ class Registry:
         if isinstance(factory, str) and ":" not in factory:
             raise RsbenchError(f"{self.kind} '{name}' from {source}: a lazy factory must read 'module:attr'")
         check_config_class(config, self.kind, name)
-        if description is None:
-            doc = (getattr(factory, "__doc__", None) or "").strip() if callable(factory) else ""
-            description = doc.splitlines()[0] if doc else ""
+        if description is None:  # written once: the config's docstring (config_description), else the factory's
+            description = config_description(config)
+            if not description and callable(factory):
+                doc = (getattr(factory, "__doc__", None) or "").strip()
+                description = doc.splitlines()[0] if doc else ""
         component = Component(self.kind, name, factory, config, description, source)
         self.entries[name] = component
         return component

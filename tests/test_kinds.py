@@ -1,15 +1,20 @@
 """The one table of component kinds (rsbench/kinds.py): each kind has a hook, a config section, a contract check
-and a documented section; the places that enumerate kinds read it; ``build`` builds any kind by name."""
+and a documented section; the places that enumerate kinds read it; ``build`` builds any kind by name. One layout for
+a built-in component: its config in the ``config.py`` beside its module, its description written once (the config
+docstring's first line), its registration one line."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import inspect
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+import rsbench.builtin
 import rsbench.testing
 from rsbench import config, registry
 from rsbench.components import build
@@ -19,6 +24,35 @@ from rsbench.kinds import KIND_TABLE, KINDS, Kind
 
 PLUGINS_DOC = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text(encoding="utf-8")
 HOOKSPECS = {name for name, obj in vars(specs).items() if name.startswith("register_") and inspect.isfunction(obj)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Registration:
+    """One ``register(...)`` call of the built-in plugin, as written: ``description`` None when none is passed."""
+
+    kind: str
+    name: str
+    factory: str
+    config: type
+    description: str | None
+
+
+def builtin_registrations() -> list[Registration]:
+    """What rsbench/builtin.py's hooks register, call by call."""
+    calls: list[Registration] = []
+    for kind in KIND_TABLE:
+        def register(name, factory, config=registry.NoOptions, description=None, _kind=kind.name):
+            calls.append(Registration(_kind, name, factory, config, description))
+
+        getattr(rsbench.builtin, kind.hook)(register=register)
+    return calls
+
+
+BUILTINS = builtin_registrations()
+# A config class that serves several names (the faiss indexes, rsitmd/ucm/sydney, the backbones) or none of its own
+# (NoOptions) cannot say what each of them is: those registrations pass their description.
+SHARED_CONFIGS = {config for config, uses in Counter(r.config for r in BUILTINS).items() if uses > 1} | {
+    registry.NoOptions}
 
 
 def referencing_configs(kind: str) -> list[type]:
@@ -94,7 +128,7 @@ def test_the_old_build_helpers_are_build_under_their_names() -> None:
 
 
 def test_references_are_checked_when_the_config_resolves_not_in_post_init() -> None:
-    from rsbench.retrieval.config import DualStreamConfig
+    from rsbench.retrieval.strategies.config import DualStreamConfig
 
     assert DualStreamConfig(index="no-such-index").index == "no-such-index"  # a config class looks nothing up
     with pytest.raises(ConfigError, match="^strategy.index: unknown index 'hnws'. Did you mean: hnsw"):
@@ -105,3 +139,50 @@ def test_references_are_checked_when_the_config_resolves_not_in_post_init() -> N
         config.build_config(None, {}, ["strategy.name=text-to-text", "strategy.text_encoder_options.modle=x"])
     with pytest.raises(ConfigError, match="^strategy.text_encoder_options must be a mapping, got 3"):
         config.build_config(None, {}, ["strategy.name=hybrid", "strategy.text_encoder_options=3"])
+
+
+def config_module_of(factory: str) -> str:
+    """Where a component's config class belongs: the ``config`` module of the package holding its factory's module
+    (``rsbench.train.losses.hinge:build`` -> ``rsbench.train.losses.config``; a factory in a package's
+    ``__init__``, ``rsbench.models.backbones:build_backbone``, -> ``rsbench.models.backbones.config``)."""
+    module = factory.partition(":")[0]
+    spec = importlib.util.find_spec(module)  # imports the parent packages only, never the (torch) module itself
+    assert spec is not None, f"no module {module}"
+    package = module if spec.submodule_search_locations is not None else module.rpartition(".")[0]
+    return f"{package}.config"
+
+
+def test_the_builtin_plugin_registers_every_builtin_component_once() -> None:
+    assert len(BUILTINS) > 40 and all(isinstance(r.factory, str) and ":" in r.factory for r in BUILTINS)
+    names = {(c.kind, c.name) for reg in registry.registries().values() for c in reg.list()
+             if c.source == registry.BUILTIN_SOURCE}
+    assert names == {(r.kind, r.name) for r in BUILTINS} and len(names) == len(BUILTINS)
+
+
+@pytest.mark.parametrize("reg", BUILTINS, ids=lambda r: f"{r.kind}:{r.name}")
+def test_a_builtin_config_lives_in_the_config_py_beside_its_component(reg: Registration) -> None:
+    """The rule: the ``config.py`` of the folder that holds the factory's module. NoOptions (a component without
+    options) is the one exception; the backbones' shared config follows the rule (their factory is the package's)."""
+    if reg.config is registry.NoOptions:
+        return
+    expected = config_module_of(reg.factory)
+    assert reg.config.__module__ == expected, (
+        f"{reg.kind} '{reg.name}': config {reg.config.__name__} is defined in {reg.config.__module__}; "
+        f"it belongs in {expected} (the config.py beside {reg.factory.partition(':')[0]})")
+
+
+@pytest.mark.parametrize("reg", BUILTINS, ids=lambda r: f"{r.kind}:{r.name}")
+def test_a_builtin_description_is_written_once_in_the_config_docstring(reg: Registration) -> None:
+    listed = registry.get_registry(reg.kind).get(reg.name).description
+    if reg.config in SHARED_CONFIGS:
+        assert reg.description, f"{reg.kind} '{reg.name}': {reg.config.__name__} serves several names; pass the " \
+                                "description"
+        assert listed == reg.description
+        return
+    assert reg.description is None, (
+        f"{reg.kind} '{reg.name}': the description is written in rsbench/builtin.py; make it the first line of "
+        f"{reg.config.__name__}'s docstring instead")
+    first_line = inspect.cleandoc(reg.config.__doc__ or "").splitlines()[0]
+    assert listed == first_line == registry.config_description(reg.config)
+    assert first_line and not first_line.startswith(f"{reg.config.__name__}("), \
+        f"{reg.config.__name__} has no docstring of its own"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from rsbench.errors import RsbenchError, UnknownComponentError
-from rsbench.registry import KINDS, Registry
+from rsbench.registry import KINDS, NoOptions, Registry, config_description
 
 
 @dataclass
@@ -29,6 +29,42 @@ def test_register_get_build_and_description_from_docstring():
     assert comp.config_fields() == [{"name": "size", "type": "int", "default": 3, "help": "how big",
                                     "rules": {}}]
 
+
+
+@dataclass
+class Sharpen:
+    """cosine to an odd power
+
+    The rest of the docstring says more; only its first line is the description.
+    """
+
+    power: int = field(default=3, metadata={"help": "the odd power"})
+
+
+@dataclass
+class Undocumented(Sharpen):  # no docstring of its own: @dataclass makes one up, "Undocumented(power: int = 3)"
+    pass
+
+
+def test_register_without_description_takes_the_config_docstrings_first_line():
+    reg = Registry("reranker")
+    assert reg.register("sharpened", make, Sharpen).description == "cosine to an odd power"
+    assert reg.register("lazy", "rsbench.retrieval.rerankers.csls:build", Sharpen).description == \
+        "cosine to an odd power"
+    assert reg.register("told", make, Sharpen, "said here").description == "said here"  # an explicit one wins
+    assert reg.register("told-positionally", make, Sharpen, "said here", "tests").source == "tests"
+    assert config_description(Sharpen) == "cosine to an odd power"
+
+
+def test_a_made_up_dataclass_docstring_or_no_options_is_no_description():
+    assert Undocumented.__doc__.startswith("Undocumented(") and Opts.__doc__.startswith("Opts(")
+    assert config_description(Undocumented) == config_description(Opts) == config_description(NoOptions) == ""
+    reg = Registry("reranker")
+    assert reg.register("sub", make, Undocumented).description == "Build a thing."  # the factory's, as before
+    assert reg.register("opts", make, Opts).description == "Build a thing."
+    assert reg.register("none", make).description == "Build a thing."  # NoOptions describes no component
+    assert reg.register("lazy", "rsbench.retrieval.rerankers.csls:build", Undocumented).description == ""
+    assert reg.register("empty", make, Sharpen, "").description == ""  # an explicit empty one is kept
 
 def test_unknown_name_suggests_close_matches():
     reg = Registry("adapter")

@@ -16,7 +16,10 @@ def _check(ok: bool, message: str) -> None:
 
 @dataclass
 class FileCaptionerConfig:
-    """Captions made elsewhere, read from a file keyed by image filename."""
+    """captions made elsewhere: JSON/JSONL keyed by image file name (TRSLLaVA's RSRT release included)
+
+    Captions made elsewhere, read from a file keyed by image filename.
+    """
 
     path: str = field(default="", metadata={
         "help": "JSON {filename: [captions]} or {filename: caption}, or JSONL lines {image, captions|caption|"
@@ -25,7 +28,10 @@ class FileCaptionerConfig:
 
 @dataclass
 class OracleCaptionerConfig:
-    """SynthRS's drawing metadata written out as captions: the upper bound of caption quality."""
+    """SynthRS only: captions written from what was drawn; the upper bound of caption quality
+
+    SynthRS's drawing metadata written out as captions: the upper bound of caption quality.
+    """
 
     metadata: str = field(default="", metadata={
         "help": "SynthRS metadata file (synthrs_meta.json); empty: the one next to the dataset's images/ folder"})
@@ -33,7 +39,10 @@ class OracleCaptionerConfig:
 
 @dataclass
 class OpenAICaptionerConfig:
-    """Any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama, LM Studio) with images inline."""
+    """any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, LM Studio), images sent inline
+
+    Any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama, LM Studio) with images inline.
+    """
 
     base_url: str = field(default="https://api.openai.com/v1", metadata={
         "help": "the endpoint's base URL, up to /v1 (vLLM: http://localhost:8000/v1, Ollama: "
@@ -75,7 +84,10 @@ class OpenAICaptionerConfig:
 
 @dataclass
 class TransformersCaptionerConfig:
-    """An image-text-to-text model through transformers' processor and auto-model API."""
+    """any image-text-to-text model (hub id or local folder) through transformers, batched, greedy
+
+    An image-text-to-text model through transformers' processor and auto-model API.
+    """
 
     model: str = field(default="", metadata={
         "help": "hub id (Qwen/Qwen2-VL-2B-Instruct, llava-hf/llava-v1.6-mistral-7b-hf, ...) or a local folder"})
@@ -101,7 +113,10 @@ class TransformersCaptionerConfig:
 
 @dataclass
 class TinyCaptionerConfig:
-    """The tiny generative captioner that ships with rsbench (``rsbench pretrain-captioner`` makes one)."""
+    """the shipped tiny generative captioner (a decoder over rsbench-tiny's image tokens), offline
+
+    The tiny generative captioner that ships with rsbench (``rsbench pretrain-captioner`` makes one).
+    """
 
     weights: str = field(default="", metadata={
         "help": "a captioner file written by `rsbench pretrain-captioner`; empty: the shipped one"})

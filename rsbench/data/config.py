@@ -1,7 +1,5 @@
-"""Options of the built-in dataset loaders, kept free of heavy imports so that `rsbench list` stays fast.
-
-``BUILTIN_DATASETS`` names each loader with its config class and lazy ``"module:attr"`` factory.
-"""
+"""Options of the dataset loaders of this folder (karpathy.py, precomp.py, nwpu.py), kept free of heavy imports so
+that `rsbench list` stays fast; rsbench/builtin.py registers each loader with its config class."""
 
 from __future__ import annotations
 
@@ -53,7 +51,10 @@ class KarpathyConfig:
 
 @dataclass
 class RsicdConfig(KarpathyConfig):
-    """RSICD options: a Karpathy file plus the per-class file lists that label its numeric file names."""
+    """RSICD (dataset_rsicd.json, 30 scene classes; numeric files labelled by txtclasses_rsicd/)
+
+    RSICD options: a Karpathy file plus the per-class file lists that label its numeric file names.
+    """
 
     class_lists: str = field(
         default="txtclasses_rsicd",
@@ -63,7 +64,10 @@ class RsicdConfig(KarpathyConfig):
 
 @dataclass
 class GenericKarpathyConfig(KarpathyConfig):
-    """Any Karpathy-style JSON: the annotation file must be named; the scene rule is chosen."""
+    """any Karpathy-style JSON (images[].filename/split/sentences[].raw)
+
+    Any Karpathy-style JSON: the annotation file must be named; the scene rule is chosen.
+    """
 
     scene_rule: Literal["prefix", "ucm", "sydney", "none"] = field(default="prefix", metadata={"help": _SCENE_HELP})
 
@@ -74,7 +78,10 @@ class GenericKarpathyConfig(KarpathyConfig):
 
 @dataclass
 class PrecompConfig:
-    """Options of an AMFMN/GaLR "precomp" folder (``<split>_caps.txt`` + ``<split>_filename.txt``)."""
+    """AMFMN/GaLR precomp folder (<split>_caps.txt with <split>_filename.txt)
+
+    Options of an AMFMN/GaLR "precomp" folder (``<split>_caps.txt`` + ``<split>_filename.txt``).
+    """
 
     data_root: str = field(
         default="", metadata={"help": "folder holding the <split>_caps.txt and <split>_filename.txt files"}
@@ -91,7 +98,10 @@ class PrecompConfig:
 
 @dataclass
 class NwpuConfig:
-    """Options of NWPU-Captions: one JSON keyed by category, images in ``<category>/<filename>``."""
+    """NWPU-Captions (dataset_nwpu.json keyed by category, 45 classes)
+
+    Options of NWPU-Captions: one JSON keyed by category, images in ``<category>/<filename>``.
+    """
 
     data_root: str = field(default="", metadata={"help": _ROOT_HELP})
     annotation: str = field(default="dataset_nwpu.json", metadata={"help": "annotation file name inside data_root"})
@@ -117,55 +127,3 @@ def require_data_root(config: object, dataset: str) -> Path:
         )
     return Path(data_root).expanduser().resolve()
 
-
-@dataclass(frozen=True)
-class DatasetEntry:
-    """A built-in dataset for the registry: name, lazy factory, config class, one-line description."""
-
-    name: str
-    factory: str
-    config: type
-    description: str
-
-
-BUILTIN_DATASETS: tuple[DatasetEntry, ...] = (
-    DatasetEntry(
-        "rsitmd",
-        "rsbench.data.karpathy:load_rsitmd",
-        KarpathyConfig,
-        "RSITMD (dataset_RSITMD.json, 33 scene classes from <class>_<n> file names)",
-    ),
-    DatasetEntry(
-        "rsicd",
-        "rsbench.data.karpathy:load_rsicd",
-        RsicdConfig,
-        "RSICD (dataset_rsicd.json, 30 scene classes; numeric files labelled by txtclasses_rsicd/)",
-    ),
-    DatasetEntry(
-        "ucm", "rsbench.data.karpathy:load_ucm", KarpathyConfig, "UCM-captions (dataset.json, 21 classes by image id)"
-    ),
-    DatasetEntry(
-        "sydney",
-        "rsbench.data.karpathy:load_sydney",
-        KarpathyConfig,
-        "Sydney-captions (dataset.json, 7 classes by image id range)",
-    ),
-    DatasetEntry(
-        "karpathy",
-        "rsbench.data.karpathy:load_karpathy_dataset",
-        GenericKarpathyConfig,
-        "any Karpathy-style JSON (images[].filename/split/sentences[].raw)",
-    ),
-    DatasetEntry(
-        "precomp",
-        "rsbench.data.precomp:load_precomp",
-        PrecompConfig,
-        "AMFMN/GaLR precomp folder (<split>_caps.txt with <split>_filename.txt)",
-    ),
-    DatasetEntry(
-        "nwpu",
-        "rsbench.data.nwpu:load_nwpu",
-        NwpuConfig,
-        "NWPU-Captions (dataset_nwpu.json keyed by category, 45 classes)",
-    ),
-)

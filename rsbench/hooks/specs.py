@@ -2,7 +2,8 @@
 
 Each kind of ``rsbench.kinds.KIND_TABLE`` names its hook here. Each ``register_<kind>s`` hook receives
 ``register(name, factory, config=..., description=...)``;
-``factory`` is a callable or a lazy ``"module:attr"`` string, ``config`` a dataclass of options.
+``factory`` is a callable or a lazy ``"module:attr"`` string, ``config`` a dataclass of options, ``description``
+(optional) one line for ``rsbench list``, by default the first line of the config's docstring.
 The protocols below are what the engine calls; docs/plugins.md says when, with what, and
 ``rsbench.testing`` checks a component against them. (Types are imported for checkers only, so
 loading the hooks never imports torch.)

@@ -10,8 +10,8 @@ import torch
 
 from rsbench.data.record import Record, RetrievalDataset
 from rsbench.models.adapters.base import Adapter
-from rsbench.retrieval.config import DualStreamConfig
 from rsbench.retrieval.index.exact import ExactIndex
+from rsbench.retrieval.strategies.config import DualStreamConfig
 from rsbench.retrieval.strategies.dual_stream import DualStream
 from rsbench.testing import (
     ContractError,

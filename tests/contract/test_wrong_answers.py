@@ -11,17 +11,16 @@ import torch
 import torch.nn.functional as F
 
 from rsbench.captioning.base import CaptionFailure
-from rsbench.retrieval.config import DualStreamConfig
 from rsbench.retrieval.rerankers.base import rerank_directions
 from rsbench.retrieval.rerankers.config import DualSoftmaxConfig
 from rsbench.retrieval.rerankers.dual_softmax import DualSoftmax, dual_softmax
 from rsbench.retrieval.scores import Candidates, RetrievalScores
+from rsbench.retrieval.strategies.config import DualStreamConfig
 from rsbench.retrieval.strategies.dual_stream import DualStream
 from rsbench.testing import ContractError, check_captioner, check_reranker, check_sampler, check_strategy
 from rsbench.train.samplers.batch import BatchSampler
-from rsbench.train.samplers.config import BatchConfig
+from rsbench.train.samplers.config import BatchConfig, QueueConfig
 from rsbench.train.samplers.queue import QueueSampler
-from rsbench.train.samplers.queue_config import QueueConfig
 
 T = DualSoftmaxConfig().inverse_temperature
 

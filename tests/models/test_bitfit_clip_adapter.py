@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from rsbench.errors import ConfigError
 from rsbench.models.adapters import bitfit, clip_adapter
-from rsbench.models.adapters.baseline_config import BitFitConfig, ClipAdapterConfig
+from rsbench.models.adapters.config import BitFitConfig, ClipAdapterConfig
 from rsbench.models.backbones import Backbone, BackboneConfig, build_backbone
 from rsbench.profile.cost import count_parameters, saved_for_backward_bytes
 

@@ -303,9 +303,8 @@ def test_defaults_train_cmer_table1_parameter_counts(name, side, total):
 
 def test_side_branch_keeps_at_most_half_the_bytes_for_backward_of_the_baselines():
     # The acceptance test on a ViT-B/16-shaped image tower (width 768, 224 px, patch 16, 2 blocks).
-    from rsbench.models.adapters.baseline_config import ClipAdapterConfig
     from rsbench.models.adapters.clip_adapter import ClipAdapter
-    from rsbench.models.adapters.config import FullConfig
+    from rsbench.models.adapters.config import ClipAdapterConfig, FullConfig
     from rsbench.models.adapters.full import FullFineTune
     from rsbench.models.adapters.lora.config import LoraConfig
     from rsbench.models.adapters.lora.model import LoraAdapter

@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from rsbench.errors import ConfigError, RsbenchError
 from rsbench.metrics import retrieval_metrics, score_ranks
 from rsbench.retrieval.base import EvalSplit
-from rsbench.retrieval.config import DualStreamConfig, FastThenFineConfig
 from rsbench.retrieval.encoder import ImageFeatures, TextFeatures
 from rsbench.retrieval.index.shortlist import shortlist
 from rsbench.retrieval.scores import Candidates
+from rsbench.retrieval.strategies.config import DualStreamConfig, FastThenFineConfig
 from rsbench.retrieval.strategies.dual_stream import DualStream
 from rsbench.retrieval.strategies.fast_then_fine import FastThenFine, fine_scores
 

@@ -10,7 +10,7 @@ import torch
 import rsbench.captioning
 from rsbench.captioning.captions import CaptionSet
 from rsbench.retrieval.base import EvalSplit
-from rsbench.retrieval.config import TextToTextConfig
+from rsbench.retrieval.strategies.config import TextToTextConfig
 from rsbench.retrieval.strategies.text_to_text import FAILED_SCORE, TextToText
 
 # Every text is a unit vector by hand, so each score is a cosine we can write down.

@@ -12,12 +12,12 @@ import torch.nn.functional as F
 
 from rsbench.data.record import Record
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
-from rsbench.retrieval.config import FastThenFineConfig, HybridConfig
 from rsbench.retrieval.encoder import ImageFeatures, TextFeatures
 from rsbench.retrieval.evaluator import evaluate
 from rsbench.retrieval.rerankers import make_reranker
 from rsbench.retrieval.rerankers.base import NoRerank, RerankContext
 from rsbench.retrieval.scores import RetrievalScores
+from rsbench.retrieval.strategies.config import FastThenFineConfig, HybridConfig
 from rsbench.retrieval.strategies.fast_then_fine import FastThenFine, fine_scores
 from rsbench.retrieval.strategies.hybrid import Hybrid
 

@@ -12,8 +12,8 @@ import torch
 from rsbench.config import build_config
 from rsbench.metrics import retrieval_metrics
 from rsbench.retrieval.base import EvalSplit
-from rsbench.retrieval.config import HybridConfig, TextToTextConfig
 from rsbench.retrieval.scores import RetrievalScores
+from rsbench.retrieval.strategies.config import HybridConfig, TextToTextConfig
 from rsbench.retrieval.strategies.hybrid import Hybrid, fuse, standardise
 from rsbench.retrieval.strategies.text_to_text import FAILED_SCORE, TextToText, aggregate
 from rsbench.testing.captioning import toy_image_records

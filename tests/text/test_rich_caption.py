@@ -13,8 +13,8 @@ from rsbench.config import build_config
 from rsbench.engine import run_experiment
 from rsbench.errors import ConfigError
 from rsbench.testing import toy_image_records
+from rsbench.text.augmenters.config import RichCaptionConfig
 from rsbench.text.augmenters.rich_caption import RichCaptionAugmenter
-from rsbench.text.augmenters.rich_caption_config import RichCaptionConfig
 from rsbench.train.pairs import TrainPairs, eval_captions
 
 GENERATED = {"toy_0.png": ["a red square field", "a red field with a dark block"],

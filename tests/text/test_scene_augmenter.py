@@ -10,8 +10,8 @@ import torch
 
 from rsbench.data.record import Record, RetrievalDataset
 from rsbench.errors import ConfigError, RsbenchError
+from rsbench.text.augmenters.config import SceneConfig
 from rsbench.text.augmenters.scene import SCENE_SOURCES, SceneAugmenter, build, scene_words
-from rsbench.text.augmenters.scene_config import SceneConfig
 
 SCENES = ["airport", "beach", "storagetanks"]
 

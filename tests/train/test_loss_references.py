@@ -16,9 +16,8 @@ import torch.nn.functional as F
 from rsbench.train.losses.config import InfoNCEConfig
 from rsbench.train.losses.infonce import InfoNCE
 from rsbench.train.samplers.batch import BatchSampler
-from rsbench.train.samplers.config import BatchConfig
+from rsbench.train.samplers.config import BatchConfig, QueueConfig
 from rsbench.train.samplers.queue import QueueSampler
-from rsbench.train.samplers.queue_config import QueueConfig
 
 
 def cosine(a: list[float], b: list[float]) -> float:

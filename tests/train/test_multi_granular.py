@@ -9,14 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from rsbench.retrieval.strategies.fast_then_fine import fine_scores
-from rsbench.train.losses.config import InfoNCEConfig
+from rsbench.train.losses.config import InfoNCEConfig, MultiGranularConfig
 from rsbench.train.losses.infonce import InfoNCE
 from rsbench.train.losses.multi_granular import MultiGranular
-from rsbench.train.losses.multi_granular_config import MultiGranularConfig
 from rsbench.train.samplers.batch import BatchSampler
-from rsbench.train.samplers.config import BatchConfig
+from rsbench.train.samplers.config import BatchConfig, QueueConfig
 from rsbench.train.samplers.queue import build as build_queue
-from rsbench.train.samplers.queue_config import QueueConfig
 from rsbench.train.token_batch import TokenBatch, wants_tokens
 
 

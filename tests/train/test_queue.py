@@ -9,12 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from rsbench.errors import ConfigError, RsbenchError
-from rsbench.train.losses.config import InfoNCEConfig
+from rsbench.train.losses.config import HingeConfig, InfoNCEConfig
 from rsbench.train.losses.hinge import DifficultyWeightedHinge, difficulty_weighted_hinge
-from rsbench.train.losses.hinge_config import HingeConfig
 from rsbench.train.losses.infonce import InfoNCE
+from rsbench.train.samplers.config import QueueConfig
 from rsbench.train.samplers.queue import QueueSampler, RecyclingQueue, build, queue_negative_mask
-from rsbench.train.samplers.queue_config import QueueConfig
 
 SCALE = torch.tensor(10.0)
 

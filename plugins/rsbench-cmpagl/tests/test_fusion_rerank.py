@@ -15,8 +15,8 @@ from rsbench_cmpagl.fusion_rerank import FusionRerank
 from rsbench.data.record import Record
 from rsbench.errors import RsbenchError
 from rsbench.retrieval.base import EvalSplit
-from rsbench.retrieval.config import DualStreamConfig
 from rsbench.retrieval.encoder import ImageFeatures, TextFeatures
+from rsbench.retrieval.strategies.config import DualStreamConfig
 from rsbench.retrieval.strategies.dual_stream import build as dual_stream
 
 DIM, CONCEPTS = 16, 8

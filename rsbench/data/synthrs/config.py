@@ -37,7 +37,10 @@ MAX_IMAGES = 200_000
 
 @dataclass
 class SynthRSConfig:
-    """How many SynthRS images to paint, at which size, from which seed, and where to put them."""
+    """SynthRS: built-in procedural aerial scenes with grammar-made captions (synthetic)
+
+    How many SynthRS images to paint, at which size, from which seed, and where to put them.
+    """
 
     seed: int = field(default=0, metadata={"help": "Seed of the generator; the same seed gives the same files."})
     num_images: int = field(

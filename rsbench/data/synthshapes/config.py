@@ -14,7 +14,10 @@ MAX_SPLIT_FRACTION = 0.45
 
 @dataclass
 class SynthShapesConfig:
-    """How many SynthShapes images to paint, with how many captions, at which size and split, from which seed."""
+    """SynthShapes: procedural still-life shapes and objects, no scene labels; pretraining corpus (synthetic)
+
+    How many SynthShapes images to paint, with how many captions, at which size and split, from which seed.
+    """
 
     seed: int = field(default=0, metadata={"help": "Seed of the generator; the same seed gives the same files."})
     num_images: int = field(

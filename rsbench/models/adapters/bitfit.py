@@ -6,7 +6,7 @@ from torch import nn
 
 from rsbench.errors import ConfigError
 from rsbench.models.adapters.base import Adapter
-from rsbench.models.adapters.baseline_config import BitFitConfig
+from rsbench.models.adapters.config import BitFitConfig
 
 # SigLIP-style models carry a `logit_bias` next to `logit_scale`: a parameter of the loss, not of a tower.
 LOSS_BIASES: frozenset[str] = frozenset({"logit_bias"})

@@ -26,7 +26,7 @@ from torch import nn
 
 from rsbench.errors import ConfigError
 from rsbench.models.adapters.base import Adapter
-from rsbench.models.adapters.baseline_config import ClipAdapterConfig
+from rsbench.models.adapters.config import ClipAdapterConfig
 
 
 class FeatureAdapter(nn.Module):

@@ -25,7 +25,10 @@ def _positive(config: object, *names: str) -> None:
 
 @dataclass
 class ExactIndexConfig:
-    """Exact inner-product search, chunked: never a queries x gallery matrix larger than one chunk."""
+    """exact inner-product search in chunks: the reference, never a full queries x gallery matrix
+
+    Exact inner-product search, chunked: never a queries x gallery matrix larger than one chunk.
+    """
 
     gallery_chunk: int = field(default=65_536, metadata={"help": "gallery vectors scored per matrix product"})
     query_batch: int = field(default=1_024, metadata={"help": "queries scored per matrix product"})

@@ -14,7 +14,10 @@ def _at_least(value: float, low: float, name: str) -> None:
 
 @dataclass
 class DualSoftmaxConfig:
-    """Dual softmax at inference (Cheng et al. 2021): scores times a softmax prior over the queries."""
+    """scores times a softmax prior over the queries (Cheng et al. 2021)
+
+    Dual softmax at inference (Cheng et al. 2021): scores times a softmax prior over the queries.
+    """
 
     inverse_temperature: float = field(
         default=100.0, metadata={"help": "softmax sharpness of the prior (100 = CLIP's logit scale)"}
@@ -29,7 +32,10 @@ QB_NORM_ACTIVATIONS = ("top1", "topk")
 
 @dataclass
 class QbNormConfig:
-    """Querybank normalisation with the dynamic inverted softmax (Bogolin et al. 2022)."""
+    """querybank normalisation, dynamic inverted softmax, training queries as the bank (Bogolin et al. 2022)
+
+    Querybank normalisation with the dynamic inverted softmax (Bogolin et al. 2022).
+    """
 
     beta: float = field(default=20.0, metadata={"help": "inverse temperature of the inverted softmax (paper: 20)"})
     k: int = field(default=1, metadata={"help": "the activation set is the union of every bank query's top-k "
@@ -53,7 +59,10 @@ class QbNormConfig:
 
 @dataclass
 class CslsConfig:
-    """Cross-domain similarity local scaling (Conneau et al. 2018): 2s minus both sides' mean top-k."""
+    """hubness correction: 2s minus mean top-10 of row and column (Conneau et al. 2018)
+
+    Cross-domain similarity local scaling (Conneau et al. 2018): 2s minus both sides' mean top-k.
+    """
 
     k: int = field(default=10, metadata={"help": "neighbourhood size of the hubness terms (paper and CFITR: 10)"})
 
@@ -63,7 +72,10 @@ class CslsConfig:
 
 @dataclass
 class GalrConfig:
-    """GaLR's reverse-query rerank (Yuan et al. 2022, postprocessing/rerank.py of xiaoyuan1996/GaLR)."""
+    """GaLR's reverse-query rerank of the top K (Yuan et al. 2022; its code's defaults)
+
+    GaLR's reverse-query rerank (Yuan et al. 2022, postprocessing/rerank.py of xiaoyuan1996/GaLR).
+    """
 
     k: int = field(default=30, metadata={"help": "candidates reranked per query, at least 10 (GaLR's script: 30)"})
     wp1: float = field(default=1.0, metadata={"help": "weight of the column-normalised score (code default 1.0; "

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
-from rsbench.retrieval.config import DualStreamConfig
 from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.index.shortlist import check_candidates, shortlist
 from rsbench.retrieval.scores import RetrievalScores
+from rsbench.retrieval.strategies.config import DualStreamConfig
 
 
 class DualStream:

@@ -30,10 +30,10 @@ import torch
 
 from rsbench.fine_scores import fine_scores
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
-from rsbench.retrieval.config import FastThenFineConfig
 from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.index.shortlist import check_candidates, shortlist
 from rsbench.retrieval.scores import Candidates, RetrievalScores
+from rsbench.retrieval.strategies.config import FastThenFineConfig
 
 # Elements per chunk of gathered candidate tokens (queries × K × tokens × E): about 64 MB of float32.
 _CHUNK_ELEMENTS = 16_000_000

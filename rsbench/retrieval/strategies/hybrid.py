@@ -17,9 +17,9 @@ import torch
 
 from rsbench.errors import RsbenchError
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
-from rsbench.retrieval.config import HybridConfig
 from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.scores import RetrievalScores
+from rsbench.retrieval.strategies.config import HybridConfig
 from rsbench.retrieval.strategies.text_to_text import TextToText
 
 

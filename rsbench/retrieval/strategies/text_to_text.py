@@ -32,9 +32,9 @@ import torch
 
 from rsbench.errors import ConfigError
 from rsbench.retrieval.base import EvalSplit, RetrievalResult
-from rsbench.retrieval.config import TextToTextConfig
 from rsbench.retrieval.encoder import Encoder
 from rsbench.retrieval.scores import RetrievalScores
+from rsbench.retrieval.strategies.config import TextToTextConfig
 
 FAILED_SCORE = -2.0  # below every cosine: an image without captions ranks after every captioned one
 

@@ -26,7 +26,7 @@ from typing import Any
 from rsbench.data.record import Record
 from rsbench.errors import ConfigError
 from rsbench.text.augmenters.base import Augmenter
-from rsbench.text.augmenters.rich_caption_config import RichCaptionConfig
+from rsbench.text.augmenters.config import RichCaptionConfig
 
 
 class RichCaptionAugmenter(Augmenter):

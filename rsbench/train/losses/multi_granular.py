@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from rsbench.fine_scores import fine_scores
-from rsbench.train.losses.multi_granular_config import MultiGranularConfig
+from rsbench.train.losses.config import MultiGranularConfig
 from rsbench.train.token_batch import TokenBatch
 
 

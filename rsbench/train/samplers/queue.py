@@ -10,8 +10,7 @@ import torch.nn.functional as F
 from rsbench.errors import RsbenchError
 from rsbench.train.losses.hinge import difficulty_weighted_hinge
 from rsbench.train.samplers.batch import BatchSampler
-from rsbench.train.samplers.config import BatchConfig
-from rsbench.train.samplers.queue_config import QueueConfig
+from rsbench.train.samplers.config import BatchConfig, QueueConfig
 
 _STATE_KEYS = ("length", "pointer", "filled", "visual", "text", "image_ids", "scene_ids")
 

@@ -22,7 +22,9 @@ def _require_bool(value: object, name: str) -> None:
 
 @dataclass
 class FocusConfig:
-    """CMER's Focus-Adapter (Chen et al. 2025, §3.2): a side branch with region attention over a frozen image tower.
+    """CMER: Focus-Adapter side branch (region attention) on the frozen image tower + text-tower LoRA r16
+
+    CMER's Focus-Adapter (Chen et al. 2025, §3.2): a side branch with region attention over a frozen image tower.
 
     The defaults are the paper's best setting (Table 5: hidden 192, focus field 2, 6 heads) with LoRA r16 on
     the text tower, CMER's full model. Together they train 2.72 M parameters on ViT-B/32 and ViT-B/16 and
@@ -119,7 +121,10 @@ class FocusConfig:
 
 @dataclass
 class FocusVisualConfig(FocusConfig):
-    """The Focus-Adapter on the image tower alone: the text tower stays frozen (``text: frozen``)."""
+    """Focus-Adapter side branch on the frozen image tower; text tower frozen
+
+    The Focus-Adapter on the image tower alone: the text tower stays frozen (``text: frozen``).
+    """
 
     text: Literal["lora", "frozen"] = field(
         default="frozen", metadata={"help": "text tower: lora (CMER's LoRA semantic encoder) or frozen"}

@@ -18,7 +18,9 @@ TOWERS: tuple[str, ...] = ("both", "visual", "text")
 
 @dataclass
 class LoraConfig:
-    """LoRA (Hu et al. 2021) on the transformer blocks of open_clip CLIP towers: W + (alpha/rank)·B·A.
+    """CMER's CLIP-LoRA baseline: LoRA r 16 on in_proj/out_proj/c_fc/c_proj of both towers (3.93 M on ViT-B/32)
+
+    LoRA (Hu et al. 2021) on the transformer blocks of open_clip CLIP towers: W + (alpha/rank)·B·A.
 
     The defaults are CMER's CLIP-LoRA baseline (Tables 1-3): rank 16 on in_proj, out_proj, c_fc and
     c_proj of both towers, 3.93 M trainable parameters on ViT-B/32 and 8.65 M on ViT-L/14. The paper
@@ -81,7 +83,9 @@ class LoraConfig:
 
 @dataclass
 class TextLoraConfig(LoraConfig):
-    """LoRA on the text tower only, image tower frozen: CMER's LoRA semantic encoder (Table 4, v1).
+    """LoRA on the text tower only, image tower frozen (CMER Table 4's v1); rank/targets/towers configurable
+
+    LoRA on the text tower only, image tower frozen: CMER's LoRA semantic encoder (Table 4, v1).
 
     Same options as ``clip-lora``; only ``towers`` defaults to ``text``.
     """

@@ -1,4 +1,4 @@
-"""Config dataclasses of the built-in retrieval strategies (free of torch)."""
+"""Config dataclasses of the built-in retrieval strategies, beside their modules (free of torch)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ INDEX_REFERENCE: dict[str, str] = {"index": "index_options"}
 
 @dataclass
 class DualStreamConfig:
-    """Encode images and captions independently; cosine similarity of the embeddings."""
+    """cosine similarity of independently encoded images and captions
+
+    Encode images and captions independently; cosine similarity of the embeddings.
+    """
 
     references: ClassVar[dict[str, str]] = INDEX_REFERENCE
 
@@ -42,7 +45,10 @@ class DualStreamConfig:
 
 @dataclass
 class FastThenFineConfig:
-    """Fast-then-fine (Chen et al. 2026): global top-K recall, then a token interaction reranks the K."""
+    """FTF (Chen et al. 2026), our reading: global top-K recall, then a word-patch token interaction reranks
+
+    Fast-then-fine (Chen et al. 2026): global top-K recall, then a token interaction reranks the K.
+    """
 
     references: ClassVar[dict[str, str]] = INDEX_REFERENCE
 
@@ -76,7 +82,9 @@ IMAGE_QUERIES = ("variants", "description")  # text-to-text image->text: how an 
 
 @dataclass
 class TextToTextConfig:
-    """Text-to-text retrieval (TRSLLaVA, Xiao et al. 2025): captions of the gallery images against the queries in
+    """TRSLLaVA (Xiao et al. 2025): the gallery's generated captions against the queries, sentence embeddings
+
+    Text-to-text retrieval (TRSLLaVA, Xiao et al. 2025): captions of the gallery images against the queries in
     a sentence-embedding space; the images themselves are never embedded. The captions come from the run's
     ``captioner`` section (``--captioner``; the shipped ``tiny`` when the run names none), through the caption
     cache."""
@@ -117,7 +125,9 @@ class TextToTextConfig:
 
 @dataclass
 class HybridConfig(TextToTextConfig):
-    """A weighted fusion of text-to-text and dual-stream scores, each standardised over its whole matrix:
+    """text-to-text and dual-stream scores standardised and mixed, the weight chosen on val (ours)
+
+    A weighted fusion of text-to-text and dual-stream scores, each standardised over its whole matrix:
     s = (1 - w) z(dual-stream) + w z(text-to-text). No published system combines them; w is ours to choose, on
     the run's selection split (val) from ``weight_grid`` unless ``weight`` fixes it."""
 
