@@ -46,7 +46,8 @@ RULES = ("ge", "gt", "le", "lt", "nonempty", "choices", "prefix", "finite")
 
 def option(default: Any = _MISSING, help: str = "", *, default_factory: Any = _MISSING, ge: float | None = None,
            gt: float | None = None, le: float | None = None, lt: float | None = None, nonempty: bool = False,
-           choices: tuple[Any, ...] | list[Any] | None = None, prefix: str | None = None, finite: bool = True,
+           choices: tuple[Any, ...] | list[Any] | None = None, prefix: str | tuple[str, ...] | None = None,
+           finite: bool = True,
            **metadata: Any) -> Any:
     """A config field: its default, its help text (``rsbench list`` shows it) and the rules its value obeys.
 
@@ -57,7 +58,9 @@ def option(default: Any = _MISSING, help: str = "", *, default_factory: Any = _M
     if default is not _MISSING and default_factory is _MISSING and isinstance(default, list | dict | set):
         default, default_factory = _MISSING, _copier(default)
     rules = {"ge": ge, "gt": gt, "le": le, "lt": lt, "nonempty": nonempty or None,
-             "choices": tuple(choices) if choices is not None else None, "prefix": prefix, "finite": finite}
+             "choices": tuple(choices) if choices is not None else None,
+             "prefix": prefix if isinstance(prefix, str | None) else tuple(prefix),
+             "finite": None if finite else False}  # finite unless said otherwise
     meta = {"help": help, "rules": {k: v for k, v in rules.items() if v is not None}, **metadata}
     if default_factory is not _MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
@@ -156,9 +159,9 @@ def _str(value: Any, where: str) -> str:
 _SCALARS = {bool: _bool, int: _int, float: _float, str: _str}
 
 
-def check_rules(value: Any, rules: dict[str, Any], where: str) -> None:
+def check_rules(value: Any, rules: dict[str, Any] | None, where: str) -> None:
     """Raise a ``ConfigError`` naming ``where`` when ``value`` breaks one of an ``option``'s rules."""
-    if value is None or not rules:
+    if value is None or rules is None:  # None: a field declared without option(), which has no rules
         return
     if rules.get("nonempty"):
         if isinstance(value, str | list | tuple | dict) and not (value.strip() if isinstance(value, str) else value):
@@ -183,12 +186,13 @@ def _check_scalar(value: Any, rules: dict[str, Any], where: str) -> None:
         return
     if "choices" in rules and value not in rules["choices"]:
         raise ConfigError(f"{where} must be one of {', '.join(map(repr, rules['choices']))}; got {value!r}")
-    if "prefix" in rules and isinstance(value, str) and not value.startswith(rules["prefix"]):
-        raise ConfigError(f"{where} must start with {rules['prefix']!r}; got {value!r}")
+    prefixes = (rules["prefix"],) if isinstance(rules.get("prefix"), str) else tuple(rules.get("prefix", ()))
+    if prefixes and isinstance(value, str) and not value.startswith(prefixes):
+        raise ConfigError(f"{where} must start with {' or '.join(map(repr, prefixes))}; got {value!r}")
     if not isinstance(value, int | float) or isinstance(value, bool):
         return
     wanted = " and ".join(f"{sign} {rules[key]:g}" for key, sign, _ in _BOUNDS if key in rules)
-    if rules.get("finite") and not math.isfinite(value):
+    if rules.get("finite", True) and not math.isfinite(value):
         raise ConfigError(f"{where} must be a finite number{' ' + wanted if wanted else ''}; got {value!r}")
     if any(not test(value, rules[key]) for key, _, test in _BOUNDS if key in rules):
         raise ConfigError(f"{where} must be {wanted}; got {value!r}")
@@ -207,7 +211,7 @@ def check_fields(config: Any, where: str = "") -> None:
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         converted = coerce(value, hints.get(f.name, Any), f"{where}{f.name}")
-        check_rules(converted, f.metadata.get("rules", {}), f"{where}{f.name}")
+        check_rules(converted, f.metadata.get("rules"), f"{where}{f.name}")
         if converted is not value:
             object.__setattr__(config, f.name, converted)  # frozen dataclasses too
 
@@ -238,7 +242,7 @@ def build_options(cls: type, data: Any, where: str) -> Any:
         if key not in fields:
             raise unknown_key(str(key), list(fields), where)
         kwargs[key] = coerce(value, hints.get(key, Any), f"{where}{key}")
-        check_rules(kwargs[key], fields[key].metadata.get("rules", {}), f"{where}{key}")
+        check_rules(kwargs[key], fields[key].metadata.get("rules"), f"{where}{key}")
     try:
         return cls(**kwargs)
     except ConfigError as exc:
@@ -277,7 +281,7 @@ def _check_field(f: dataclasses.Field, annotation: Any, what: str) -> None:
     default = f.default if f.default is not _MISSING else f.default_factory()  # type: ignore[misc]
     try:
         converted = coerce(default, annotation, f.name)
-        check_rules(converted, f.metadata.get("rules", {}), f.name)
+        check_rules(converted, f.metadata.get("rules"), f.name)
     except ConfigError as exc:
         raise RsbenchError(f"{what}: the default of field '{f.name}' is wrong: {exc}") from exc
     if f.name != "name" and not str(f.metadata.get("help", "")).strip():

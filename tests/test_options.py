@@ -20,7 +20,9 @@ class Demo(Options):
     k: int = option(3, "how many", ge=1)
     scale: float = option(1.0, "a positive scale", gt=0)
     label: str = option("x", "a label", nonempty=True)
-    url: str = option("https://a", "an address", prefix="https://")
+    url: str = option("https://a", "an address", prefix=("http://", "https://"))
+    unbounded: float = option(1.0, "may be infinite", finite=False)
+    plain: float = field(default=1.0, metadata={"help": "declared without option(): no rules"})
     mode: str = option("a", "a mode", choices=("a", "b"))
     widths: list[int] = option([4, 8], "widths", nonempty=True, gt=0)
     cap: int | None = option(None, "an optional cap", ge=1)
@@ -42,7 +44,7 @@ class Demo(Options):
     ("scale", math.inf, "demo.scale must be a finite number > 0; got inf"),
     ("scale", "nan", "demo.scale must be a finite number > 0; got nan"),
     ("label", "  ", "demo.label must not be empty; got '  '"),
-    ("url", "http://a", "demo.url must start with 'https://'; got 'http://a'"),
+    ("url", "ftp://a", "demo.url must start with 'http://' or 'https://'; got 'ftp://a'"),
     ("mode", "c", "demo.mode must be one of 'a', 'b'; got 'c'"),
     ("widths", [], "demo.widths must not be empty; got []"),
     ("widths", [4, 0], "demo.widths[1] must be > 0; got 0"),
@@ -59,7 +61,9 @@ def test_each_rule_refuses_a_bad_value_naming_the_full_key(key, value, message):
 
 
 def test_good_values_are_converted_and_none_passes_the_rules():
-    config = build_options(Demo, {"rate": 0, "scale": "1e-4", "cap": None, "widths": [1, 2.0]}, "demo.")
+    config = build_options(Demo, {"rate": 0, "scale": "1e-4", "cap": None, "widths": [1, 2.0], "url": "http://b",
+                                  "unbounded": "inf", "plain": float("nan")}, "demo.")
+    assert config.unbounded == math.inf and math.isnan(config.plain)  # finite=False; no option(): no rules
     assert config.rate == 0.0 and isinstance(config.rate, float)
     assert config.scale == 1e-4 and config.widths == [1, 2] and isinstance(config.widths[1], int)
     assert config.cap is None

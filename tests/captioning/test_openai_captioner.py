@@ -149,8 +149,11 @@ def test_a_refused_key_stops_the_run_and_the_cache_keeps_the_finished_batches(im
 
 
 def test_bad_options_are_config_errors(image_records, tmp_path):
-    for bad, message in [({"base_url": "localhost:8000"}, "must start with http"),
+    for bad, message in [({"base_url": "localhost:8000"}, "base_url must start with 'http://' or 'https://'"),
                          ({"concurrency": 0}, "concurrency must be >= 1"),
+                         ({"temperature": 2.5}, "temperature must be >= 0 and <= 2; got 2.5"),
+                         ({"image_detail": "medium"}, "image_detail must be one of 'high', 'low', 'auto', ''"),
+                         ({"model": " "}, "model must not be empty"),
                          ({"image_format": "gif"}, "must be one of 'jpeg', 'png'")]:
         with pytest.raises(RsbenchError, match=message):
             caption_records(image_records, "openai", bad, cache_dir=tmp_path)
