@@ -3,11 +3,12 @@ that `rsbench list` stays fast; rsbench/builtin.py registers each loader with it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from rsbench.errors import ConfigError
+from rsbench.options import Options, option
 
 ON_BAD_IMAGE = ("error", "skip")
 SCENE_RULES = ("prefix", "ucm", "sydney", "none")
@@ -28,25 +29,15 @@ _SCENE_HELP = (
 )
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"dataset.{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
 @dataclass
-class KarpathyConfig:
+class KarpathyConfig(Options):
     """Options of a dataset stored as one Karpathy-style JSON file (RSITMD, RSICD, UCM, Sydney)."""
 
-    data_root: str = field(default="", metadata={"help": _ROOT_HELP})
-    annotation: str | None = field(
-        default=None, metadata={"help": "annotation file name inside data_root; default: the dataset's usual name"}
-    )
-    image_dir: str | None = field(default=None, metadata={"help": _IMAGE_DIR_HELP})
-    on_bad_image: Literal["error", "skip"] = field(default="error", metadata={"help": _ON_BAD_HELP})
-    check_images: bool = field(default=True, metadata={"help": _CHECK_HELP})
-
-    def __post_init__(self) -> None:
-        _check_choice("on_bad_image", self.on_bad_image, ON_BAD_IMAGE)
+    data_root: str = option("", _ROOT_HELP)
+    annotation: str | None = option(None, "annotation file name inside data_root; default: the dataset's usual name")
+    image_dir: str | None = option(None, _IMAGE_DIR_HELP)
+    on_bad_image: Literal["error", "skip"] = option("error", _ON_BAD_HELP)
+    check_images: bool = option(True, _CHECK_HELP)
 
 
 @dataclass
@@ -56,9 +47,8 @@ class RsicdConfig(KarpathyConfig):
     RSICD options: a Karpathy file plus the per-class file lists that label its numeric file names.
     """
 
-    class_lists: str = field(
-        default="txtclasses_rsicd",
-        metadata={"help": "folder (inside data_root) of <Class>.txt files listing each class's image file names"},
+    class_lists: str = option(
+        "txtclasses_rsicd", "folder (inside data_root) of <Class>.txt files listing each class's image file names"
     )
 
 
@@ -69,54 +59,41 @@ class GenericKarpathyConfig(KarpathyConfig):
     Any Karpathy-style JSON: the annotation file must be named; the scene rule is chosen.
     """
 
-    scene_rule: Literal["prefix", "ucm", "sydney", "none"] = field(default="prefix", metadata={"help": _SCENE_HELP})
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_choice("scene_rule", self.scene_rule, SCENE_RULES)
+    scene_rule: Literal["prefix", "ucm", "sydney", "none"] = option("prefix", _SCENE_HELP)
 
 
 @dataclass
-class PrecompConfig:
+class PrecompConfig(Options):
     """AMFMN/GaLR precomp folder (<split>_caps.txt with <split>_filename.txt)
 
     Options of an AMFMN/GaLR "precomp" folder (``<split>_caps.txt`` + ``<split>_filename.txt``).
     """
 
-    data_root: str = field(
-        default="", metadata={"help": "folder holding the <split>_caps.txt and <split>_filename.txt files"}
-    )
-    image_dir: str | None = field(default=None, metadata={"help": _IMAGE_DIR_HELP})
-    scene_rule: Literal["prefix", "ucm", "sydney", "none"] = field(default="prefix", metadata={"help": _SCENE_HELP})
-    on_bad_image: Literal["error", "skip"] = field(default="error", metadata={"help": _ON_BAD_HELP})
-    check_images: bool = field(default=True, metadata={"help": _CHECK_HELP})
-
-    def __post_init__(self) -> None:
-        _check_choice("on_bad_image", self.on_bad_image, ON_BAD_IMAGE)
-        _check_choice("scene_rule", self.scene_rule, SCENE_RULES)
+    data_root: str = option("", "folder holding the <split>_caps.txt and <split>_filename.txt files")
+    image_dir: str | None = option(None, _IMAGE_DIR_HELP)
+    scene_rule: Literal["prefix", "ucm", "sydney", "none"] = option("prefix", _SCENE_HELP)
+    on_bad_image: Literal["error", "skip"] = option("error", _ON_BAD_HELP)
+    check_images: bool = option(True, _CHECK_HELP)
 
 
 @dataclass
-class NwpuConfig:
+class NwpuConfig(Options):
     """NWPU-Captions (dataset_nwpu.json keyed by category, 45 classes)
 
     Options of NWPU-Captions: one JSON keyed by category, images in ``<category>/<filename>``.
     """
 
-    data_root: str = field(default="", metadata={"help": _ROOT_HELP})
-    annotation: str = field(default="dataset_nwpu.json", metadata={"help": "annotation file name inside data_root"})
-    image_dir: str | None = field(default=None, metadata={"help": _IMAGE_DIR_HELP})
-    on_bad_image: Literal["error", "skip"] = field(default="error", metadata={"help": _ON_BAD_HELP})
-    check_images: bool = field(default=True, metadata={"help": _CHECK_HELP})
-
-    def __post_init__(self) -> None:
-        _check_choice("on_bad_image", self.on_bad_image, ON_BAD_IMAGE)
+    data_root: str = option("", _ROOT_HELP)
+    annotation: str = option("dataset_nwpu.json", "annotation file name inside data_root")
+    image_dir: str | None = option(None, _IMAGE_DIR_HELP)
+    on_bad_image: Literal["error", "skip"] = option("error", _ON_BAD_HELP)
+    check_images: bool = option(True, _CHECK_HELP)
 
 
 def require_data_root(config: object, dataset: str) -> Path:
     """The config's data_root as an absolute path; a ConfigError when it was left empty.
 
-    Checked when the dataset is built rather than in ``__post_init__``, so a config with its
+    Checked when the dataset is built rather than by the config's own rules, so a config with its
     defaults can still be made (to list options, or to apply overrides one by one).
     """
     data_root = str(getattr(config, "data_root", "") or "").strip()

@@ -152,7 +152,7 @@ def test_empty_data_root_is_a_config_error(factory):
 @pytest.mark.parametrize(
     ("config", "kwargs", "message"),
     [
-        (KarpathyConfig, {"on_bad_image": "ignore"}, "on_bad_image must be one of error, skip"),
+        (KarpathyConfig, {"on_bad_image": "ignore"}, "on_bad_image must be one of 'error', 'skip'; got 'ignore'"),
         (GenericKarpathyConfig, {"scene_rule": "folder"}, "scene_rule must be one of"),
     ],
 )

@@ -103,9 +103,9 @@ def test_splits_are_shuffled_with_the_seed() -> None:
         ({"seed": 1.5}, "seed"),
         ({"val_fraction": 0}, "val_fraction"),
         ({"test_fraction": 0.9}, "test_fraction"),
-        ({"val_fraction": "0.1"}, "val_fraction"),
+        ({"val_fraction": "a tenth"}, "val_fraction must be a number"),
         ({"num_images": 4, "val_fraction": 0.45, "test_fraction": 0.45}, "no train image"),
-        ({"data_root": 3}, "data_root"),
+        ({"data_root": None}, "data_root must be a string"),
     ],
 )
 def test_bad_options_raise_config_error_naming_the_field(options: dict, message: str) -> None:

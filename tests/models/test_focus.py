@@ -262,10 +262,10 @@ def test_blocks_choose_which_outputs_feed_the_side_branch(tiny, monkeypatch):
     [
         ({"hidden_dim": 100}, "multiple of the head width 32"),
         ({"hidden_dim": 192, "heads": 5}, "does not divide"),
-        ({"focus_field": 0}, "focus_field must be a positive integer"),
-        ({"blocks": []}, "non-empty list"),
+        ({"focus_field": 0}, "focus_field must be >= 1; got 0"),
+        ({"blocks": []}, "blocks must not be empty"),
         ({"text": "bitfit"}, "text must be"),
-        ({"text_lora_alpha": 0}, "positive number"),
+        ({"text_lora_alpha": 0}, "text_lora_alpha must be > 0"),
     ],
 )
 def test_config_rejects_bad_values(options, message):

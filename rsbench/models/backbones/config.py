@@ -6,11 +6,12 @@ Light on purpose (no torch or open_clip at import time) so that ``rsbench list``
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from rsbench.errors import ConfigError
+from rsbench.options import Options, option
 
 MODEL_CONFIG_DIR = Path(__file__).parent / "model_configs"
 # Pretrained weights that ship inside the package: <architecture>-<tag>.safetensors plus its model card.
@@ -23,7 +24,7 @@ SCHEMA_PREFIXES: tuple[str, ...] = (HF_HUB_PREFIX, LOCAL_DIR_PREFIX)
 
 
 @dataclass
-class BackboneConfig:
+class BackboneConfig(Options):
     """An open_clip CLIP: architecture, weights, precision.
 
     QuickGELU (``force_quick_gelu=None``) is inferred, first rule that applies wins: a ``-quickgelu``
@@ -34,61 +35,46 @@ class BackboneConfig:
     GeoRSCLIP ``RS5M_ViT-H-14``: GELU); otherwise the architecture's default (GELU).
     """
 
-    name: str = field(
-        default="rsbench-tiny",
-        metadata={"help": "open_clip architecture (ViT-B-32, ViT-L-14, RN50, ...), hf-hub:org/repo, "
-                  "local-dir:/path, or a built-in tiny model (rsbench-tiny, rsbench-tiny-vit16)"},
+    name: str = option(
+        "rsbench-tiny",
+        "open_clip architecture (ViT-B-32, ViT-L-14, RN50, ...), hf-hub:org/repo, "
+        "local-dir:/path, or a built-in tiny model (rsbench-tiny, rsbench-tiny-vit16)",
+        nonempty=True,
     )
-    pretrained: str | None = field(
-        default=None,
-        metadata={"help": "open_clip pretrained tag (openai, laion2b_s34b_b79k, ...), a tag rsbench ships "
-                  "(rsbench-tiny: synthetic), or a local checkpoint (.pt/.pth/.bin/.safetensors: RemoteCLIP, "
-                  "GeoRSCLIP, OpenAI, open_clip); null = random init"},
+    pretrained: str | None = option(
+        None,
+        "open_clip pretrained tag (openai, laion2b_s34b_b79k, ...), a tag rsbench ships "
+        "(rsbench-tiny: synthetic), or a local checkpoint (.pt/.pth/.bin/.safetensors: RemoteCLIP, "
+        "GeoRSCLIP, OpenAI, open_clip); null = random init",
+        nonempty=True,
     )
-    precision: Literal["fp32", "bf16", "fp16"] = field(
-        default="fp32", metadata={"help": "weight precision (open_clip's fp16/bf16 keep LayerNorm in fp32)"}
+    precision: Literal["fp32", "bf16", "fp16"] = option(
+        "fp32", "weight precision (open_clip's fp16/bf16 keep LayerNorm in fp32)"
     )
-    image_size: int | None = field(
-        default=None,
-        metadata={"help": "override the input resolution; pretrained position embeddings are interpolated"},
+    image_size: int | None = option(
+        None, "override the input resolution; pretrained position embeddings are interpolated", ge=8
     )
-    force_quick_gelu: bool | None = field(
-        default=None,
-        metadata={"help": "QuickGELU activations (OpenAI-derived weights need them); null = infer from "
-                  "the name, tag or checkpoint"},
+    force_quick_gelu: bool | None = option(
+        None,
+        "QuickGELU activations (OpenAI-derived weights need them); null = infer from "
+        "the name, tag or checkpoint",
     )
-    cache_dir: str | None = field(
-        default=None, metadata={"help": "where open_clip caches downloaded weights (default: its own cache)"}
-    )
+    cache_dir: str | None = option(None, "where open_clip caches downloaded weights (default: its own cache)")
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ConfigError(f"backbone name must be a non-empty string, got {self.name!r}")
-        self.name = self.name.strip()
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"backbone precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
-        if self.image_size is not None and (
-            isinstance(self.image_size, bool) or not isinstance(self.image_size, int) or self.image_size < 8
-        ):
-            raise ConfigError(f"backbone image_size must be an integer >= 8 or null; got {self.image_size!r}")
-        if self.force_quick_gelu is not None and not isinstance(self.force_quick_gelu, bool):
-            raise ConfigError(f"backbone force_quick_gelu must be true, false or null; got {self.force_quick_gelu!r}")
-        if self.cache_dir is not None and not isinstance(self.cache_dir, str):
-            raise ConfigError(f"backbone cache_dir must be a path string or null; got {self.cache_dir!r}")
+    def validate(self) -> None:
+        self.name = self.name.strip()  # normalise: ' ViT-B-32 ' names ViT-B-32
         if self.pretrained is None:
             return
-        if not isinstance(self.pretrained, str) or not self.pretrained.strip():
-            raise ConfigError("backbone pretrained must be a tag, a file path, or null for random init")
         self.pretrained = self.pretrained.strip()
         if self.name.startswith(SCHEMA_PREFIXES):
             raise ConfigError(
-                f"backbone '{self.name}' brings its own weights; drop pretrained={self.pretrained!r} "
+                f"name '{self.name}' brings its own weights; drop pretrained={self.pretrained!r} "
                 f"(or name the architecture and pass the file as pretrained)"
             )
         suffix = Path(self.pretrained).suffix.lower()
         if looks_like_path(self.pretrained) and suffix and suffix not in CHECKPOINT_SUFFIXES:
             raise ConfigError(
-                f"backbone pretrained file {self.pretrained!r} has suffix '{suffix}'; rsbench reads "
+                f"pretrained file {self.pretrained!r} has suffix '{suffix}'; rsbench reads "
                 f"{', '.join(CHECKPOINT_SUFFIXES)} (a folder with open_clip_config.json: use name=local-dir:PATH)"
             )
 

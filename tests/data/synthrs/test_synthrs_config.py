@@ -29,7 +29,7 @@ def test_defaults_are_the_embedded_default() -> None:
         ({"seed": 1.5}, "seed"),
         ({"num_images": True}, "num_images"),
         ({"image_size": "64"}, "image_size"),
-        ({"data_root": 3}, "data_root"),
+        ({"data_root": None}, "data_root must be a string"),
     ],
 )
 def test_bad_values_raise_config_error_naming_the_field(options: dict, message: str) -> None:
