@@ -94,3 +94,14 @@ def test_the_options_example_runs_and_says_what_the_text_says():
         build_options(config_cls, {"bta": 1}, "reranker.")
     with pytest.raises(ConfigError, match=r"^reranker: cap \(2\) must be at least k \(10\)$"):
         build_options(config_cls, {"cap": 2}, "reranker.")
+
+
+def test_the_readme_plugin_example_registers_and_keeps_the_contract():
+    block = re.search(r"```python\n# mypkg/plugin.py\n(.*?)```", README, flags=re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, "README.md plugin example", "exec"), namespace)
+    calls = []
+    namespace["register_augmenters"](lambda *args: calls.append(args))
+    (name, factory, config_cls, _), = calls
+    rsbench.testing.check_config(config_cls)
+    rsbench.testing.check_augmenter(lambda dataset: factory(config_cls(), dataset))
