@@ -167,7 +167,7 @@ CLIP_TEXT = ["strategy.name=text-to-text", "strategy.text_encoder=clip-text"]
          "strategy.text_encoder_options.batch_size must be >= 1; got 0"),
         ([*OPENAI, "strategy.text_encoder_options.model=''"], "strategy.text_encoder_options.model must not be empty"),
         ([*OPENAI, "strategy.text_encoder_options.base_url=localhost:8000"],
-         "strategy.text_encoder_options: base_url must be an http(s) URL; got 'localhost:8000'"),
+         "strategy.text_encoder_options.base_url must start with 'http://' or 'https://'; got 'localhost:8000'"),
         ([*OPENAI, "strategy.text_encoder_options.timeout=0"], "strategy.text_encoder_options.timeout must be > 0"),
         ([*OPENAI, "strategy.text_encoder_options.max_retries=-1"],
          "strategy.text_encoder_options.max_retries must be >= 0; got -1"),

@@ -151,7 +151,7 @@ def test_strategy_index_options_reach_the_index_and_are_checked(monkeypatch):
     assert cfg.components["strategy"][1].index_options == {"ef_search": 64}
     with pytest.raises(RsbenchError, match="index hnsw has no option nprobe"):
         build_config(None, {}, ["strategy.index=hnsw", "strategy.index_options.nprobe=64"])
-    with pytest.raises(RsbenchError, match="index.nprobe must be a positive integer"):
+    with pytest.raises(RsbenchError, match="^strategy.index_options.nprobe must be >= 1; got 0$"):
         build_config(None, {}, ["strategy.name=fast-then-fine", "strategy.index=ivfpq",
                                 "strategy.index_options.nprobe=0"])
 

@@ -69,9 +69,9 @@ def test_width_is_learnt_from_the_endpoint_and_an_empty_list_is_empty():
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"base_url": "localhost:8000"}, "base_url must be an http"),
-    ({"dimensions": 0}, "dimensions must be null or an integer"),
-    ({"batch_size": 0}, "batch_size must be an integer"),
+    ({"base_url": "localhost:8000"}, "base_url must start with 'http://' or 'https://'"),
+    ({"dimensions": 0}, "text_encoder.dimensions must be >= 1; got 0"),
+    ({"batch_size": 0}, "text_encoder.batch_size must be >= 1; got 0"),
     ({"modle": "x"}, "Did you mean: model"),
 ])
 def test_bad_options_are_config_errors(options, message):

@@ -176,7 +176,7 @@ BAD = [
     ("sentence-transformers", {"model": "rsbench-org/no-such-model"}, "neither a folder nor a hub id in the local"),
     ("sentence-transformers", {"model": "EMPTY_FOLDER"}, "could not load a sentence-transformers model from"),
     ("sentence-transformers", {"model": "A_FILE"}, "is a file; give the model's folder"),
-    ("sentence-transformers", {"batch_size": 0}, "text_encoder.batch_size must be an integer >= 1"),
+    ("sentence-transformers", {"batch_size": 0}, "text_encoder.batch_size must be >= 1; got 0"),
     ("sentence-transformers", {"bach_size": 8}, "unknown config key 'text_encoder.bach_size'. Did you mean: batch_"),
     ("sentence-transformers", {"device": "gpu"}, "device 'gpu' is not a torch device"),
     ("sentence-transformers", {"normalize": "yes"}, "text_encoder.normalize must be true or false"),

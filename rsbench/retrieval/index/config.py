@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from rsbench.errors import ConfigError
+from rsbench.options import Options, option
 
-FAISS_KINDS = ("flat", "hnsw", "ivfpq")
 # the options each faiss index reads; one set on another kind (nprobe on hnsw) is an error, not ignored
 FAISS_OPTIONS: dict[str, frozenset[str]] = {
     "flat": frozenset({"gpu"}),
@@ -16,29 +16,19 @@ FAISS_OPTIONS: dict[str, frozenset[str]] = {
 }
 
 
-def _positive(config: object, *names: str) -> None:
-    for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"index.{name} must be a positive integer, got {value!r}")
-
-
 @dataclass
-class ExactIndexConfig:
+class ExactIndexConfig(Options):
     """exact inner-product search in chunks: the reference, never a full queries x gallery matrix
 
     Exact inner-product search, chunked: never a queries x gallery matrix larger than one chunk.
     """
 
-    gallery_chunk: int = field(default=65_536, metadata={"help": "gallery vectors scored per matrix product"})
-    query_batch: int = field(default=1_024, metadata={"help": "queries scored per matrix product"})
-
-    def __post_init__(self) -> None:
-        _positive(self, "gallery_chunk", "query_batch")
+    gallery_chunk: int = option(65_536, "gallery vectors scored per matrix product", ge=1)
+    query_batch: int = option(1_024, "queries scored per matrix product", ge=1)
 
 
 @dataclass
-class FaissIndexConfig:
+class FaissIndexConfig(Options):
     """An approximate (or flat) faiss index over normalised embeddings, inner product = cosine.
 
     One class serves the three faiss names (``flat``, ``hnsw``, ``ivfpq``): the registry fills ``name``; an
@@ -49,15 +39,15 @@ class FaissIndexConfig:
     keeps them on the CPU.
     """
 
-    name: Literal["flat", "hnsw", "ivfpq"] = field(default="hnsw", metadata={"help": "flat, hnsw or ivfpq"})
-    hnsw_m: int = field(default=32, metadata={"help": "HNSW: neighbours per node"})
-    ef_construction: int = field(default=80, metadata={"help": "HNSW: candidate list while building"})
-    ef_search: int = field(default=128, metadata={"help": "HNSW: candidate list while searching (recall vs speed)"})
-    nlist: int | None = field(default=None, metadata={"help": "IVF-PQ: coarse cells; null: 4 * sqrt(N)"})
-    pq_m: int = field(default=64, metadata={"help": "IVF-PQ: sub-quantisers (must divide the dimension)"})
-    nprobe: int = field(default=32, metadata={"help": "IVF-PQ: cells visited per query"})
-    train_size: int = field(default=100_000, metadata={"help": "IVF-PQ: vectors sampled to train the quantisers"})
-    gpu: Literal["auto", "never"] = field(default="auto", metadata={"help": "auto: use faiss's GPUs when present"})
+    name: Literal["flat", "hnsw", "ivfpq"] = option("hnsw", "flat, hnsw or ivfpq")
+    hnsw_m: int = option(32, "HNSW: neighbours per node", ge=1)
+    ef_construction: int = option(80, "HNSW: candidate list while building", ge=1)
+    ef_search: int = option(128, "HNSW: candidate list while searching (recall vs speed)", ge=1)
+    nlist: int | None = option(None, "IVF-PQ: coarse cells; null: 4 * sqrt(N)", ge=1)
+    pq_m: int = option(64, "IVF-PQ: sub-quantisers (must divide the dimension)", ge=1)
+    nprobe: int = option(32, "IVF-PQ: cells visited per query", ge=1)
+    train_size: int = option(100_000, "IVF-PQ: vectors sampled to train the quantisers", ge=1)
+    gpu: Literal["auto", "never"] = option("auto", "auto: use faiss's GPUs when present")
 
     @staticmethod
     def check_options(name: str, given: set[str]) -> None:
@@ -67,12 +57,3 @@ class FaissIndexConfig:
         if foreign:
             reads = ", ".join(sorted(FAISS_OPTIONS[name])) or "none"
             raise ConfigError(f"index {name} has no option {', '.join(foreign)} (it reads: {reads})")
-
-    def __post_init__(self) -> None:
-        if self.name not in FAISS_KINDS:
-            raise ConfigError(f"a faiss index is one of {', '.join(FAISS_KINDS)}, got {self.name!r}")
-        _positive(self, "hnsw_m", "ef_construction", "ef_search", "pq_m", "nprobe", "train_size")
-        if self.nlist is not None:
-            _positive(self, "nlist")
-        if self.gpu not in ("auto", "never"):
-            raise ConfigError(f"index.gpu must be auto or never, got {self.gpu!r}")

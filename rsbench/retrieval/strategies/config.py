@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from rsbench.errors import ConfigError
+from rsbench.options import Options, option
 
 INDEX_HELP = ("stage-1 search, a registered index (rsbench list index): exact (blocks of queries against the "
               "whole gallery) or a faiss index (flat, hnsw, ivfpq) built over the gallery once, for galleries too "
@@ -21,7 +22,7 @@ INDEX_REFERENCE: dict[str, str] = {"index": "index_options"}
 
 
 @dataclass
-class DualStreamConfig:
+class DualStreamConfig(Options):
     """cosine similarity of independently encoded images and captions
 
     Encode images and captions independently; cosine similarity of the embeddings.
@@ -29,22 +30,15 @@ class DualStreamConfig:
 
     references: ClassVar[dict[str, str]] = INDEX_REFERENCE
 
-    candidates: int | None = field(
-        default=None,
-        metadata={"help": "null: the dense captions x images matrix; K: only each query's top K (large galleries), "
-                  "found through strategy.index"},
-    )
-    index: str = field(default="exact", metadata={"help": INDEX_HELP})
-    index_options: dict = field(default_factory=dict, metadata={"help": INDEX_OPTIONS_HELP})
-
-    def __post_init__(self) -> None:
-        if self.candidates is not None and (isinstance(self.candidates, bool) or not isinstance(self.candidates, int)
-                                            or self.candidates < 1):
-            raise ConfigError(f"strategy.candidates must be null or an integer >= 1, got {self.candidates!r}")
+    candidates: int | None = option(
+        None, "null: the dense captions x images matrix; K: only each query's top K (large galleries), "
+        "found through strategy.index", ge=1)
+    index: str = option("exact", INDEX_HELP)
+    index_options: dict = option(default_factory=dict, help=INDEX_OPTIONS_HELP)
 
 
 @dataclass
-class FastThenFineConfig:
+class FastThenFineConfig(Options):
     """FTF (Chen et al. 2026), our reading: global top-K recall, then a word-patch token interaction reranks
 
     Fast-then-fine (Chen et al. 2026): global top-K recall, then a token interaction reranks the K.
@@ -52,36 +46,20 @@ class FastThenFineConfig:
 
     references: ClassVar[dict[str, str]] = INDEX_REFERENCE
 
-    candidates: int = field(
-        default=50,
-        metadata={"help": "K: stage-1 shortlist per query, both directions (TGDT keeps 50 captions per image); "
-                  "a K above the split's images or captions is an error"},
-    )
-    fine_weight: float = field(
-        default=1.0, metadata={"help": "beta in s = s_coarse + beta * s_fine (0 = dual-stream's ranking)"}
-    )
-    interaction: Literal["balanced", "words", "patches"] = field(
-        default="balanced",
-        metadata={"help": "fine score: mean of words->patches and patches->words max-cosines (balanced), "
-                  "or one of the two terms alone"},
-    )
+    candidates: int = option(
+        50, "K: stage-1 shortlist per query, both directions (TGDT keeps 50 captions per image); "
+        "a K above the split's images or captions is an error", ge=1)
+    fine_weight: float = option(1.0, "beta in s = s_coarse + beta * s_fine (0 = dual-stream's ranking)", ge=0)
+    interaction: Literal["balanced", "words", "patches"] = option(
+        "balanced", "fine score: mean of words->patches and patches->words max-cosines (balanced), "
+        "or one of the two terms alone")
 
-    index: str = field(default="exact", metadata={"help": INDEX_HELP})
-    index_options: dict = field(default_factory=dict, metadata={"help": INDEX_OPTIONS_HELP})
-
-    def __post_init__(self) -> None:
-        if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 1:
-            raise ConfigError(f"strategy.candidates must be an integer >= 1, got {self.candidates!r}")
-        if self.fine_weight < 0:
-            raise ConfigError(f"strategy.fine_weight must be >= 0, got {self.fine_weight}")
-
-
-AGGREGATIONS = ("max", "mean", "logsumexp")
-IMAGE_QUERIES = ("variants", "description")  # text-to-text image->text: how an image becomes a query
+    index: str = option("exact", INDEX_HELP)
+    index_options: dict = option(default_factory=dict, help=INDEX_OPTIONS_HELP)
 
 
 @dataclass
-class TextToTextConfig:
+class TextToTextConfig(Options):
     """TRSLLaVA (Xiao et al. 2025): the gallery's generated captions against the queries, sentence embeddings
 
     Text-to-text retrieval (TRSLLaVA, Xiao et al. 2025): captions of the gallery images against the queries in
@@ -92,35 +70,21 @@ class TextToTextConfig:
     needs_captioner: ClassVar[bool] = True  # a run that names no captioner gets config.DEFAULT_CAPTIONER
     references: ClassVar[dict[str, str]] = {"text_encoder": "text_encoder_options"}
 
-    text_encoder: str = field(default="sentence-transformers",
-                              metadata={"help": "a registered text encoder (rsbench list text_encoder)"})
-    text_encoder_options: dict = field(default_factory=dict,
-                                       metadata={"help": "its options, e.g. {model: /path/to/folder}"})
-    prompt: str = field(default="trsllava", metadata={"help": "captioning prompt: trsllava, plain or a file path"})
-    aggregation: Literal["max", "mean", "logsumexp"] = field(
-        default="max", metadata={"help": "an image's score over its captions: max (the authors' code), mean, or "
-                                 "temperature * logsumexp(s / temperature)"})
-    temperature: float = field(default=0.05, metadata={"help": "logsumexp's temperature (cosine units)"})
-    image_queries: Literal["variants", "description"] = field(
-        default="variants", metadata={"help": "image->text query: variants (the aggregation over the image's "
-                                      "caption variants) or description (one description per image from "
-                                      "query_prompt, the authors' protocol); docs/text-to-text.md compares them"})
-    query_prompt: str = field(default="trsllava-query", metadata={
-        "help": "image_queries=description's prompt: trsllava-query (the authors' image-query prompt) or a file"})
-    caption_batch_size: int = field(default=8, metadata={"help": "images per captioner call"})
-
-    def __post_init__(self) -> None:
-        if self.aggregation not in AGGREGATIONS:
-            raise ConfigError(f"strategy.aggregation must be one of {', '.join(AGGREGATIONS)}, got "
-                              f"{self.aggregation!r}")
-        if self.image_queries not in IMAGE_QUERIES:
-            raise ConfigError(f"strategy.image_queries must be one of {', '.join(IMAGE_QUERIES)}, got "
-                              f"{self.image_queries!r}")
-        if not self.temperature > 0:
-            raise ConfigError(f"strategy.temperature must be > 0, got {self.temperature}")
-        if isinstance(self.caption_batch_size, bool) or not isinstance(self.caption_batch_size, int) \
-                or self.caption_batch_size < 1:
-            raise ConfigError(f"strategy.caption_batch_size must be an integer >= 1, got {self.caption_batch_size!r}")
+    text_encoder: str = option("sentence-transformers", "a registered text encoder (rsbench list text_encoder)")
+    text_encoder_options: dict = option(default_factory=dict, help="its options, e.g. {model: /path/to/folder}")
+    prompt: str = option("trsllava", "captioning prompt: trsllava, plain or a file path")
+    aggregation: Literal["max", "mean", "logsumexp"] = option(
+        "max", "an image's score over its captions: max (the authors' code), mean, or "
+        "temperature * logsumexp(s / temperature)")
+    temperature: float = option(0.05, "logsumexp's temperature (cosine units)", gt=0)
+    image_queries: Literal["variants", "description"] = option(
+        "variants", "image->text query: variants (the aggregation over the image's "
+        "caption variants) or description (one description per image from "
+        "query_prompt, the authors' protocol); docs/text-to-text.md compares them")
+    query_prompt: str = option(
+        "trsllava-query",
+        "image_queries=description's prompt: trsllava-query (the authors' image-query prompt) or a file")
+    caption_batch_size: int = option(8, "images per captioner call", ge=1)
 
 
 @dataclass
@@ -131,14 +95,15 @@ class HybridConfig(TextToTextConfig):
     s = (1 - w) z(dual-stream) + w z(text-to-text). No published system combines them; w is ours to choose, on
     the run's selection split (val) from ``weight_grid`` unless ``weight`` fixes it."""
 
-    weight: float | None = field(default=None, metadata={"help": "w in [0, 1]; null: chosen on val from weight_grid"})
-    weight_grid: list = field(default_factory=lambda: [round(0.1 * i, 1) for i in range(11)],
-                              metadata={"help": "the weights tried on val when weight is null"})
+    weight: float | None = option(None, "w in [0, 1]; null: chosen on val from weight_grid", ge=0, le=1)
+    weight_grid: list = option(default_factory=lambda: [round(0.1 * i, 1) for i in range(11)],
+                               help="the weights tried on val when weight is null", ge=0, le=1)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for w in ([self.weight] if self.weight is not None else []) + list(self.weight_grid):
-            if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w <= 1:
-                raise ConfigError(f"strategy weights must be numbers in [0, 1], got {w!r}")
+    def validate(self) -> None:
+        super().validate()
+        # `list` is not `list[float]` (a run key depends on the annotation), so its items' type is checked here
+        for i, w in enumerate(self.weight_grid):
+            if isinstance(w, bool) or not isinstance(w, int | float):
+                raise ConfigError(f"weight_grid[{i}] must be a number in [0, 1]; got {w!r}")
         if self.weight is None and not self.weight_grid:
-            raise ConfigError("strategy.weight_grid is empty: give weights to try, or fix strategy.weight")
+            raise ConfigError("weight_grid is empty: give weights to try, or fix weight")
