@@ -14,8 +14,10 @@ and prints, as Markdown, each target with whether it holds and the figures behin
   over seeds) are printed as the evidence.
 
 A method trained at several lengths (methods.yaml's 12 epochs, then longer.yaml's 20 or 30 where the best
-epoch was the last) is judged on its longest row, the recipe the benchmark settles on; its shorter rows are
-printed, marked ``superseded``, as the evidence for training longer, and are not judged.
+epoch was the last) is judged on its longest row at the learning rate the newest tuning chose (the ``sweep`` section
+of its newest tuned record), the recipe the benchmark settles on; its shorter rows are printed, marked
+``superseded``, as the evidence for training longer, and rows at a rate an earlier, narrower grid chose are marked
+``other lr``; neither is judged.
 
 Then the findings the issue asks for, whatever they show: CMER's Table 4 ablation beside the paper's figures
 (``rsbench/results/published/cmer.json``), the scene prompt at evaluation (oracle / none / predicted), and
@@ -77,6 +79,18 @@ def mean_curve_best(runs: list[dict]) -> str:
     return f"{max(range(len(mean)), key=mean.__getitem__) + 1}/{len(mean)}"
 
 
+def chosen_rates(records: list[dict]) -> dict[str, float]:
+    """Each tuned method's learning rate as its newest tuned record chose it (the sweep's ``tuned.chosen``)."""
+    newest: dict[str, tuple[str, float]] = {}
+    for record in records:
+        chosen = ((record.get("extra") or {}).get("sweep") or {}).get("tuned", {}).get("chosen", {})
+        if "train.lr" in chosen:
+            method = leaderboard([record])["method"].iloc[0]
+            if method not in newest or record["created_at"] > newest[method][0]:
+                newest[method] = (record["created_at"], chosen["train.lr"])
+    return {method: lr for method, (_, lr) in newest.items()}
+
+
 def published_mr(row: str) -> dict[str, float]:
     entries = json.loads(PUBLISHED.read_text())["entries"]
     return {e["dataset"]: e["metrics"]["mR"] for e in entries if e["table"] == "4" and e["row"] == row}
@@ -91,13 +105,18 @@ def main(results: Path) -> int:
     groups = by_config(records)
     epochs_of = {cid: runs[0]["config"]["train"]["epochs"] for cid, runs in groups.items()}
     df["epochs"] = df["config_id"].map(epochs_of)
-    longest = df.sort_values("epochs").groupby("method").tail(1).set_index("method")  # a method's judged row
+    chosen = chosen_rates(records)
+    df["lr"] = df["config_id"].map({cid: runs[0]["config"]["train"]["lr"] for cid, runs in groups.items()})
+    df["at_chosen"] = [chosen.get(m) in (None, lr) for m, lr in zip(df["method"], df["lr"], strict=True)]
+    eligible = df[df["at_chosen"]]
+    longest = eligible.sort_values("epochs").groupby("method").tail(1).set_index("method")  # a method's judged row
     frozen = df[df["method"] == FROZEN].iloc[0]
     lines = ["| row | epochs | n | lr | mR | std | above frozen by | needed | R@10 i2t / t2i | best epoch per seed | "
              "best epoch of the seed mean | last-4 gain |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     fails: dict[str, list[str]] = {"separation": [], "headroom": [], "std": [], "epoch": []}
     pending: list[str] = []
     superseded: list[str] = []
+    other_lr: list[str] = []
     for _, row in df.iterrows():
         runs = groups[row["config_id"]]
         label = f"{row['method']} ({row['epochs']} ep)"
@@ -106,7 +125,9 @@ def main(results: Path) -> int:
         trained = (runs[0].get("cost") or {}).get("trainable_params") != 0  # text-to-text over frozen: not trained
         judged = longest.loc[row["method"], "config_id"] == row["config_id"]
         seeds, overall = best_epochs(runs), mean_curve_best(runs)
-        if not judged:
+        if not row["at_chosen"]:
+            other_lr.append(f"{label} at lr {row['lr']:g}")
+        elif not judged:
             superseded.append(label)
         elif row["n"] < 2:  # no standard deviation yet: the sweep has not run its seeds
             pending.append(label)
@@ -121,7 +142,8 @@ def main(results: Path) -> int:
             fails["headroom"].append(label)
         gain = last_four_gain(runs)
         shown_lr = format(runs[0]["config"]["train"]["lr"], "g") if trained else "-"
-        lines.append(f"| {row['method']}{'' if judged else ' (superseded)'} | {row['epochs']} | {row['n']} | "
+        mark = "" if judged else " (superseded)" if row["at_chosen"] else " (other lr)"
+        lines.append(f"| {row['method']}{mark} | {row['epochs']} | {row['n']} | "
                      f"{shown_lr} | {row['mR_mean']:.2f} | "
                      f"{row['mR_std']:.2f} | {gap:+.2f} | {'> ' + format(needed, '.2f') if trained else '-'} | "
                      f"{row['i2t_r10_mean']:.1f} / {row['t2i_r10_mean']:.1f} | {', '.join(seeds)} | {overall} | "
@@ -141,6 +163,8 @@ def main(results: Path) -> int:
         print(f"| (rows with one seed so far, not judged on spread) | {', '.join(pending)} |")
     if superseded:
         print(f"| (shorter rows of a method trained longer, not judged) | {', '.join(superseded)} |")
+    if other_lr:
+        print(f"| (rows at a rate the newest tuning did not choose, not judged) | {', '.join(other_lr)} |")
     findings(longest)
     return 0
 

@@ -48,7 +48,7 @@ def render_metrics(record: dict[str, Any], console: Console) -> None:
 # The leaderboard's columns, most important first: a terminal too narrow for all of them drops them from the end.
 # Method is never folded or cut (a number without its method cannot be read); mR follows it.
 LEADERBOARD_PRIORITY: tuple[str, ...] = (
-    "Method", "mR", "n", "Epochs", "Backbone", "trainable_params", "Dataset", "t2i_r1", "i2t_r1", "t2i_r10",
+    "Method", "mR", "n", "Epochs", "LR", "Backbone", "trainable_params", "Dataset", "t2i_r1", "i2t_r1", "t2i_r10",
     "i2t_r10", "t2i_r5", "i2t_r5", "peak_memory_bytes", "Selected on", "Paper mR",
 )
 CELL_PADDING = 3  # rich's default box: one border and a space either side of each cell
@@ -58,12 +58,13 @@ def leaderboard_cells(df: Any) -> dict[str, list[str]]:
     """Every column of the terminal leaderboard as its header -> cells (rows in ``df``'s order), in the order the
     full table shows them."""
     from rsbench.results.leaderboard import METRICS
-    from rsbench.results.tables import PARETO_MARK, SHOWN_FIGURES, _cell, _dataset_label, _epochs, paper_cell
+    from rsbench.results.tables import PARETO_MARK, SHOWN_FIGURES, _cell, _dataset_label, _epochs, _lr, paper_cell
 
     rows = [row for _, row in df.iterrows()]
     columns: dict[str, list[str]] = {
         "Method": [f"{r['method']} {PARETO_MARK}" if r["pareto"] else str(r["method"]) for r in rows],
         "Epochs": [_epochs(r) for r in rows],
+        "LR": [_lr(r) for r in rows],
         "Dataset": [_dataset_label(r) for r in rows],
         "Backbone": [str(r["backbone"]) for r in rows],
         "n": [str(r["n"]) for r in rows],

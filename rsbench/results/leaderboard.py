@@ -65,6 +65,7 @@ ID_COLUMNS: tuple[str, ...] = (
     "config_id",
     "method",
     "epochs",
+    "lr",
     "dataset",
     "synthetic",
     "backbone",
@@ -197,6 +198,12 @@ def train_epochs(config: dict) -> int | None:
     return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
 
 
+def train_lr(config: dict) -> float | None:
+    """``train.lr`` of a record's config as a float, or None for a record without one (or not a finite number)."""
+    train = config.get("train")
+    return _number(train.get("lr")) if isinstance(train, dict) else None
+
+
 def backbone_label(backbone: dict) -> str:
     name = component_name(backbone) or "?"
     pretrained = backbone.get("pretrained")
@@ -216,11 +223,14 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
     rows = []
     for key, members in groups.items():
         first = members[0]
+        trains_nothing = (first.get("cost") or {}).get("trainable_params") == 0
         row: dict[str, Any] = {
             "config_id": key[:10],
             "method": method_label(first["config"], first["dataset"].get("scene_at_eval")) + provider_label(first),
             # part of the identity: one value per row; none for a row that trained nothing (frozen, zero-shot)
-            "epochs": None if (first.get("cost") or {}).get("trainable_params") == 0 else train_epochs(first["config"]),
+            "epochs": None if trains_nothing else train_epochs(first["config"]),
+            # the same for the learning rate: rows of one method at one epochs can differ in it alone (an lr sweep)
+            "lr": None if trains_nothing else train_lr(first["config"]),
             "dataset": str(first["dataset"].get("name")),
             "synthetic": bool(first["dataset"].get("synthetic")),
             "backbone": backbone_label(first["backbone"]),
@@ -248,6 +258,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     df["epochs"] = df["epochs"].astype("Int64")  # whole numbers, <NA> where a record has none
+    df["lr"] = df["lr"].astype("Float64")  # <NA> where nothing trains or the config has no train.lr
     df = df.sort_values(["dataset", "mR_mean"], ascending=[True, False], kind="stable").reset_index(drop=True)
     df.insert(len(df.columns) - 1, "pareto", df.index.isin(pareto_front(df).index))
     return df

@@ -79,22 +79,25 @@ def settled_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def point_labels(rows: pd.DataFrame) -> pd.Series:
-    """Each row's method, with `` · 20 ep`` added when the rows hold that method at more than one epoch count.
+    """Each row's method, with `` · 20 ep`` added when the rows hold that method at more than one epoch count, and
+    `` · lr 0.01`` when they hold it at more than one learning rate (``all_epochs``: an lr sweep's rows).
 
-    A method trained for one number of epochs keeps its bare label; a row without ``epochs`` (an older
-    record) keeps it too.
+    A method trained for one number of epochs (at one learning rate) keeps its bare label; a row without ``epochs``
+    (or ``lr``: an older record, or nothing trained) keeps it too.
     """
+    lrs = rows["lr"] if "lr" in rows else pd.Series(pd.NA, index=rows.index, dtype="Float64")
     epoch_counts = rows.groupby("method")["epochs"].nunique(dropna=False)  # a missing value counts as one
+    lr_counts = lrs.groupby(rows["method"]).nunique(dropna=False)
     labels = []
-    for method, epochs in zip(rows["method"], rows["epochs"], strict=True):
-        several = epoch_counts[method] > 1
-        labels.append(f"{method} · {int(epochs)} ep" if several and pd.notna(epochs) else str(method))
+    for method, epochs, lr in zip(rows["method"], rows["epochs"], lrs, strict=True):
+        label = f"{method} · {int(epochs)} ep" if epoch_counts[method] > 1 and pd.notna(epochs) else str(method)
+        labels.append(f"{label} · lr {format(float(lr), 'g')}" if lr_counts[method] > 1 and pd.notna(lr) else label)
     return pd.Series(labels, index=rows.index)
 
 
 def pareto_figure(df: pd.DataFrame, *, all_epochs: bool = False):
     """The accuracy-cost figure of ``leaderboard()``'s rows; ``all_epochs`` also shows every shorter row, labelled
-    with its epochs."""
+    with its epochs (and its learning rate where a method has rows at several)."""
     plt = _pyplot()
     if df.empty:
         raise RsbenchError("no leaderboard rows to plot")

@@ -28,6 +28,12 @@ def _epochs(row: Any) -> str:
     return "–" if pd.isna(row["epochs"]) else str(int(row["epochs"]))
 
 
+def _lr(row: Any) -> str:
+    """The row's learning rate, compactly (5e-3 -> 0.005, 2e-4 -> 0.0002); a dash where nothing trains or the
+    config has no ``train.lr``."""
+    return "–" if pd.isna(row["lr"]) else format(float(row["lr"]), "g")
+
+
 def _dataset_label(row: Any) -> str:
     return f"{row['dataset']} (synthetic)" if row["synthetic"] else str(row["dataset"])
 
@@ -42,7 +48,7 @@ def to_markdown(df: pd.DataFrame, profiles: list[dict] | None = None) -> str:
         "do not edit by hand. Figures are mean ± sample std over n seeds (recalls in %, 2 decimals). "
         f"{PARETO_MARK} marks the Pareto front of mR against trainable parameters within a dataset.",
     ]
-    headers = ["Method", "Epochs", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES),
+    headers = ["Method", "Epochs", "LR", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES),
                "Selected on", "Pareto", "Config"]
     for (dataset, synthetic), group in df.groupby(["dataset", "synthetic"], sort=True):
         published = group["paper_mR"].notna().any()
@@ -55,6 +61,7 @@ def to_markdown(df: pd.DataFrame, profiles: list[dict] | None = None) -> str:
             cells = [
                 str(row["method"]),
                 _epochs(row),
+                _lr(row),
                 str(row["backbone"]),
                 str(row["n"]),
                 *(_cell(row, k) for k in SHOWN_FIGURES),
@@ -86,14 +93,14 @@ def _size_tables(df: pd.DataFrame) -> list[str]:
     if sized.empty:
         return []
     labels = [f"{k.split('_')[0]} R@{k.split('_r')[1]} {g}" for g in SIZE_GROUPS for k in SIZE_RECALLS]
-    headers = ["Method", "Epochs", "Dataset", "n", *labels]
+    headers = ["Method", "Epochs", "LR", "Dataset", "n", *labels]
     lines = ["", "## Recall by the size of the objects a query describes", "",
              "Queries (captions for text→image, images for image→text) grouped by the objects they describe: "
              "small when every one covers under 2 % of the image, large when every one covers at least 2 %; "
              "each still searches the whole test gallery. Mean ± std over the same seeds as above.", "",
              "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for _, row in sized.iterrows():
-        cells = [str(row["method"]), _epochs(row), str(row["dataset"]), str(row["n"]),
+        cells = [str(row["method"]), _epochs(row), _lr(row), str(row["dataset"]), str(row["n"]),
                  *(format_figure("mR", row[f"{k}_mean"], row[f"{k}_std"]) for k in SIZE_COLUMNS)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -119,12 +126,12 @@ def _latex_escape(text: str) -> str:
 
 def to_latex(df: pd.DataFrame) -> str:
     """A LaTeX ``tabular`` (booktabs rules) of the shown figures; ± becomes ``$\\pm$``."""
-    headers = ["Method", "Epochs", "Dataset", "Backbone", "$n$",
+    headers = ["Method", "Epochs", "LR", "Dataset", "Backbone", "$n$",
                *(_latex_escape(METRICS[k].label) for k in SHOWN_FIGURES)]
     lines = [
         "% Rendered by `rsbench leaderboard`; needs \\usepackage{booktabs}.",
         "% $^\\star$: on the Pareto front of mR against trainable parameters within a dataset.",
-        "\\begin{tabular}{lrll" + "r" * (1 + len(SHOWN_FIGURES)) + "}",
+        "\\begin{tabular}{lrrll" + "r" * (1 + len(SHOWN_FIGURES)) + "}",
         "\\toprule",
         " & ".join(headers) + " \\\\",
         "\\midrule",
@@ -132,8 +139,8 @@ def to_latex(df: pd.DataFrame) -> str:
     for _, row in df.iterrows():
         method = _latex_escape(str(row["method"])) + ("$^\\star$" if row["pareto"] else "")
         figures = [_latex_escape(_cell(row, k)).replace("±", "$\\pm$") for k in SHOWN_FIGURES]
-        cells = [method, _epochs(row), _latex_escape(_dataset_label(row)), _latex_escape(str(row["backbone"])),
-                 str(row["n"])]
+        cells = [method, _epochs(row), _lr(row), _latex_escape(_dataset_label(row)),
+                 _latex_escape(str(row["backbone"])), str(row["n"])]
         lines.append(" & ".join(cells + figures) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines) + "\n"

@@ -47,7 +47,7 @@ def test_every_method_label_is_whole_in_a_narrow_terminal(board, width):
 def test_a_wide_terminal_shows_every_column_and_says_nothing_is_left_out(board):
     text = render(board, 400)
     assert "left out" not in text
-    for header in ("Epochs", "Dataset", "Backbone", "n", "t2i R@10", "Selected on", "rsbench-tiny (random init)"):
+    for header in ("Epochs", "LR", "Dataset", "Backbone", "n", "t2i R@10", "Selected on", "rsbench-tiny (random init)"):
         assert header in text
 
 
@@ -57,3 +57,14 @@ def test_columns_are_dropped_from_the_least_important_and_method_is_always_kept(
     assert fitting_columns(widths, 101) == ["Method", "mR", "n"]  # 1 + 73 + 15 + 4 = 93; Epochs needs 9
     assert fitting_columns(widths, 102) == ["Method", "mR", "n", "Epochs"]
     assert fitting_columns(widths, 200) == ["Method", "mR", "n", "Epochs", "Backbone"]
+
+
+def test_the_learning_rate_comes_right_after_the_epochs_and_is_dropped_before_the_backbone(board):
+    from rsbench.results.display import LEADERBOARD_PRIORITY, leaderboard_cells
+
+    cells = leaderboard_cells(board)
+    keys = cells.pop("__keys__")
+    assert keys[keys.index("Epochs") + 1] == "LR" and cells["LR"] == ["0.0001"] * 3
+    assert LEADERBOARD_PRIORITY.index("LR") == LEADERBOARD_PRIORITY.index("Epochs") + 1
+    widths = {"Method": 70, "mR": 12, "n": 1, "Epochs": 6, "LR": 6, "Backbone": 20}
+    assert fitting_columns(widths, 111) == ["Method", "mR", "n", "Epochs", "LR"]  # 102 + 9; Backbone needs 23

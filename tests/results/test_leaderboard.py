@@ -186,7 +186,7 @@ def test_write_tables_writes_markdown_csv_latex(tmp_path, two_datasets):
     assert "## rsitmd\n" in markdown
     assert "## synthrs (synthetic data" in markdown
     # std sqrt(200) = 14.14
-    assert "| clip_lora/batch/none | 2 | rsbench-tiny (random init) | 2 | 60.00 ± 14.14 |" in markdown
+    assert "| clip_lora/batch/none | 2 | 0.0001 | rsbench-tiny (random init) | 2 | 60.00 ± 14.14 |" in markdown
     assert "| 33.33 |" in markdown and "★" in markdown
 
     csv = pd.read_csv(paths[1])
@@ -195,7 +195,8 @@ def test_write_tables_writes_markdown_csv_latex(tmp_path, two_datasets):
     assert sorted(csv["n"]) == [1, 2]
 
     latex = paths[2].read_text()
-    assert "\\begin{tabular}" in latex and "\\end{tabular}" in latex
+    assert "\\begin{tabular}{lrrll" in latex and "\\end{tabular}" in latex
+    assert "Method & Epochs & LR & Dataset & Backbone & $n$ &" in latex
     assert "clip\\_lora/batch/none" in latex  # underscore escaped
     assert "60.00 $\\pm$ 14.14" in latex
     assert "synthrs (synthetic)" in latex
@@ -265,12 +266,12 @@ def test_rows_of_one_method_at_other_epochs_say_their_epochs(build_record, tmp_p
 
     md, csv, tex = write_tables(df, tmp_path)
     markdown = md.read_text()
-    assert "| Method | Epochs | Backbone |" in markdown
-    assert "| full/batch/none | 20 | rsbench-tiny (random init) | 1 | 55.00 |" in markdown
-    assert "| full/batch/none | 12 | rsbench-tiny (random init) | 1 | 50.00 |" in markdown
-    assert "| full/batch/none | – | rsbench-tiny (random init) | 1 | 30.00 |" in markdown
+    assert "| Method | Epochs | LR | Backbone |" in markdown
+    assert "| full/batch/none | 20 | 0.0001 | rsbench-tiny (random init) | 1 | 55.00 |" in markdown
+    assert "| full/batch/none | 12 | 0.0001 | rsbench-tiny (random init) | 1 | 50.00 |" in markdown
+    assert "| full/batch/none | – | 0.0001 | rsbench-tiny (random init) | 1 | 30.00 |" in markdown
     assert pd.read_csv(csv)["epochs"].tolist()[:2] == [20, 12] and "epochs" in csv.read_text().splitlines()[0]
-    assert "full/batch/none$^\\star$ & 20 & synthrs (synthetic)" in tex.read_text()
+    assert "full/batch/none$^\\star$ & 20 & 0.0001 & synthrs (synthetic)" in tex.read_text()
     console = Console(file=io.StringIO(), width=300, color_system=None)
     render_leaderboard(df, console)
     assert "Epochs" in console.file.getvalue()
@@ -278,3 +279,47 @@ def test_rows_of_one_method_at_other_epochs_say_their_epochs(build_record, tmp_p
     # a row that trained nothing (frozen) shows no epochs, whatever its config's train section says
     frozen = leaderboard([build_record(seed=0, mR=20.0, trainable_params=0, config_changes=at[12])])
     assert frozen["epochs"].isna().all()
+
+
+def test_rows_of_one_method_at_other_learning_rates_say_their_learning_rates(build_record, tmp_path):
+    at = {lr: {"train": {"lr": lr, "epochs": 12}} for lr in (5e-3, 1e-2)}
+    df = leaderboard([build_record(seed=s, mR=50.0 + s, config_changes=at[5e-3]) for s in (0, 1)]
+                     + [build_record(seed=s, mR=55.0 + s, config_changes=at[1e-2]) for s in (0, 1)])
+    assert list(df["method"]) == ["full/batch/none"] * 2 and list(df["epochs"]) == [12, 12] and list(df["n"]) == [2, 2]
+    assert list(df.columns).index("lr") == list(df.columns).index("epochs") + 1
+    assert str(df["lr"].dtype) == "Float64" and list(df["lr"]) == [0.01, 0.005]  # best mR first
+
+    md, csv, tex = write_tables(df, tmp_path)
+    rows = [line for line in md.read_text().splitlines() if line.startswith("| full/batch/none |")]
+    assert len(rows) == 2 and rows[0] != rows[1]
+    assert [row.split(" | ")[1:3] for row in rows] == [["12", "0.01"], ["12", "0.005"]]  # Epochs, then LR
+    assert "| Method | Epochs | LR | Backbone |" in md.read_text()
+    header = csv.read_text().splitlines()[0].split(",")
+    assert header[header.index("epochs") + 1] == "lr" and pd.read_csv(csv)["lr"].tolist() == [0.01, 0.005]
+    assert "full/batch/none$^\\star$ & 12 & 0.01 & synthrs" in tex.read_text()
+    console = Console(file=io.StringIO(), width=300, color_system=None)
+    render_leaderboard(df, console)
+    assert "LR" in console.file.getvalue() and "0.005" in console.file.getvalue()
+    assert [r["lr"] for r in leaderboard_rows(df)] == [0.01, 0.005]
+
+
+@pytest.mark.parametrize(("lr", "shown"), [(5e-3, "0.005"), (2e-4, "0.0002"), (1e-3, "0.001"), (3e-5, "3e-05"),
+                                          (1.0, "1")])
+def test_the_learning_rate_is_shown_compactly(build_record, lr, shown):
+    df = leaderboard([build_record(config_changes={"train": {"lr": lr, "epochs": 2}})])
+    assert df["lr"].iloc[0] == lr
+    assert f"| full/batch/none | 2 | {shown} | rsbench-tiny (random init) |" in to_markdown(df)
+
+
+def test_a_row_that_trains_nothing_or_has_no_lr_shows_a_dash(build_record, tmp_path):
+    frozen = build_record(mR=20.0, trainable_params=0,  # its config's train section says lr 5e-3: nothing used it
+                          config_changes={"adapter": {"name": "frozen"}, "train": {"lr": 5e-3, "epochs": 12}})
+    no_lr = build_record(mR=30.0, config_changes={"train": {"epochs": 12}})  # a config without train.lr
+    df = leaderboard([frozen, no_lr])
+    assert df["lr"].isna().all() and str(df["lr"].dtype) == "Float64"
+    md, csv, tex = write_tables(df, tmp_path)
+    assert "| frozen/batch/none | – | – | rsbench-tiny (random init) | 1 | 20.00 |" in md.read_text()
+    assert "| full/batch/none | 12 | – | rsbench-tiny (random init) | 1 | 30.00 |" in md.read_text()
+    assert pd.read_csv(csv)["lr"].isna().all()
+    assert "frozen/batch/none$^\\star$ & – & – & synthrs" in tex.read_text()  # zero params: on the front
+    assert [r["lr"] for r in leaderboard_rows(df)] == [None, None]

@@ -69,6 +69,27 @@ def test_a_method_at_several_epoch_counts_gets_distinct_labels(build_record, tmp
     assert "full/batch/none · 20 ep" in _labels(pareto_figure(df, all_epochs=True))  # the option shows every row
 
 
+def test_a_method_at_several_learning_rates_gets_distinct_labels_with_all_epochs(build_record):
+    from rsbench.results.leaderboard import leaderboard
+    from rsbench.results.plot import point_labels, settled_rows
+
+    def at(epochs: int, lr: float, adapter: str = "lora") -> dict:
+        return {"train": {"lr": lr, "epochs": epochs}, "adapter": {"name": adapter}}
+
+    df = leaderboard([build_record(mR=50.0, config_changes=at(12, 5e-3)),
+                      build_record(mR=52.0, config_changes=at(12, 1e-2)),
+                      build_record(mR=53.0, config_changes=at(20, 5e-3)),
+                      build_record(mR=40.0, config_changes=at(12, 5e-3, "full")),
+                      build_record(mR=41.0, config_changes=at(20, 5e-3, "full"))])
+    assert sorted(point_labels(df)) == [
+        "full/batch/none · 12 ep", "full/batch/none · 20 ep",  # one learning rate: no lr in its labels
+        "lora/batch/none · 12 ep · lr 0.005", "lora/batch/none · 12 ep · lr 0.01", "lora/batch/none · 20 ep · lr 0.005"]
+    assert sorted(point_labels(settled_rows(df))) == ["full/batch/none", "lora/batch/none"]  # one row each: bare
+    same_epochs = df[df["epochs"] == 12]
+    assert sorted(point_labels(same_epochs)) == ["full/batch/none", "lora/batch/none · lr 0.005",
+                                                 "lora/batch/none · lr 0.01"]
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -74,6 +74,24 @@ def test_the_site_has_a_row_per_leaderboard_row_and_a_page_per_row_with_its_reco
     assert '"device": "cpu"' in trained  # the environment
 
 
+def test_the_table_shows_the_learning_rate_after_the_epochs_and_a_dash_where_nothing_trains(build_record,
+                                                                                            tmp_path):
+    from rsbench.results.site.pages import leaderboard_table, row_body
+
+    records = [build_record(mR=50.0, config_changes={"train": {"lr": 5e-3, "epochs": 12}}),
+               build_record(mR=52.0, config_changes={"train": {"lr": 1e-2, "epochs": 12}}),
+               build_record(mR=20.0, trainable_params=0, config_changes={"adapter": {"name": "frozen"}})]
+    df = leaderboard(records)
+    table = leaderboard_table(df, {c: f"rows/{c}.html" for c in df["config_id"]})
+    heads = re.findall(r"<button type=\"button\">([^<]*)</button>", table)
+    assert heads[heads.index("Epochs") + 1] == "LR"
+    rows = table.split("<tbody>")[1].split("</tr>")[:3]
+    lr_cells = [re.sub(r"<[^>]*>", "", "<td" + row.split("<td")[1 + heads.index("LR")]) for row in rows]
+    assert lr_cells == ["0.01", "0.005", "–"]  # mR order; the frozen row trains nothing
+    assert 'data-value="0.005">0.005</td>' in table and 'data-value="">–</td>' in table  # sorts by number
+    assert "<dt>learning rate</dt><dd>0.005</dd>" in row_body(df.iloc[1], records[:1], {})
+
+
 def test_every_string_from_a_record_is_escaped(build_record, tmp_path):
     _, site = _site(build_record, tmp_path, "--no-plot")
     for page in [site / "index.html", *(site / "rows").glob("*.html")]:

@@ -27,6 +27,7 @@ COLUMNS: tuple[tuple[str, str, str | None, str], ...] = (
     ("Method", "method", None, "ascending"),
     ("Family", "family", None, "ascending"),
     ("Epochs", "epochs", None, "descending"),
+    ("LR", "lr", None, "ascending"),
     ("n", "n", None, "descending"),
     *((METRICS[k].label, k, k, "descending") for k in ("mR", *(k for k in METRIC_KEYS if k != "mR"))),
     *((METRICS[k].label, k, k, "ascending") for k in ("trainable_params", "saved_activation_bytes",
@@ -89,6 +90,10 @@ def _cell(row: pd.Series, key: str, figure: str | None) -> str:
     if key == "epochs":
         number = _number(value)
         return f'<td data-value="{"" if number is None else int(number)}">{"–" if number is None else int(number)}</td>'
+    if key == "lr":  # compactly, as the Markdown table shows it: 0.005, 0.0002
+        number = _number(value)
+        shown = "–" if number is None else format(number, "g")
+        return f'<td data-value="{"" if number is None else repr(number)}">{shown}</td>'
     if key == "n":
         return f'<td data-value="{int(value)}">{int(value)}</td>'
     if key == "family":
@@ -104,7 +109,7 @@ def _cell(row: pd.Series, key: str, figure: str | None) -> str:
 def leaderboard_table(rows: pd.DataFrame, row_pages: dict[str, str]) -> str:
     """One dataset's rows as a sortable table; the method links to the row's page."""
     heads = "".join(
-        f'<th scope="col" class="{"text" if figure is None and key not in ("epochs", "n", "paper_mR") else ""}" '
+        f'<th scope="col" class="{"text" if figure is None and key not in ("epochs", "lr", "n", "paper_mR") else ""}" '
         f'data-first="{first}" aria-sort="none"><button type="button">{esc(heading)}</button></th>'
         for heading, key, figure, first in COLUMNS
     )
@@ -157,6 +162,7 @@ def row_body(row: pd.Series, records: Sequence[dict], examples: dict[str, list[s
         "dataset": f"{row['dataset']}{' (synthetic data)' if row['synthetic'] else ''}",
         "backbone": row["backbone"],
         "epochs": "–" if _number(row["epochs"]) is None else int(row["epochs"]),
+        "learning rate": "–" if (lr := _number(row["lr"])) is None else format(lr, "g"),
         "seeds": row["seeds"],
         "n": int(row["n"]),
         "selected on": row["selected_on"],
