@@ -79,18 +79,6 @@ def mean_curve_best(runs: list[dict]) -> str:
     return f"{max(range(len(mean)), key=mean.__getitem__) + 1}/{len(mean)}"
 
 
-def chosen_rates(records: list[dict]) -> dict[str, float]:
-    """Each tuned method's learning rate as its newest tuned record chose it (the sweep's ``tuned.chosen``)."""
-    newest: dict[str, tuple[str, float]] = {}
-    for record in records:
-        chosen = ((record.get("extra") or {}).get("sweep") or {}).get("tuned", {}).get("chosen", {})
-        if "train.lr" in chosen:
-            method = leaderboard([record])["method"].iloc[0]
-            if method not in newest or record["created_at"] > newest[method][0]:
-                newest[method] = (record["created_at"], chosen["train.lr"])
-    return {method: lr for method, (_, lr) in newest.items()}
-
-
 def published_mr(row: str) -> dict[str, float]:
     entries = json.loads(PUBLISHED.read_text())["entries"]
     return {e["dataset"]: e["metrics"]["mR"] for e in entries if e["table"] == "4" and e["row"] == row}
@@ -105,9 +93,7 @@ def main(results: Path) -> int:
     groups = by_config(records)
     epochs_of = {cid: runs[0]["config"]["train"]["epochs"] for cid, runs in groups.items()}
     df["epochs"] = df["config_id"].map(epochs_of)
-    chosen = chosen_rates(records)
-    df["lr"] = df["config_id"].map({cid: runs[0]["config"]["train"]["lr"] for cid, runs in groups.items()})
-    df["at_chosen"] = [chosen.get(m) in (None, lr) for m, lr in zip(df["method"], df["lr"], strict=True)]
+    df["at_chosen"] = df["lr_chosen"].astype(bool)  # rsbench.results.leaderboard.chosen_rates
     eligible = df[df["at_chosen"]]
     longest = eligible.sort_values("epochs").groupby("method").tail(1).set_index("method")  # a method's judged row
     frozen = df[df["method"] == FROZEN].iloc[0]

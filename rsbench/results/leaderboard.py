@@ -66,6 +66,7 @@ ID_COLUMNS: tuple[str, ...] = (
     "method",
     "epochs",
     "lr",
+    "lr_chosen",
     "dataset",
     "synthetic",
     "backbone",
@@ -204,6 +205,25 @@ def train_lr(config: dict) -> float | None:
     return _number(train.get("lr")) if isinstance(train, dict) else None
 
 
+def chosen_rates(records: list[dict]) -> dict[tuple[str, str], float]:
+    """(dataset, method) -> the learning rate its newest tuned record chose (a sweep's ``extra.sweep.tuned.chosen``).
+
+    A sweep that tunes ``train.lr`` writes its choice into every seed record; when a grid is widened and swept
+    again, the newest choice is the method's rate, and rows at the rates earlier grids chose stay as records."""
+    newest: dict[tuple[str, str], tuple[str, float]] = {}
+    for record in records:
+        tuned = ((record.get("extra") or {}).get("sweep") or {}).get("tuned") or {}
+        lr = _number((tuned.get("chosen") or {}).get("train.lr"))
+        if lr is None:
+            continue
+        key = (str(record["dataset"].get("name")),
+               method_label(record["config"], record["dataset"].get("scene_at_eval")) + provider_label(record))
+        stamp = str(record.get("created_at", ""))
+        if key not in newest or stamp > newest[key][0]:
+            newest[key] = (stamp, lr)
+    return {key: lr for key, (_, lr) in newest.items()}
+
+
 def backbone_label(backbone: dict) -> str:
     name = component_name(backbone) or "?"
     pretrained = backbone.get("pretrained")
@@ -216,6 +236,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
     Pareto front. Sorted by dataset, then mR (best first).
     """
     records, _ = one_per_seed(records)
+    chosen = chosen_rates(records)
     groups: dict[str, list[dict]] = {}
     for record in records:
         groups.setdefault(group_key(record), []).append(record)
@@ -252,6 +273,8 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
             values = [v for r in members if (v := _number(r["cost"].get(k))) is not None]
             row[f"{k}_mean"] = statistics.fmean(values) if values else math.nan
         row.update(paper_columns(first, row["dataset"], row["trainable_params_mean"]))
+        # false for a row at a rate its method's newest learning-rate tuning did not choose (an earlier grid's)
+        row["lr_chosen"] = row["lr"] is None or chosen.get((row["dataset"], row["method"])) in (None, row["lr"])
         rows.append(row)
 
     df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "pareto"])

@@ -65,11 +65,14 @@ def method_family(method: str, trainable_params: float | None) -> str:
 
 
 def settled_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Each method's longest row per dataset (the one trained until it settled), in the leaderboard's order.
+    """Each method's longest row per dataset (the one trained until it settled) at the learning rate its newest
+    tuning chose (``lr_chosen``), in the leaderboard's order.
 
     A row without epochs (nothing trained, or an older record) counts as shorter than any row with them. Two rows
     of one method at the same epochs (another learning rate, another backbone) keep the first, the best mR.
     """
+    if "lr_chosen" in df:
+        df = df[df["lr_chosen"].astype(bool).to_numpy()]
     if df.empty:
         return df
     epochs = df["epochs"].astype("Float64").fillna(-1.0)

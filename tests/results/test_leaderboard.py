@@ -323,3 +323,32 @@ def test_a_row_that_trains_nothing_or_has_no_lr_shows_a_dash(build_record, tmp_p
     assert pd.read_csv(csv)["lr"].isna().all()
     assert "frozen/batch/none$^\\star$ & – & – & synthrs" in tex.read_text()  # zero params: on the front
     assert [r["lr"] for r in leaderboard_rows(df)] == [None, None]
+
+
+def _tuned(record: dict, chosen_lr: float, created_at: str) -> dict:
+    """``record`` as a sweep writes it: the learning rate its tuning chose, and when."""
+    record["extra"]["sweep"] = {"name": "s", "tuned": {"keys": ["train.lr"], "chosen": {"train.lr": chosen_lr}}}
+    record["created_at"] = created_at
+    return record
+
+
+def test_rows_at_a_rate_an_earlier_grid_chose_are_not_the_settled_row(build_record):
+    from rsbench.results.plot import settled_rows
+
+    at = {lr: {"train": {"lr": lr, "epochs": 12}} for lr in (5e-3, 1e-2)}
+    old = [_tuned(build_record(seed=s, mR=60.0, config_changes=at[5e-3]), 5e-3, "2026-11-28T10:00:00+00:00")
+           for s in (0, 1)]  # the first grid's choice: the better test mR, but not what the newest tuning chose
+    new = [_tuned(build_record(seed=s, mR=55.0, config_changes=at[1e-2]), 1e-2, "2026-12-06T10:00:00+00:00")
+           for s in (0, 1)]
+    frozen = [_tuned(build_record(seed=s, mR=20.0, trainable_params=0,
+                                  config_changes={"adapter": {"name": "frozen"}, **at[5e-3]}),
+                     2e-4, "2026-12-06T10:00:00+00:00") for s in (0, 1)]
+    df = leaderboard(old + new + frozen)
+    chosen = dict(zip(df["lr"].fillna(-1).tolist(), df["lr_chosen"].tolist(), strict=True))
+    assert chosen == {0.005: False, 0.01: True, -1: True}  # a row that trains nothing has no rate to be wrong about
+    settled = settled_rows(df)
+    assert settled[settled["method"] == "full/batch/none"]["lr"].tolist() == [0.01]
+    # without any tuning record every row is at its chosen rate, and the best mR at the longest epochs settles
+    plain = leaderboard([build_record(seed=0, mR=60.0, config_changes=at[5e-3]),
+                         build_record(seed=0, mR=55.0, config_changes=at[1e-2])])
+    assert plain["lr_chosen"].all() and settled_rows(plain)["lr"].tolist() == [0.005]
