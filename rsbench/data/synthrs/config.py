@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rsbench.data.config import image_size_option
 from rsbench.options import Options, option
 
 # The scene classes, named like RSITMD's file prefixes (`<scene>_<n>.png`). They live here rather than
@@ -31,7 +32,6 @@ SCENE_CLASSES: tuple[str, ...] = (
 # RSITMD's official split, 3432/859/452 images.
 SPLIT_FRACTIONS: dict[str, float] = {"train": 3432 / 4743, "val": 859 / 4743, "test": 452 / 4743}
 
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 512
 MAX_IMAGES = 200_000
 
 
@@ -50,12 +50,7 @@ class SynthRSConfig(Options):
         ge=3 * len(SCENE_CLASSES),  # 3 per scene class, one for each split
         le=MAX_IMAGES,
     )
-    image_size: int = option(
-        64,
-        f"Side of the square images in pixels ({MIN_IMAGE_SIZE}-{MAX_IMAGE_SIZE}; 64-256 usual).",
-        ge=MIN_IMAGE_SIZE,
-        le=MAX_IMAGE_SIZE,
-    )
+    image_size: int = image_size_option(64)
     data_root: str = option(
         "",
         "Folder to write the dataset to; empty means the cache, $RSBENCH_CACHE/synthrs/<key> "

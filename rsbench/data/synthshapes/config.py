@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rsbench.data.config import image_size_option
 from rsbench.errors import ConfigError
 from rsbench.options import Options, option
 
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 512
 MIN_IMAGES, MAX_IMAGES = 3, 500_000
 MAX_CAPTIONS = 10
 MAX_SPLIT_FRACTION = 0.45
@@ -30,12 +30,7 @@ class SynthShapesConfig(Options):
     captions_per_image: int = option(
         3, f"Captions written for each image (1-{MAX_CAPTIONS}), each from what the image shows.", ge=1, le=MAX_CAPTIONS
     )
-    image_size: int = option(
-        64,
-        f"Side of the square images in pixels ({MIN_IMAGE_SIZE}-{MAX_IMAGE_SIZE}; 64-256 usual).",
-        ge=MIN_IMAGE_SIZE,
-        le=MAX_IMAGE_SIZE,
-    )
+    image_size: int = image_size_option(64)
     val_fraction: float = option(
         0.05,
         "Share of the images in the val split (at least one image; 0.05 of 10,000 is 500).",
