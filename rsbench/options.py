@@ -260,9 +260,17 @@ def check_config_class(cls: type, kind: str, name: str) -> None:
     what = f"{kind} '{name}': config {cls.__name__}"
     if not dataclasses.is_dataclass(cls) or not isinstance(cls, type):
         raise RsbenchError(f"{kind} '{name}': config must be a dataclass class, got {cls!r}")
-    annotated = {key for klass in cls.__mro__ for key in getattr(klass, "__annotations__", {})}
+    own = vars(cls).get("__annotations__", {})
+    annotated = {key for klass in cls.__mro__ for key in vars(klass).get("__annotations__", {})}
+    fields = {f.name for f in dataclasses.fields(cls)}
     for key, value in vars(cls).items():
-        if key.startswith("_") or key in annotated or _is_method(value):
+        if key.startswith("_") or key in own or _is_method(value):
+            continue
+        if key in fields:  # a dataclass keeps the inherited field's default: the new value would change nothing
+            raise RsbenchError(f"{what}: attribute '{key}' redefines an inherited option without a type annotation, "
+                               f"so its default stays the parent's (write '{key}: {type(value).__name__} = "
+                               f"option(...)')")
+        if key in annotated:
             continue
         raise RsbenchError(f"{what}: attribute '{key}' has no type annotation, so it is not an option "
                            f"(write '{key}: {type(value).__name__} = option(...)', or ClassVar for a constant)")

@@ -121,7 +121,15 @@ class BreaksOwnRule:
     beta: float = option(-1.0, "inverse temperature", gt=0)
 
 
+@dataclass
+class RedefinesWithoutType(Demo):
+    """Broken: a subclass that means to change an inherited default (a dataclass keeps the parent's)."""
+
+    k = 5
+
+
 @pytest.mark.parametrize(("cls", "problem"), [
+    (RedefinesWithoutType, "attribute 'k' redefines an inherited option without a type annotation"),
     (Unannotated, "attribute 'beta' has no type annotation"),
     (NoDefault, "field 'beta' has no default"),
     (WrongType, "the default of field 'beta' is wrong: beta must be an integer; got 0.5"),
