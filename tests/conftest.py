@@ -70,6 +70,20 @@ def pytest_generate_tests(metafunc):
                          ids=["-".join(map(str, row)) for row in [*pairwise, *rest]])
 
 
+@pytest.fixture(autouse=True)
+def fixed_seeds():
+    """Every test starts from the same state of Python's, NumPy's and torch's global generators, so a test that
+    draws without a generator of its own draws the same numbers in every run and in every xdist worker."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def rsbench_cache(tmp_path_factory, worker_id):
     """Keep SynthRS builds of the test run out of the user's ~/.cache. Under pytest-xdist the workers share one

@@ -277,13 +277,14 @@ def test_adapter_merge_and_unmerge(tiny):
         adapter.merge()
         changed = [k for k, v in adapter.state_dict().items() if k in base and not torch.equal(v, base[k])]
         assert len(changed) == 4 * (len(tiny.visual_blocks) + len(tiny.text_blocks))
-        torch.testing.assert_close(adapter.encode_image(images), before[0], atol=1e-5, rtol=0)
-        torch.testing.assert_close(adapter.encode_text(tokens), before[1], atol=1e-5, rtol=0)
+        # folding B·A into the weight reorders float32 sums: ~1e-5 apart on some draws; a wrong merge is ~1e-1
+        torch.testing.assert_close(adapter.encode_image(images), before[0], atol=1e-4, rtol=0)
+        torch.testing.assert_close(adapter.encode_text(tokens), before[1], atol=1e-4, rtol=0)
         adapter.unmerge()
         for key, value in adapter.state_dict().items():
             if key in base:
                 torch.testing.assert_close(value, base[key], atol=1e-6, rtol=0)
-        torch.testing.assert_close(adapter.encode_image(images), before[0], atol=1e-5, rtol=0)
+        torch.testing.assert_close(adapter.encode_image(images), before[0], atol=1e-4, rtol=0)
 
 
 def test_best_epoch_state_restores_into_a_fresh_adapter(tiny, tiny_backbone):
