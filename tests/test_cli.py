@@ -149,3 +149,13 @@ def test_a_component_that_needs_captions_gets_the_shipped_captioner_unless_the_r
     named = build_config(None, {"augmenter": {"name": "rich-caption"}, "captioner": {"name": "oracle"}})
     assert named.name("captioner") == "oracle"
     assert not build_config(None, {}).has("captioner")  # nothing asks for captions: no captioner section
+
+
+def test_list_shows_each_options_declared_rules(capsys, monkeypatch):
+    code, out, _ = invoke(capsys, "list", "reranker", "--json")
+    rules = {o["name"]: o["rules"] for o in {r["name"]: r for r in json.loads(out)}["qb-norm"]["options"]}
+    assert code == 0 and rules["k"] == {"ge": 1} and rules["activation"] == {"choices": ["top1", "topk"]}
+    monkeypatch.setenv("COLUMNS", "400")
+    code, out, _ = invoke(capsys, "list", "reranker")
+    assert code == 0 and "k=1 (>= 1)" in out and "activation='top1' (one of 'top1', 'topk')" in out
+    assert "wp1=1.0," in out  # an option without rules: its default alone

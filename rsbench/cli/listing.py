@@ -40,12 +40,28 @@ def list_command(
         for col in ("kind", "name", "description", "options", "source"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            options = ", ".join(f"{o['name']}={o['default']!r}" for o in r["options"]) or "-"
+            options = ", ".join(f"{o['name']}={o['default']!r}{_rules_text(o['rules'])}" for o in r["options"]) or "-"
             table.add_row(r["kind"], r["name"], r["description"], options, r["source"])
         Console().print(table)
         if "backbone" in kinds:
             Console().print("backbone: any open_clip model name is accepted too (e.g. ViT-B-16, hf-hub:org/repo).")
     _warn_broken_plugins()
+
+
+_SIGNS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+
+
+def _rules_text(rules: dict) -> str:
+    """An option's declared rules, compact: `` (>= 1)``, `` (> 0, <= 1)``, `` (one of 'a', 'b')``; empty if none."""
+    parts = [f"{sign} {rules[key]:g}" for key, sign in _SIGNS if key in rules]
+    if "choices" in rules:
+        parts.append("one of " + ", ".join(map(repr, rules["choices"])))
+    if "prefix" in rules:
+        prefixes = [rules["prefix"]] if isinstance(rules["prefix"], str) else list(rules["prefix"])
+        parts.append("starts " + " or ".join(map(repr, prefixes)))
+    if rules.get("nonempty"):
+        parts.append("not empty")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _warn_broken_plugins() -> None:
