@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import functools
 import math
 import types
 import typing
@@ -38,10 +39,10 @@ from typing import Any, Literal
 
 from rsbench.errors import ConfigError, RsbenchError
 
-__all__ = ["Options", "build_options", "check_config_class", "check_fields", "coerce", "option", "unknown_key"]
+__all__ = ["Options", "build_options", "check_config_class", "check_fields", "coerce", "describe_rules", "option",
+           "unknown_key"]
 
 _MISSING = dataclasses.MISSING
-RULES = ("ge", "gt", "le", "lt", "nonempty", "choices", "prefix", "finite")
 
 
 def option(default: Any = _MISSING, help: str = "", *, default_factory: Any = _MISSING, ge: float | None = None,
@@ -59,7 +60,7 @@ def option(default: Any = _MISSING, help: str = "", *, default_factory: Any = _M
         default, default_factory = _MISSING, _copier(default)
     rules = {"ge": ge, "gt": gt, "le": le, "lt": lt, "nonempty": nonempty or None,
              "choices": tuple(choices) if choices is not None else None,
-             "prefix": prefix if isinstance(prefix, str | None) else tuple(prefix),
+             "prefix": (prefix,) if isinstance(prefix, str) else tuple(prefix) if prefix is not None else None,
              "finite": None if finite else False}  # finite unless said otherwise
     meta = {"help": help, "rules": {k: v for k, v in rules.items() if v is not None}, **metadata}
     if default_factory is not _MISSING:
@@ -181,23 +182,43 @@ _BOUNDS = (("ge", ">=", lambda v, b: v >= b), ("gt", ">", lambda v, b: v > b),
            ("le", "<=", lambda v, b: v <= b), ("lt", "<", lambda v, b: v < b))
 
 
+def _bounds(rules: dict[str, Any]) -> list[str]:
+    """``[">= 0", "< 1"]``: an option's bounds as its messages and ``rsbench list`` write them."""
+    return [f"{sign} {rules[key]:g}" for key, sign, _ in _BOUNDS if key in rules]
+
+
+def describe_rules(rules: dict[str, Any] | None) -> list[str]:
+    """An option's declared rules in words (``rsbench list``): ``[">= 1"]``, ``["one of 'a', 'b'"]``, ``[]``."""
+    if not rules:
+        return []
+    parts = _bounds(rules)
+    if "choices" in rules:
+        parts.append("one of " + ", ".join(map(repr, rules["choices"])))
+    if "prefix" in rules:
+        parts.append("starts with " + " or ".join(map(repr, rules["prefix"])))
+    if rules.get("nonempty"):
+        parts.append("not empty")
+    return parts
+
+
 def _check_scalar(value: Any, rules: dict[str, Any], where: str) -> None:
     if value is None:
         return
     if "choices" in rules and value not in rules["choices"]:
         raise ConfigError(f"{where} must be one of {', '.join(map(repr, rules['choices']))}; got {value!r}")
-    prefixes = (rules["prefix"],) if isinstance(rules.get("prefix"), str) else tuple(rules.get("prefix", ()))
+    prefixes = rules.get("prefix", ())
     if prefixes and isinstance(value, str) and not value.startswith(prefixes):
         raise ConfigError(f"{where} must start with {' or '.join(map(repr, prefixes))}; got {value!r}")
     if not isinstance(value, int | float) or isinstance(value, bool):
         return
-    wanted = " and ".join(f"{sign} {rules[key]:g}" for key, sign, _ in _BOUNDS if key in rules)
+    wanted = " and ".join(_bounds(rules))
     if rules.get("finite", True) and not math.isfinite(value):
         raise ConfigError(f"{where} must be a finite number{' ' + wanted if wanted else ''}; got {value!r}")
     if any(not test(value, rules[key]) for key, _, test in _BOUNDS if key in rules):
         raise ConfigError(f"{where} must be {wanted}; got {value!r}")
 
 
+@functools.cache  # every construction of an Options config reads them: once per class
 def _hints(cls: type) -> dict[str, Any]:
     try:
         return typing.get_type_hints(cls)

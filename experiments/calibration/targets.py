@@ -93,9 +93,8 @@ def main(results: Path) -> int:
     groups = by_config(records)
     epochs_of = {cid: runs[0]["config"]["train"]["epochs"] for cid, runs in groups.items()}
     df["epochs"] = df["config_id"].map(epochs_of)
-    df["at_chosen"] = df["lr_chosen"].astype(bool)  # rsbench.results.leaderboard.chosen_rates
-    eligible = df[df["at_chosen"]]
-    longest = eligible.sort_values("epochs").groupby("method").tail(1).set_index("method")  # a method's judged row
+    # a method's judged row: its longest at the rate its newest tuning chose (rsbench.results.leaderboard.chosen_rates)
+    longest = df[df["lr_chosen"]].sort_values("epochs").groupby("method").tail(1).set_index("method")
     frozen = df[df["method"] == FROZEN].iloc[0]
     lines = ["| row | epochs | n | lr | mR | std | above frozen by | needed | R@10 i2t / t2i | best epoch per seed | "
              "best epoch of the seed mean | last-4 gain |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -111,7 +110,7 @@ def main(results: Path) -> int:
         trained = (runs[0].get("cost") or {}).get("trainable_params") != 0  # text-to-text over frozen: not trained
         judged = longest.loc[row["method"], "config_id"] == row["config_id"]
         seeds, overall = best_epochs(runs), mean_curve_best(runs)
-        if not row["at_chosen"]:
+        if not row["lr_chosen"]:
             other_lr.append(f"{label} at lr {row['lr']:g}")
         elif not judged:
             superseded.append(label)
@@ -128,7 +127,7 @@ def main(results: Path) -> int:
             fails["headroom"].append(label)
         gain = last_four_gain(runs)
         shown_lr = format(runs[0]["config"]["train"]["lr"], "g") if trained else "-"
-        mark = "" if judged else " (superseded)" if row["at_chosen"] else " (other lr)"
+        mark = "" if judged else " (superseded)" if row["lr_chosen"] else " (other lr)"
         lines.append(f"| {row['method']}{mark} | {row['epochs']} | {row['n']} | "
                      f"{shown_lr} | {row['mR_mean']:.2f} | "
                      f"{row['mR_std']:.2f} | {gap:+.2f} | {'> ' + format(needed, '.2f') if trained else '-'} | "

@@ -40,7 +40,7 @@ def list_command(
         for col in ("kind", "name", "description", "options", "source"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            options = ", ".join(f"{o['name']}={o['default']!r}{_rules_text(o['rules'])}" for o in r["options"]) or "-"
+            options = ", ".join(_option_text(o) for o in r["options"]) or "-"
             table.add_row(r["kind"], r["name"], r["description"], options, r["source"])
         Console().print(table)
         if "backbone" in kinds:
@@ -48,20 +48,12 @@ def list_command(
     _warn_broken_plugins()
 
 
-_SIGNS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+def _option_text(option: dict) -> str:
+    """``k=1 (>= 1)``: an option's default and, where it declares any, its rules."""
+    from rsbench.options import describe_rules
 
-
-def _rules_text(rules: dict) -> str:
-    """An option's declared rules, compact: `` (>= 1)``, `` (> 0, <= 1)``, `` (one of 'a', 'b')``; empty if none."""
-    parts = [f"{sign} {rules[key]:g}" for key, sign in _SIGNS if key in rules]
-    if "choices" in rules:
-        parts.append("one of " + ", ".join(map(repr, rules["choices"])))
-    if "prefix" in rules:
-        prefixes = [rules["prefix"]] if isinstance(rules["prefix"], str) else list(rules["prefix"])
-        parts.append("starts " + " or ".join(map(repr, prefixes)))
-    if rules.get("nonempty"):
-        parts.append("not empty")
-    return f" ({', '.join(parts)})" if parts else ""
+    rules = describe_rules(option["rules"])
+    return f"{option['name']}={option['default']!r}" + (f" ({', '.join(rules)})" if rules else "")
 
 
 def _warn_broken_plugins() -> None:

@@ -205,6 +205,17 @@ def train_lr(config: dict) -> float | None:
     return _number(train.get("lr")) if isinstance(train, dict) else None
 
 
+def lr_text(value: Any) -> str:
+    """A learning rate as the tables show it, compactly (5e-3 -> 0.005, 2e-4 -> 0.0002); a dash where there is none."""
+    number = _number(value)
+    return "–" if number is None else format(number, "g")
+
+
+def record_method(record: dict) -> str:
+    """The leaderboard's method label of a record: adapter/sampler/augmenter (+ strategy, scene, providers)."""
+    return method_label(record["config"], record["dataset"].get("scene_at_eval")) + provider_label(record)
+
+
 def chosen_rates(records: list[dict]) -> dict[tuple[str, str], float]:
     """(dataset, method) -> the learning rate its newest tuned record chose (a sweep's ``extra.sweep.tuned.chosen``).
 
@@ -216,8 +227,7 @@ def chosen_rates(records: list[dict]) -> dict[tuple[str, str], float]:
         lr = _number((tuned.get("chosen") or {}).get("train.lr"))
         if lr is None:
             continue
-        key = (str(record["dataset"].get("name")),
-               method_label(record["config"], record["dataset"].get("scene_at_eval")) + provider_label(record))
+        key = (str(record["dataset"].get("name")), record_method(record))
         stamp = str(record.get("created_at", ""))
         if key not in newest or stamp > newest[key][0]:
             newest[key] = (stamp, lr)
@@ -247,7 +257,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
         trains_nothing = (first.get("cost") or {}).get("trainable_params") == 0
         row: dict[str, Any] = {
             "config_id": key[:10],
-            "method": method_label(first["config"], first["dataset"].get("scene_at_eval")) + provider_label(first),
+            "method": record_method(first),
             # part of the identity: one value per row; none for a row that trained nothing (frozen, zero-shot)
             "epochs": None if trains_nothing else train_epochs(first["config"]),
             # the same for the learning rate: rows of one method at one epochs can differ in it alone (an lr sweep)

@@ -71,8 +71,7 @@ def settled_rows(df: pd.DataFrame) -> pd.DataFrame:
     A row without epochs (nothing trained, or an older record) counts as shorter than any row with them. Two rows
     of one method at the same epochs (another learning rate, another backbone) keep the first, the best mR.
     """
-    if "lr_chosen" in df:
-        df = df[df["lr_chosen"].astype(bool).to_numpy()]
+    df = df[df["lr_chosen"].astype(bool).to_numpy()]
     if df.empty:
         return df
     epochs = df["epochs"].astype("Float64").fillna(-1.0)
@@ -88,11 +87,10 @@ def point_labels(rows: pd.DataFrame) -> pd.Series:
     A method trained for one number of epochs (at one learning rate) keeps its bare label; a row without ``epochs``
     (or ``lr``: an older record, or nothing trained) keeps it too.
     """
-    lrs = rows["lr"] if "lr" in rows else pd.Series(pd.NA, index=rows.index, dtype="Float64")
     epoch_counts = rows.groupby("method")["epochs"].nunique(dropna=False)  # a missing value counts as one
-    lr_counts = lrs.groupby(rows["method"]).nunique(dropna=False)
+    lr_counts = rows.groupby("method")["lr"].nunique(dropna=False)
     labels = []
-    for method, epochs, lr in zip(rows["method"], rows["epochs"], lrs, strict=True):
+    for method, epochs, lr in zip(rows["method"], rows["epochs"], rows["lr"], strict=True):
         label = f"{method} · {int(epochs)} ep" if epoch_counts[method] > 1 and pd.notna(epochs) else str(method)
         labels.append(f"{label} · lr {format(float(lr), 'g')}" if lr_counts[method] > 1 and pd.notna(lr) else label)
     return pd.Series(labels, index=rows.index)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from rsbench.errors import RsbenchError
-from rsbench.results.leaderboard import METRICS, SIZE_COLUMNS, SIZE_GROUPS, SIZE_RECALLS, format_figure
+from rsbench.results.leaderboard import METRICS, SIZE_COLUMNS, SIZE_GROUPS, SIZE_RECALLS, format_figure, lr_text
 from rsbench.results.paper_tables import cost_markdown, reference_markdown
 from rsbench.results.record import METRIC_KEYS, write_text_atomically
 
@@ -29,9 +29,8 @@ def _epochs(row: Any) -> str:
 
 
 def _lr(row: Any) -> str:
-    """The row's learning rate, compactly (5e-3 -> 0.005, 2e-4 -> 0.0002); a dash where nothing trains or the
-    config has no ``train.lr``."""
-    return "–" if pd.isna(row["lr"]) else format(float(row["lr"]), "g")
+    """The row's learning rate (``lr_text``); a dash where nothing trains or the config has no ``train.lr``."""
+    return lr_text(row["lr"])
 
 
 def _dataset_label(row: Any) -> str:

@@ -113,8 +113,9 @@ def _copy_examples(members: list[dict], build: Path, results_dir: Path | None) -
 
 def _figure_caption(stem: str) -> str:
     if stem == "pareto":
-        return ("mR against trainable parameters and saved activations: one point per method (its longest row), "
-                "the Pareto front through the methods that train; methods that train nothing on the right")
+        return ("mR against trainable parameters and saved activations: one point per method (its longest row at its "
+                "chosen rate), the Pareto front through the methods that train; methods that train nothing on the "
+                "right")
     if stem.startswith("grid-"):
         return f"sweep {stem.removeprefix('grid-')}: test mR against the grid's values, mean ± std over seeds"
     return stem

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from rsbench.results.leaderboard import METRICS, format_figure
+from rsbench.results.leaderboard import METRICS, format_figure, lr_text
 from rsbench.results.plot import FAMILIES, method_family
 from rsbench.results.record import METRIC_KEYS
 
@@ -92,8 +92,7 @@ def _cell(row: pd.Series, key: str, figure: str | None) -> str:
         return f'<td data-value="{"" if number is None else int(number)}">{"–" if number is None else int(number)}</td>'
     if key == "lr":  # compactly, as the Markdown table shows it: 0.005, 0.0002
         number = _number(value)
-        shown = "–" if number is None else format(number, "g")
-        return f'<td data-value="{"" if number is None else repr(number)}">{shown}</td>'
+        return f'<td data-value="{"" if number is None else repr(number)}">{lr_text(number)}</td>'
     if key == "n":
         return f'<td data-value="{int(value)}">{int(value)}</td>'
     if key == "family":
@@ -162,7 +161,7 @@ def row_body(row: pd.Series, records: Sequence[dict], examples: dict[str, list[s
         "dataset": f"{row['dataset']}{' (synthetic data)' if row['synthetic'] else ''}",
         "backbone": row["backbone"],
         "epochs": "–" if _number(row["epochs"]) is None else int(row["epochs"]),
-        "learning rate": "–" if (lr := _number(row["lr"])) is None else format(lr, "g"),
+        "learning rate": lr_text(row["lr"]),
         "seeds": row["seeds"],
         "n": int(row["n"]),
         "selected on": row["selected_on"],
