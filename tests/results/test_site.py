@@ -169,7 +169,15 @@ def _load(browser, url: str) -> tuple[object, list[str]]:
     return page, problems
 
 
-BROKEN_IMAGES = "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+# Each image is scrolled into view first: the retrieval examples load lazily, so one below the fold is not loaded yet.
+BROKEN_IMAGES = """async () => {
+    const images = Array.from(document.images);
+    for (const image of images) {
+        image.scrollIntoView();
+        if (!image.complete) await new Promise(done => { image.onload = image.onerror = done; });
+    }
+    return images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);
+}"""
 
 
 def _methods(page) -> list[str]:
