@@ -131,58 +131,89 @@ def train_captioner(recipe: CaptionerRecipe, out_dir: Path, console: Console, de
     import torch
 
     from rsbench.captioning.quality import require_scorers
-    from rsbench.captioning.tiny import (
-        CARD_FILE,
-        CARD_JSON,
-        WEIGHTS_FILE,
-        CaptionDecoder,
-        DecoderShape,
-        Vocabulary,
-        backbone_identity,
-        image_tokens_for,
-        save_captioner,
-    )
-    from rsbench.results.record import package_versions, write_text_atomically
-    from rsbench.runtime import device_label
+    from rsbench.captioning.tiny import CARD_FILE, CARD_JSON, WEIGHTS_FILE, save_captioner
+    from rsbench.results.record import write_text_atomically
 
     require_scorers()  # the card's scores need them: fail before training, not after
     started = time.perf_counter()
     torch.manual_seed(recipe.seed)
+    data = _prepare(recipe, device, console)
+    decoder = _decoder(recipe, data, device)
+    history, steps, train_seconds = _fit(decoder, data, recipe, device, console)
+    weights = save_captioner(decoder, data.vocabulary, data.identity, out_dir / WEIGHTS_FILE)
+    quality = score_file(weights, recipe.eval_dataset, device, console)
+    card = _card(recipe, data, decoder, weights, quality, device, training={
+        "recipe": asdict(recipe), "steps": steps, "history": history, "train_seconds": train_seconds,
+        "wall_seconds": time.perf_counter() - started})
+    write_text_atomically(out_dir / CARD_JSON, json.dumps(card, indent=2) + "\n")
+    write_text_atomically(out_dir / CARD_FILE, card_markdown(card))
+    return card
+
+
+@dataclass
+class _Prepared:
+    """The corpus as the decoder trains on it: frozen image tokens and token ids of every caption, per split."""
+
+    corpus: Any
+    train_images: int
+    identity: dict[str, str]
+    vocabulary: Any
+    features: dict[str, tuple[Any, Any]]  # split -> (pooled, patches)
+    pairs: dict[str, tuple[Any, Any]]  # split -> (image index, token ids)
+
+
+def _prepare(recipe: CaptionerRecipe, device: str, console: Console) -> _Prepared:
+    from rsbench.captioning.tiny import Vocabulary, backbone_identity, image_tokens_for
+
     corpus = _dataset(recipe.dataset)
-    train, val = corpus.split("train"), corpus.split("val")
-    if not train or not val:
+    splits = {"train": corpus.split("train"), "val": corpus.split("val")}
+    if not splits["train"] or not splits["val"]:
         raise RsbenchError(f"the corpus {corpus.name} needs a train and a val split; it has {corpus.split_sizes()}")
     identity = backbone_identity()
     tokens = image_tokens_for(identity, device)
-    console.log(f"training the tiny captioner on {corpus.name} ({len(train):,} train / {len(val):,} val images), "
-                f"over the frozen image tower of {identity['name']} / {identity['pretrained']}")
-    vocabulary = Vocabulary.from_captions(c for r in train for c in r.captions)
-    features = {"train": _features(train, tokens, console, "train"), "val": _features(val, tokens, console, "val")}
-    features = {k: tuple(x.to(device) for x in v) for k, v in features.items()}
-    pairs = {"train": _pairs(train, vocabulary, recipe.max_length), "val": _pairs(val, vocabulary, recipe.max_length)}
-    pairs = {k: tuple(x.to(device) for x in v) for k, v in pairs.items()}
-    pooled, patches = features["train"]
-    shape = DecoderShape(len(vocabulary), recipe.width, recipe.layers, recipe.heads, recipe.max_length,
+    console.log(f"training the tiny captioner on {corpus.name} ({len(splits['train']):,} train / "
+                f"{len(splits['val']):,} val images), over the frozen image tower of {identity['name']} / "
+                f"{identity['pretrained']}")
+    vocabulary = Vocabulary.from_captions(c for r in splits["train"] for c in r.captions)
+    features = {k: tuple(x.to(device) for x in _features(records, tokens, console, k)) for k, records in splits.items()}
+    pairs = {k: tuple(x.to(device) for x in _pairs(records, vocabulary, recipe.max_length))
+             for k, records in splits.items()}
+    return _Prepared(corpus, len(splits["train"]), identity, vocabulary, features, pairs)
+
+
+def _decoder(recipe: CaptionerRecipe, data: _Prepared, device: str):
+    """The untrained decoder; refused before any training when its file would be over ``MAX_BYTES``."""
+    from rsbench.captioning.tiny import CaptionDecoder, DecoderShape
+
+    pooled, patches = data.features["train"]
+    shape = DecoderShape(len(data.vocabulary), recipe.width, recipe.layers, recipe.heads, recipe.max_length,
                          patches.shape[-1], pooled.shape[-1], recipe.memory_grid)
     decoder = CaptionDecoder(shape, recipe.dropout).to(device)
+    size = 2 * sum(t.numel() for t in decoder.state_dict().values())  # float16 tensors, as save_captioner writes
+    if size > MAX_BYTES:
+        raise RsbenchError(f"the captioner would be {size / 1e6:.1f} MB, over the {MAX_BYTES / 1e6:.0f} MB a shipped "
+                           f"file may take; choose a smaller --set width or layers")
+    return decoder
+
+
+def _fit(decoder, data: _Prepared, recipe: CaptionerRecipe, device: str,
+         console: Console) -> tuple[list[dict[str, float]], int, float]:
+    """Teacher forcing with AdamW, linear warm-up then cosine to zero; the loss history, steps and seconds."""
+    import torch
+
     decay = [p for n, p in decoder.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     rest = [p for n, p in decoder.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": recipe.weight_decay},
                                    {"params": rest, "weight_decay": 0.0}], lr=recipe.lr)
-    n_pairs = len(pairs["train"][0])
-    per_epoch = math.ceil(n_pairs / recipe.batch_size)
-    total, warmup = per_epoch * recipe.epochs, max(1, int(recipe.warmup_ratio * per_epoch * recipe.epochs))
-
-    def lr_at(step: int) -> float:  # linear warm-up, then cosine to zero
-        if step < warmup:
-            return recipe.lr * (step + 1) / warmup
-        return 0.5 * recipe.lr * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-    history = [{"epoch": 0, "val_loss": _mean_loss(decoder, features["val"], *pairs["val"])}]
-    console.log(f"{n_pairs:,} caption pairs, vocabulary {len(vocabulary)} tokens, "
+    (index, ids), features = data.pairs["train"], data.features["train"]
+    n_pairs = len(index)
+    total = math.ceil(n_pairs / recipe.batch_size) * recipe.epochs
+    warmup = max(1, int(recipe.warmup_ratio * total))
+    history = [{"epoch": 0, "val_loss": _mean_loss(decoder, data.features["val"], *data.pairs["val"])}]
+    console.log(f"{n_pairs:,} caption pairs, vocabulary {len(data.vocabulary)} tokens, "
                 f"{sum(p.numel() for p in decoder.parameters()):,} parameters; val loss {history[0]['val_loss']:.3f}")
     generator = torch.Generator().manual_seed(recipe.seed)
-    step, train_start = 0, time.perf_counter()
+    step, started = 0, time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
         decoder.train()
         order = torch.randperm(n_pairs, generator=generator).to(device)
@@ -190,8 +221,8 @@ def train_captioner(recipe: CaptionerRecipe, out_dir: Path, console: Console, de
         for start in range(0, n_pairs, recipe.batch_size):
             batch = order[start:start + recipe.batch_size]
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step)
-            loss = _loss(decoder, features["train"], pairs["train"][0][batch], pairs["train"][1][batch])
+                group["lr"] = _lr_at(step, recipe.lr, warmup, total)
+            loss = _loss(decoder, features, index[batch], ids[batch])
             if not torch.isfinite(loss):
                 raise RsbenchError(f"the captioner's loss is {float(loss)} at step {step}; lower --lr")
             optimizer.zero_grad(set_to_none=True)
@@ -200,36 +231,40 @@ def train_captioner(recipe: CaptionerRecipe, out_dir: Path, console: Console, de
             optimizer.step()
             running += loss.item() * len(batch)
             step += 1
-        val_loss = _mean_loss(decoder, features["val"], *pairs["val"])
+        val_loss = _mean_loss(decoder, data.features["val"], *data.pairs["val"])
         history.append({"epoch": epoch, "train_loss": running / n_pairs, "val_loss": val_loss})
         console.log(f"epoch {epoch}/{recipe.epochs}: train loss {running / n_pairs:.3f}, val loss {val_loss:.3f}")
-    train_seconds = time.perf_counter() - train_start
+    return history, step, time.perf_counter() - started
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    weights = save_captioner(decoder, vocabulary, identity, out_dir / WEIGHTS_FILE)
-    if weights.stat().st_size > MAX_BYTES:
-        weights.unlink()
-        raise RsbenchError(f"the captioner is {weights.stat().st_size / 1e6:.1f} MB, over the {MAX_BYTES / 1e6:.0f} "
-                           f"MB a shipped file may take; choose a smaller --set width or layers")
-    quality = score_file(weights, recipe.eval_dataset, device, console)
+
+def _lr_at(step: int, lr: float, warmup: int, total: int) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine to zero at ``total``."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    return 0.5 * lr * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def _card(recipe: CaptionerRecipe, data: _Prepared, decoder, weights: Path, quality: dict[str, Any], device: str,
+          training: dict[str, Any]) -> dict[str, Any]:
+    """The model card: the file, its data, how it trained, how well it captions, and the environment."""
+    import torch
+
+    from rsbench.results.record import package_versions
+    from rsbench.runtime import device_label
     from rsbench.safe_load import file_sha256
 
-    card = {
+    return {
         "model": {"format": "rsbench-tiny-captioner", "weights": weights.name, "sha256": file_sha256(weights),
-                  "bytes": weights.stat().st_size, "dtype": "float16", "shape": asdict(shape),
-                  "parameters": sum(p.numel() for p in decoder.parameters()), "backbone": identity},
-        "data": {"corpus": corpus.name, "synthetic": True, "content_hash": corpus.content_hash(),
-                 "options": recipe.dataset, "train_images": len(train), "train_pairs": n_pairs,
-                 "vocabulary": len(vocabulary)},
-        "training": {"recipe": asdict(recipe), "steps": step, "history": history, "train_seconds": train_seconds,
-                     "wall_seconds": time.perf_counter() - started, "device": device_label(torch.device(device))},
+                  "bytes": weights.stat().st_size, "dtype": "float16", "shape": asdict(decoder.shape),
+                  "parameters": sum(p.numel() for p in decoder.parameters()), "backbone": data.identity},
+        "data": {"corpus": data.corpus.name, "synthetic": True, "content_hash": data.corpus.content_hash(),
+                 "options": recipe.dataset, "train_images": data.train_images,
+                 "train_pairs": len(data.pairs["train"][0]), "vocabulary": len(data.vocabulary)},
+        "training": training | {"device": device_label(torch.device(device))},
         "quality": quality,
         "env": package_versions() | {"torch": torch.__version__},
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    write_text_atomically(out_dir / CARD_JSON, json.dumps(card, indent=2) + "\n")
-    write_text_atomically(out_dir / CARD_FILE, card_markdown(card))
-    return card
 
 
 def score_file(weights: Path, dataset: dict[str, Any], device: str, console: Console,

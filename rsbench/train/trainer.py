@@ -198,121 +198,156 @@ def train(
     kept in every checkpoint, so ``rsbench eval --checkpoint`` can rebuild the model from the file alone.
     """
     from rsbench.train import distributed
-    from rsbench.train.feature_cache import fill_missing, prepare_cache
 
-    params = adapter.trainable_parameters()
-    if not params:
-        raise TrainingError("the adapter has no trainable parameters; use adapter 'frozen' for zero-shot evaluation")
-    main, size = distributed.is_main(), distributed.world_size()
-    generator = torch.Generator().manual_seed(seed)
-    loader = make_loader(pairs, tokenizer, config, generator)
-    cached_loader = None
-    if feature_cache is not None:
-        prepare_cache(feature_cache, adapter, pairs, device, autocast_for(device, config.amp))
-        # The same generator (or DistributedSampler seed): epochs read in the same order with or without the cache.
-        cached_loader = make_loader(CachedPairs(pairs, feature_cache), tokenizer, config, generator)
-    steps_per_epoch = len(loader)
-    total_steps = steps_per_epoch * config.epochs
-    if config.max_steps is not None:
-        total_steps = min(total_steps, config.max_steps)
-    optimizer = adamw(params, config.lr, config.weight_decay)
-    scheduler = warmup_cosine(optimizer, total_steps, config.warmup_ratio)
-    autocast = autocast_for(device, config.amp)
-
-    outcome = TrainOutcome(best_epoch=None, best_score=None)
-    best_state: dict[str, torch.Tensor] | None = None
-    best_sampler: dict[str, Any] | None = None
-    timed_pairs, timed_seconds = 0, 0.0
-    warmup_steps = min(2, max(0, total_steps - 1))  # the first steps pay for allocation and caches
-    first_epoch, step, elapsed = 1, 0, 0.0
+    run = _TrainingRun(adapter, sampler, pairs, tokenizer, config, device, seed, feature_cache)
     if resume is not None:
-        done = ResumeState.unpack(resume)
-        done.restore(adapter, optimizer, scheduler, sampler, generator)
-        first_epoch, step = done.epoch + 1, done.step
-        outcome.best_epoch, outcome.best_score = done.best_epoch, done.best_score
-        outcome.history = list(done.history)
-        outcome.final_loss = done.final_loss
-        timed_pairs, timed_seconds, elapsed = done.timed_pairs, done.timed_seconds, done.elapsed
-        best_state, best_sampler = done.best_state, done.best_sampler
-        outcome.resumed_after_epoch = done.epoch
-        outcome.peak_memory_before_resume = done.peak_memory_bytes
-        console.log(f"resumed from {escape(str(checkpoint))} after epoch {first_epoch - 1} (step {step})")
-    encoder = pair_encoder(adapter, sampler, device)  # after the resume: DDP starts every rank from rank 0's weights
-    start = time.perf_counter() - elapsed
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
-        TextColumn("{task.fields[rate]} pairs/s"),
-        TimeElapsedColumn(),
-    ]
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("train", total=total_steps, completed=step, loss="-", rate="-")
-        for epoch in range(first_epoch, config.epochs + 1):
-            if step >= total_steps:
+        run.restore(resume)
+        console.log(f"resumed from {escape(str(checkpoint))} after epoch {run.first_epoch - 1} (step {run.step})")
+    # After the resume: DDP starts every rank from rank 0's weights.
+    run.encoder = pair_encoder(adapter, sampler, device)
+    start = time.perf_counter() - run.elapsed
+    with Progress(*PROGRESS_COLUMNS, console=console, transient=False) as progress:
+        task = progress.add_task("train", total=run.total_steps, completed=run.step, loss="-", rate="-")
+        for epoch in range(run.first_epoch, config.epochs + 1):
+            if run.step >= run.total_steps:
                 break
-            pairs.set_epoch(epoch)
-            reading = feature_cache is not None and feature_cache.complete()
-            epoch_loader = cached_loader if reading else loader
-            set_loader_epoch(epoch_loader, epoch)
-            adapter.train()
-            for images, tokens, image_ids, scene_ids in epoch_loader:
-                t0 = time.perf_counter()
-                if reading:
-                    images = feature_cache.restore(images, device)
-                elif feature_cache is not None:  # this epoch runs the tower: keep what the adapter reads
-                    with torch.no_grad(), autocast():
-                        images = adapter.frozen_image_features(images.to(device))
-                    feature_cache.write(image_ids, images)
-                logs = train_step(adapter, sampler, optimizer, params, (images, tokens, image_ids, scene_ids),
-                                  device, autocast, config.grad_clip,
-                                  where=f"at epoch {epoch}, step {step + 1}", lr=config.lr, encoder=encoder)
-                scheduler.step()
-                step += 1
-                outcome.final_loss = float(logs["loss"])
-                if step > warmup_steps:
-                    timed_pairs += len(image_ids) * size  # the global batch
-                    timed_seconds += time.perf_counter() - t0
-                rate = f"{timed_pairs / timed_seconds:.0f}" if timed_seconds > 0 else "-"
-                progress.update(task, advance=1, loss=f"{logs['loss']:.4f}", rate=rate)
-                if step >= total_steps:
-                    break
-            if feature_cache is not None and not reading:
-                fill_missing(feature_cache, adapter, pairs, device, autocast, config.batch_size)
-            require_finite_weights(params, f"after epoch {epoch}, step {step}", config.lr)
-            if main:
-                try:
-                    scores = validate()
-                except NonFiniteSimilarityError as exc:
-                    hint = f"Lower train.lr (now {config.lr}) or keep train.grad_clip > 0."
-                    raise TrainingError(f"validation after epoch {epoch} (step {step}) found non-finite embeddings: "
-                                        f"the trained weights overflow; training stopped and no record was written. "
-                                        f"{hint}") from exc
-                score = scores[select_metric]
-                outcome.history.append({"epoch": epoch, "step": step, **scores})
-                if math.isfinite(score) and (outcome.best_score is None or score > outcome.best_score):
-                    outcome.best_epoch, outcome.best_score = epoch, score
-                    best_state = trainable_state(adapter)
-                    best_sampler = sampler.state_dict()
+            run.run_epoch(epoch, lambda loss, rate: progress.update(task, advance=1, loss=loss, rate=rate))
+            if distributed.is_main():
+                score = run.validate(epoch, validate, select_metric)
                 progress.console.log(f"epoch {epoch}: val {select_metric} {score:.2f}")
-            if checkpoint is not None and main:
-                save_checkpoint(checkpoint, ResumeState(
-                    epoch=epoch, step=step, adapter=trainable_state(adapter), optimizer=optimizer.state_dict(),
-                    scheduler=scheduler.state_dict(), sampler=sampler.state_dict(), generator=generator.get_state(),
-                    torch_rng=torch.get_rng_state(), best_epoch=outcome.best_epoch, best_score=outcome.best_score,
-                    history=outcome.history, final_loss=outcome.final_loss, timed_pairs=timed_pairs,
-                    timed_seconds=timed_seconds, elapsed=time.perf_counter() - start,
-                    peak_memory_bytes=_peak_over_processes(outcome, peak_so_far), best_state=best_state,
-                    best_sampler=best_sampler,
-                ).pack(run_key, run_config))
+                if checkpoint is not None:
+                    run.elapsed = time.perf_counter() - start
+                    save_checkpoint(checkpoint, run.resume_state(epoch, peak_so_far).pack(run_key, run_config))
             distributed.barrier()  # the other ranks wait for rank 0's validation and checkpoint
-            if step >= total_steps:
-                break
-    outcome.steps = step
+    outcome = run.outcome
+    outcome.steps = run.step
     outcome.train_seconds = time.perf_counter() - start
-    outcome.throughput_pairs_per_s = timed_pairs / timed_seconds if timed_seconds > 0 else None
-    return outcome, best_state, best_sampler
+    outcome.throughput_pairs_per_s = run.timed_pairs / run.timed_seconds if run.timed_seconds > 0 else None
+    return outcome, run.best_state, run.best_sampler
+
+
+PROGRESS_COLUMNS = (
+    TextColumn("[bold]{task.description}"),
+    BarColumn(),
+    MofNCompleteColumn(),
+    TextColumn("loss {task.fields[loss]}"),
+    TextColumn("{task.fields[rate]} pairs/s"),
+    TimeElapsedColumn(),
+)
+
+
+class _TrainingRun:
+    """One run's optimiser, schedule, data and the state it carries from step to step and into checkpoints."""
+
+    def __init__(self, adapter, sampler, pairs: TrainPairs, tokenizer, config: TrainConfig, device: torch.device,
+                 seed: int, feature_cache: FeatureCache | None) -> None:
+        from rsbench.train import distributed
+        from rsbench.train.feature_cache import prepare_cache
+
+        self.params = adapter.trainable_parameters()
+        if not self.params:
+            raise TrainingError("the adapter has no trainable parameters; use adapter 'frozen' for zero-shot "
+                                "evaluation")
+        self.adapter, self.sampler, self.pairs, self.config, self.device = adapter, sampler, pairs, config, device
+        self.world_size = distributed.world_size()
+        self.generator = torch.Generator().manual_seed(seed)
+        self.autocast = autocast_for(device, config.amp)
+        self.loader = make_loader(pairs, tokenizer, config, self.generator)
+        self.feature_cache, self.cached_loader = feature_cache, None
+        if feature_cache is not None:
+            prepare_cache(feature_cache, adapter, pairs, device, self.autocast)
+            # The same generator (or DistributedSampler seed): epochs read in the same order with or without it.
+            self.cached_loader = make_loader(CachedPairs(pairs, feature_cache), tokenizer, config, self.generator)
+        self.total_steps = len(self.loader) * config.epochs
+        if config.max_steps is not None:
+            self.total_steps = min(self.total_steps, config.max_steps)
+        self.optimizer = adamw(self.params, config.lr, config.weight_decay)
+        self.scheduler = warmup_cosine(self.optimizer, self.total_steps, config.warmup_ratio)
+        self.warmup_steps = min(2, max(0, self.total_steps - 1))  # the first steps pay for allocation and caches
+        self.encoder: torch.nn.Module | None = None
+        self.outcome = TrainOutcome(best_epoch=None, best_score=None)
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_sampler: dict[str, Any] | None = None
+        self.first_epoch, self.step, self.elapsed = 1, 0, 0.0
+        self.timed_pairs, self.timed_seconds = 0, 0.0
+
+    def restore(self, resume: dict[str, Any]) -> None:
+        """Continue after a checkpoint's epoch: weights, optimiser, schedule, sampler, data order and outcome."""
+        done = ResumeState.unpack(resume)
+        done.restore(self.adapter, self.optimizer, self.scheduler, self.sampler, self.generator)
+        self.first_epoch, self.step = done.epoch + 1, done.step
+        outcome = self.outcome
+        outcome.best_epoch, outcome.best_score = done.best_epoch, done.best_score
+        outcome.history, outcome.final_loss = list(done.history), done.final_loss
+        outcome.resumed_after_epoch, outcome.peak_memory_before_resume = done.epoch, done.peak_memory_bytes
+        self.timed_pairs, self.timed_seconds, self.elapsed = done.timed_pairs, done.timed_seconds, done.elapsed
+        self.best_state, self.best_sampler = done.best_state, done.best_sampler
+
+    def run_epoch(self, epoch: int, report: Callable[[str, str], None]) -> None:
+        """One pass over the training pairs (or up to ``max_steps``); ``report(loss, rate)`` after each step.
+
+        With a feature cache, an epoch that finds it complete reads the stored features; one that does not runs
+        the tower and stores what the adapter reads, then fills in what this rank's shard did not see."""
+        from rsbench.train.feature_cache import fill_missing
+
+        cache, config = self.feature_cache, self.config
+        reading = cache is not None and cache.complete()
+        loader = self.cached_loader if reading else self.loader
+        self.pairs.set_epoch(epoch)
+        set_loader_epoch(loader, epoch)
+        self.adapter.train()
+        for images, tokens, image_ids, scene_ids in loader:
+            t0 = time.perf_counter()
+            if reading:
+                images = cache.restore(images, self.device)
+            elif cache is not None:  # this epoch runs the tower: keep what the adapter reads
+                with torch.no_grad(), self.autocast():
+                    images = self.adapter.frozen_image_features(images.to(self.device))
+                cache.write(image_ids, images)
+            logs = train_step(self.adapter, self.sampler, self.optimizer, self.params,
+                              (images, tokens, image_ids, scene_ids), self.device, self.autocast, config.grad_clip,
+                              where=f"at epoch {epoch}, step {self.step + 1}", lr=config.lr, encoder=self.encoder)
+            self.scheduler.step()
+            self.step += 1
+            self.outcome.final_loss = float(logs["loss"])
+            if self.step > self.warmup_steps:
+                self.timed_pairs += len(image_ids) * self.world_size  # the global batch
+                self.timed_seconds += time.perf_counter() - t0
+            report(f"{logs['loss']:.4f}", f"{self.timed_pairs / self.timed_seconds:.0f}" if self.timed_seconds else "-")
+            if self.step >= self.total_steps:
+                break
+        if cache is not None and not reading:
+            fill_missing(cache, self.adapter, self.pairs, self.device, self.autocast, config.batch_size)
+        require_finite_weights(self.params, f"after epoch {epoch}, step {self.step}", config.lr)
+
+    def validate(self, epoch: int, validate: Callable[[], dict[str, float]], select_metric: str) -> float:
+        """Score the epoch on the selection split, add it to the history and keep the weights if it is the best."""
+        try:
+            scores = validate()
+        except NonFiniteSimilarityError as exc:
+            raise TrainingError(f"validation after epoch {epoch} (step {self.step}) found non-finite embeddings: "
+                                f"the trained weights overflow; training stopped and no record was written. "
+                                f"Lower train.lr (now {self.config.lr}) or keep train.grad_clip > 0.") from exc
+        score = scores[select_metric]
+        outcome = self.outcome
+        outcome.history.append({"epoch": epoch, "step": self.step, **scores})
+        if math.isfinite(score) and (outcome.best_score is None or score > outcome.best_score):
+            outcome.best_epoch, outcome.best_score = epoch, score
+            self.best_state, self.best_sampler = trainable_state(self.adapter), self.sampler.state_dict()
+        return score
+
+    def resume_state(self, epoch: int, peak_so_far: Callable[[], int] | None) -> ResumeState:
+        """Everything needed to continue after ``epoch`` as if never interrupted."""
+        outcome = self.outcome
+        return ResumeState(
+            epoch=epoch, step=self.step, adapter=trainable_state(self.adapter),
+            optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
+            sampler=self.sampler.state_dict(), generator=self.generator.get_state(), torch_rng=torch.get_rng_state(),
+            best_epoch=outcome.best_epoch, best_score=outcome.best_score, history=outcome.history,
+            final_loss=outcome.final_loss, timed_pairs=self.timed_pairs, timed_seconds=self.timed_seconds,
+            elapsed=self.elapsed, peak_memory_bytes=_peak_over_processes(outcome, peak_so_far),
+            best_state=self.best_state, best_sampler=self.best_sampler,
+        )
 
 
 def _peak_over_processes(outcome: TrainOutcome, peak_so_far: Callable[[], int] | None) -> int | None:

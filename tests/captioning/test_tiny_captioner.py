@@ -217,3 +217,14 @@ def test_without_the_scorers_pretrain_captioner_stops_before_training(capsys, tm
     monkeypatch.setattr(tiny_train, "_dataset", lambda spec: pytest.fail("the corpus was loaded"))
     code, _, err = invoke(capsys, "pretrain-captioner", "--out-dir", str(tmp_path / "out"))
     assert code == 2 and "pip install 'rsbench[captions]'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_captioner_over_the_size_ceiling_is_refused_before_training(capsys, tmp_path, monkeypatch):
+    from rsbench.captioning import tiny_train
+
+    monkeypatch.setattr(tiny_train, "_fit", lambda *args: pytest.fail("training started"))
+    code, _, err = invoke(capsys, "pretrain-captioner", "--out-dir", str(tmp_path / "out"),
+                          "--set", "dataset.num_images=40", "--set", "dataset.overhead_tiles=8",
+                          "--set", "dataset.image_size=32", "--set", "width=512", "--set", "layers=4")
+    assert code == 2 and "over the 10 MB a shipped file may take" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
