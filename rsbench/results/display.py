@@ -58,19 +58,27 @@ def leaderboard_cells(df: Any) -> dict[str, list[str]]:
     """Every column of the terminal leaderboard as its header -> cells (rows in ``df``'s order), in the order the
     full table shows them."""
     from rsbench.results.leaderboard import METRICS
-    from rsbench.results.tables import PARETO_MARK, SHOWN_FIGURES, _cell, _dataset_label, _epochs, _lr, paper_cell
+    from rsbench.results.tables import (
+        PARETO_MARK,
+        SHOWN_FIGURES,
+        dataset_label,
+        epochs_cell,
+        figure_cell,
+        lr_cell,
+        paper_cell,
+    )
 
     rows = [row for _, row in df.iterrows()]
     columns: dict[str, list[str]] = {
         "Method": [f"{r['method']} {PARETO_MARK}" if r["pareto"] else str(r["method"]) for r in rows],
-        "Epochs": [_epochs(r) for r in rows],
-        "LR": [_lr(r) for r in rows],
-        "Dataset": [_dataset_label(r) for r in rows],
+        "Epochs": [epochs_cell(r) for r in rows],
+        "LR": [lr_cell(r) for r in rows],
+        "Dataset": [dataset_label(r) for r in rows],
         "Backbone": [str(r["backbone"]) for r in rows],
         "n": [str(r["n"]) for r in rows],
     }
     for key in SHOWN_FIGURES:
-        columns[key] = [_cell(r, key) for r in rows]
+        columns[key] = [figure_cell(r, key) for r in rows]
     columns["Selected on"] = [str(r["selected_on"]) if isinstance(r["selected_on"], str) else "–" for r in rows]
     if len(df) and df["paper_mR"].notna().any():
         columns["Paper mR"] = [paper_cell(r) for r in rows]

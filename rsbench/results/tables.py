@@ -18,22 +18,24 @@ SHOWN_FIGURES: tuple[str, ...] = METRIC_KEYS + ("trainable_params", "peak_memory
 PARETO_MARK = "★"
 
 
-def _cell(row: Any, key: str) -> str:
+def figure_cell(row: Any, key: str) -> str:
+    """A figure as the tables show it: mean ± std over seeds where it is a recall or mR."""
     std = row[f"{key}_std"] if key in METRIC_KEYS else math.nan
     return format_figure(key, row[f"{key}_mean"], std)
 
 
-def _epochs(row: Any) -> str:
+def epochs_cell(row: Any) -> str:
     """The row's training epochs; a dash for records whose config has no ``train.epochs``."""
     return "–" if pd.isna(row["epochs"]) else str(int(row["epochs"]))
 
 
-def _lr(row: Any) -> str:
+def lr_cell(row: Any) -> str:
     """The row's learning rate (``lr_text``); a dash where nothing trains or the config has no ``train.lr``."""
     return lr_text(row["lr"])
 
 
-def _dataset_label(row: Any) -> str:
+def dataset_label(row: Any) -> str:
+    """The dataset name, marked when its data is synthetic."""
     return f"{row['dataset']} (synthetic)" if row["synthetic"] else str(row["dataset"])
 
 
@@ -59,11 +61,11 @@ def to_markdown(df: pd.DataFrame, profiles: list[dict] | None = None) -> str:
         for _, row in group.iterrows():
             cells = [
                 str(row["method"]),
-                _epochs(row),
-                _lr(row),
+                epochs_cell(row),
+                lr_cell(row),
                 str(row["backbone"]),
                 str(row["n"]),
-                *(_cell(row, k) for k in SHOWN_FIGURES),
+                *(figure_cell(row, k) for k in SHOWN_FIGURES),
                 str(row["selected_on"]),
                 PARETO_MARK if row["pareto"] else "",
                 f"`{row['config_id']}`",
@@ -99,7 +101,7 @@ def _size_tables(df: pd.DataFrame) -> list[str]:
              "each still searches the whole test gallery. Mean ± std over the same seeds as above.", "",
              "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for _, row in sized.iterrows():
-        cells = [str(row["method"]), _epochs(row), _lr(row), str(row["dataset"]), str(row["n"]),
+        cells = [str(row["method"]), epochs_cell(row), lr_cell(row), str(row["dataset"]), str(row["n"]),
                  *(format_figure("mR", row[f"{k}_mean"], row[f"{k}_std"]) for k in SIZE_COLUMNS)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -137,8 +139,8 @@ def to_latex(df: pd.DataFrame) -> str:
     ]
     for _, row in df.iterrows():
         method = _latex_escape(str(row["method"])) + ("$^\\star$" if row["pareto"] else "")
-        figures = [_latex_escape(_cell(row, k)).replace("±", "$\\pm$") for k in SHOWN_FIGURES]
-        cells = [method, _epochs(row), _lr(row), _latex_escape(_dataset_label(row)),
+        figures = [_latex_escape(figure_cell(row, k)).replace("±", "$\\pm$") for k in SHOWN_FIGURES]
+        cells = [method, epochs_cell(row), lr_cell(row), _latex_escape(dataset_label(row)),
                  _latex_escape(str(row["backbone"])), str(row["n"])]
         lines.append(" & ".join(cells + figures) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]

@@ -33,7 +33,7 @@ from rsbench.errors import RsbenchError
 from rsbench.kinds import KIND_OF
 from rsbench.testing.captioning import check_captioner, toy_image_records
 from rsbench.testing.retrieval import check_index, check_reranker, check_strategy
-from rsbench.testing.rules import BATCH, ContractError, _require, embeddings, toy_dataset
+from rsbench.testing.rules import BATCH, ContractError, embeddings, require, toy_dataset
 from rsbench.testing.sampler import check_sampler
 from rsbench.testing.text_encoder import check_text_encoder
 
@@ -63,18 +63,18 @@ def check_backbone(backbone: Any) -> None:
     where = f"backbone {getattr(backbone, 'name', '?')!r}"
     for attr in ("model", "tokenizer", "preprocess_train", "preprocess_eval", "name", "pretrained", "image_size",
                  "embed_dim", "context_length"):
-        _require(hasattr(backbone, attr), where, f"must have attribute '{attr}'")
+        require(hasattr(backbone, attr), where, f"must have attribute '{attr}'")
     tokens = backbone.tokenizer(["a harbor", "two planes"])
-    _require(isinstance(tokens, torch.Tensor) and tokens.dtype == torch.long
+    require(isinstance(tokens, torch.Tensor) and tokens.dtype == torch.long
              and tuple(tokens.shape) == (2, backbone.context_length), where,
              f"tokenizer(list of 2 str) must give a long tensor (2, context_length={backbone.context_length})")
     image = Image.new("RGB", (40, 30), (10, 120, 200))
     size = backbone.image_size
     for name in ("preprocess_train", "preprocess_eval"):
         pixels = getattr(backbone, name)(image)
-        _require(tuple(pixels.shape) == (3, size, size), where, f"{name}(PIL image) must give a (3, {size}, {size})"
+        require(tuple(pixels.shape) == (3, size, size), where, f"{name}(PIL image) must give a (3, {size}, {size})"
                  f" tensor, got {tuple(pixels.shape)}")
-    _require(hasattr(backbone.model, "logit_scale"), where, "model must have CLIP's logit_scale (a log temperature)")
+    require(hasattr(backbone.model, "logit_scale"), where, "model must have CLIP's logit_scale (a log temperature)")
 
 
 def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
@@ -86,17 +86,17 @@ def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
     backbone = backbone if backbone is not None else tiny_backbone()
     adapter = factory(backbone)
     where = f"adapter {type(adapter).__name__}"
-    _require(isinstance(adapter, Adapter), where, "must subclass rsbench.models.adapters.base.Adapter")
-    _require(isinstance(adapter.trains, bool), where, "'trains' must be True or False")
+    require(isinstance(adapter, Adapter), where, "must subclass rsbench.models.adapters.base.Adapter")
+    require(isinstance(adapter.trains, bool), where, "'trains' must be True or False")
     params = adapter.trainable_parameters()
-    _require(all(p.requires_grad for p in params), where, "trainable_parameters() must all have requires_grad")
+    require(all(p.requires_grad for p in params), where, "trainable_parameters() must all have requires_grad")
     if not adapter.trains:
-        _require(not params, where, "an adapter with trains=False must have no trainable parameters")
+        require(not params, where, "an adapter with trains=False must have no trainable parameters")
     else:
-        _require(bool(params), where, "an adapter with trains=True needs trainable parameters")
+        require(bool(params), where, "an adapter with trains=True needs trainable parameters")
     names = {n for n, p in adapter.named_parameters() if p.requires_grad}
     missing = sorted(names - set(adapter.state_dict()))
-    _require(not missing, where, f"trainable parameters must be in state_dict() (checkpoints save them): {missing[:3]}")
+    require(not missing, where, f"trainable parameters must be in state_dict() (checkpoints save them): {missing[:3]}")
 
     g = torch.Generator().manual_seed(0)
     size = backbone.image_size
@@ -106,26 +106,26 @@ def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
     with torch.no_grad():
         image_emb, text_emb = adapter.encode_image(images), adapter.encode_text(tokens)
         again = adapter.encode_image(images)
-    _require(image_emb.dim() == 2 and image_emb.shape[0] == BATCH, where,
+    require(image_emb.dim() == 2 and image_emb.shape[0] == BATCH, where,
              f"encode_image((B, 3, S, S)) must return (B, E); got {tuple(image_emb.shape)}")
-    _require(tuple(text_emb.shape) == tuple(image_emb.shape), where,
+    require(tuple(text_emb.shape) == tuple(image_emb.shape), where,
              f"encode_text must return the same (B, E) as encode_image; got {tuple(text_emb.shape)}")
-    _require(bool(torch.isfinite(image_emb).all() and torch.isfinite(text_emb).all()), where,
+    require(bool(torch.isfinite(image_emb).all() and torch.isfinite(text_emb).all()), where,
              "embeddings must be finite")
-    _require(torch.allclose(image_emb, again), where, "in eval mode, encoding the same images twice must agree")
+    require(torch.allclose(image_emb, again), where, "in eval mode, encoding the same images twice must agree")
     reason = adapter.frozen_features_unavailable()
-    _require(reason is None or isinstance(reason, str), where, "frozen_features_unavailable() must be None or a reason")
+    require(reason is None or isinstance(reason, str), where, "frozen_features_unavailable() must be None or a reason")
     if reason is None:  # the feature cache (train.cache_features) will finish encode_image from stored features
         with torch.no_grad():
             features = adapter.frozen_image_features(images)
             finished = adapter.encode_image_from_features(features)
-        _require(isinstance(features, dict) and all(isinstance(v, torch.Tensor) and v.shape[0] == BATCH
+        require(isinstance(features, dict) and all(isinstance(v, torch.Tensor) and v.shape[0] == BATCH
                                                     for v in features.values()), where,
                  "frozen_image_features((B, 3, S, S)) must return a dict of (B, ...) tensors")
-        _require(torch.allclose(finished, image_emb, rtol=1e-4, atol=1e-5), where,
+        require(torch.allclose(finished, image_emb, rtol=1e-4, atol=1e-5), where,
                  "encode_image_from_features(frozen_image_features(x)) must equal encode_image(x)")
     scale = adapter.logit_scale.detach()
-    _require(isinstance(scale, torch.Tensor) and scale.numel() == 1 and bool(torch.isfinite(scale))
+    require(isinstance(scale, torch.Tensor) and scale.numel() == 1 and bool(torch.isfinite(scale))
              and float(scale) > 0, where, "logit_scale must be a positive scalar tensor (already exponentiated)")
     if not adapter.trains:
         return
@@ -134,15 +134,15 @@ def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
     loss = InfoNCE(InfoNCEConfig())(adapter.encode_image(images), adapter.encode_text(tokens), adapter.logit_scale)
     loss.backward()
     grads = [p.grad for p in params if p.grad is not None]
-    _require(bool(grads) and any(bool(g.abs().sum() > 0) for g in grads), where,
+    require(bool(grads) and any(bool(g.abs().sum() > 0) for g in grads), where,
              "a training loss must send gradients to the trainable parameters")
-    _require(all(bool(torch.isfinite(g).all()) for g in grads), where, "gradients must be finite")
+    require(all(bool(torch.isfinite(g).all()) for g in grads), where, "gradients must be finite")
     with torch.no_grad():
         for p in params:
             if p.grad is not None:
                 p -= 1e-3 * p.grad
     changed = [n for n, p in adapter.named_parameters() if n in frozen and not torch.equal(p, frozen[n])]
-    _require(not changed, where, f"parameters outside trainable_parameters() must not change: {changed[:3]}")
+    require(not changed, where, f"parameters outside trainable_parameters() must not change: {changed[:3]}")
 
 
 def _with_tokens(loss: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
@@ -175,25 +175,25 @@ def check_loss(loss: Callable[..., torch.Tensor]) -> None:
     before = (image.detach().clone(), text.detach().clone())
     for mask in (None, same):
         value = loss(image, text, scale, mask)
-        _require(isinstance(value, torch.Tensor) and value.dim() == 0, where, "must return a scalar tensor")
-        _require(bool(torch.isfinite(value)), where, f"must be finite (same_image={'None' if mask is None else 'eye'})")
-    _require(torch.equal(image.detach(), before[0]) and torch.equal(text.detach(), before[1]), where,
+        require(isinstance(value, torch.Tensor) and value.dim() == 0, where, "must return a scalar tensor")
+        require(bool(torch.isfinite(value)), where, f"must be finite (same_image={'None' if mask is None else 'eye'})")
+    require(torch.equal(image.detach(), before[0]) and torch.equal(text.detach(), before[1]), where,
              "must not change its inputs in place")
     value.backward()
-    _require(image.grad is not None and text.grad is not None and bool(torch.isfinite(image.grad).all()), where,
+    require(image.grad is not None and text.grad is not None and bool(torch.isfinite(image.grad).all()), where,
              "must be differentiable with respect to both embeddings")
     two_pairs = loss(embeddings(2, seed=3), embeddings(2, seed=4), scale, torch.eye(2, dtype=torch.bool))
-    _require(bool(torch.isfinite(two_pairs)), where, "must work for a batch of 2 pairs")
+    require(bool(torch.isfinite(two_pairs)), where, "must work for a batch of 2 pairs")
     # captions 0 and 1 belong to one image: a mask must be accepted where off-diagonal cells are True
     shared = same.clone()
     shared[0, 1] = shared[1, 0] = True
-    _require(bool(torch.isfinite(loss(image, text, scale, shared))), where,
+    require(bool(torch.isfinite(loss(image, text, scale, shared))), where,
              "must accept same_image with True off the diagonal (several captions of one image)")
     with torch.no_grad():
         base = embeddings(requires_grad=False, seed=5)
         matched = loss(base, base.clone(), scale, same)
         mismatched = loss(base, base.roll(1, dims=0), scale, same)
-    _require(float(matched) < float(mismatched), where,
+    require(float(matched) < float(mismatched), where,
              "aligned pairs (text_i = image_i) must score a lower loss than misaligned ones")
 
 
@@ -204,12 +204,12 @@ def check_augmenter(factory: Callable[[RetrievalDataset], Any], dataset: Retriev
     dataset = dataset if dataset is not None else toy_dataset()
     augmenter = factory(dataset)
     where = f"augmenter {type(augmenter).__name__}"
-    _require(isinstance(augmenter, Augmenter), where, "must subclass rsbench.text.augmenters.base.Augmenter")
+    require(isinstance(augmenter, Augmenter), where, "must subclass rsbench.text.augmenters.base.Augmenter")
     for record in dataset.split("train"):
         for caption in record.captions:
             out = augmenter.augment(caption, record, random.Random(7))
-            _require(isinstance(out, str) and out.strip() != "", where, "augment must return a non-empty str")
-            _require(out == augmenter.augment(caption, record, random.Random(7)), where,
+            require(isinstance(out, str) and out.strip() != "", where, "augment must return a non-empty str")
+            require(out == augmenter.augment(caption, record, random.Random(7)), where,
                      "augment must depend only on its arguments: the same rng seed gives the same caption")
     test = dataset.split("test")
 
@@ -221,10 +221,10 @@ def check_augmenter(factory: Callable[[RetrievalDataset], Any], dataset: Retriev
     for record in test:
         for caption in record.captions:
             query = augmenter.at_query(caption, record)
-            _require(isinstance(query, str) and query.strip() != "", where, "at_query must return a non-empty str")
-            _require(query == augmenter.at_query(caption, record), where, "at_query must be deterministic")
+            require(isinstance(query, str) and query.strip() != "", where, "at_query must return a non-empty str")
+            require(query == augmenter.at_query(caption, record), where, "at_query must be deterministic")
     described = augmenter.describe_eval()
-    _require(isinstance(described, dict), where, "describe_eval must return a dict")
+    require(isinstance(described, dict), where, "describe_eval must return a dict")
     try:
         json.dumps(described, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -234,25 +234,25 @@ def check_augmenter(factory: Callable[[RetrievalDataset], Any], dataset: Retriev
 def check_dataset(dataset: RetrievalDataset) -> None:
     """A loaded dataset: records in known splits, non-empty captions, unique images, a stable identity."""
     where = f"dataset {getattr(dataset, 'name', '?')!r}"
-    _require(isinstance(dataset, RetrievalDataset), where, "factory must return rsbench.data.record.RetrievalDataset")
-    _require(bool(dataset.records), where, "must hold records")
+    require(isinstance(dataset, RetrievalDataset), where, "factory must return rsbench.data.record.RetrievalDataset")
+    require(bool(dataset.records), where, "must hold records")
     for r in dataset.records:
-        _require(isinstance(r, Record), where, "records must be rsbench.data.record.Record")
-        _require(r.split in SPLITS, where, f"split must be one of {SPLITS}; {r.image_id} has {r.split!r}")
-        _require(bool(r.captions) and all(isinstance(c, str) and c.strip() for c in r.captions), where,
+        require(isinstance(r, Record), where, "records must be rsbench.data.record.Record")
+        require(r.split in SPLITS, where, f"split must be one of {SPLITS}; {r.image_id} has {r.split!r}")
+        require(bool(r.captions) and all(isinstance(c, str) and c.strip() for c in r.captions), where,
                  f"every record needs non-empty str captions; {r.image_id} has {r.captions!r}")
-        _require(r.scene is None or isinstance(r.scene, str), where, "scene must be a str or None")
+        require(r.scene is None or isinstance(r.scene, str), where, "scene must be a str or None")
     for split in SPLITS:
         ids = [r.image_id for r in dataset.split(split)]
-        _require(len(ids) == len(set(ids)), where, f"an image may appear once per split ({split})")
-    _require(dataset.content_hash() == dataset.content_hash(), where, "content_hash must be stable")
-    _require(all(isinstance(p, str) for p in dataset.problems), where, "problems must be lines of text")
-    _require(all(isinstance(v, int) and v >= 0 for v in dataset.dropped.values()), where,
+        require(len(ids) == len(set(ids)), where, f"an image may appear once per split ({split})")
+    require(dataset.content_hash() == dataset.content_hash(), where, "content_hash must be stable")
+    require(all(isinstance(p, str) for p in dataset.problems), where, "problems must be lines of text")
+    require(all(isinstance(v, int) and v >= 0 for v in dataset.dropped.values()), where,
              "dropped must count what was left out (str -> int)")
     if not dataset.synthetic:
         root = Path(dataset.root).resolve()
         outside = [r.image_id for r in dataset.records if not Path(r.image).resolve().is_relative_to(root)]
-        _require(not outside, where, f"image paths must stay inside the data root: {outside[:3]}")
+        require(not outside, where, f"image paths must stay inside the data root: {outside[:3]}")
 
 
 def check_component(kind: str, name: str, options: Mapping[str, Any] | None = None, *, backbone: Any = None,
@@ -289,7 +289,7 @@ def check_component(kind: str, name: str, options: Mapping[str, Any] | None = No
         return made[-1]
 
     check(factory, **extra)
-    _require(bool(made), f"{kind} {name!r}", "its contract check built nothing")
+    require(bool(made), f"{kind} {name!r}", "its contract check built nothing")
     return made[-1]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rsbench.data.record import Record
-from rsbench.testing.rules import _require
+from rsbench.testing.rules import require
 
 COLOURS = ((200, 40, 40), (40, 160, 60), (40, 80, 200), (220, 200, 60), (120, 120, 120), (250, 250, 250))
 # Tall, wide and square: a VLM whose image tokens depend on the shape (LLaVA-NeXT, Qwen2-VL) pads such a batch.
@@ -51,41 +51,41 @@ def check_captioner(captioner: Any, records: Sequence[Record] | None = None, pro
 
     where = f"captioner {type(captioner).__name__}"
     for attr in ("uses_prompt", "retry_failures"):
-        _require(isinstance(getattr(captioner, attr, None), bool), where, f"'{attr}' must be a bool")
-    _require(callable(getattr(captioner, "caption", None)), where, "must have caption(records, prompt, device=...)")
+        require(isinstance(getattr(captioner, attr, None), bool), where, f"'{attr}' must be a bool")
+    require(callable(getattr(captioner, "caption", None)), where, "must have caption(records, prompt, device=...)")
     identity = captioner.describe()
-    _require(isinstance(identity, dict) and isinstance(identity.get("model"), str)
+    require(isinstance(identity, dict) and isinstance(identity.get("model"), str)
              and isinstance(identity.get("oracle"), bool), where,
              "describe() must return a dict with 'model' (str) and 'oracle' (bool)")
     try:
         json.dumps(identity, sort_keys=True)
     except (TypeError, ValueError):
-        _require(False, where, "describe() must be JSON-serialisable (it keys the cache and goes into records)")
-    _require(captioner.describe() == identity, where, "describe() must not change between calls")
+        require(False, where, "describe() must be JSON-serialisable (it keys the cache and goes into records)")
+    require(captioner.describe() == identity, where, "describe() must not change between calls")
     loaded = load_prompt(prompt)
     with tempfile.TemporaryDirectory(prefix="rsbench-captioner-check-") as temp:
         records = list(records) if records is not None else toy_image_records(temp)
-        _require(captioner.caption([], loaded, device="cpu") in ([], ()), where, "caption([]) must return []")
+        require(captioner.caption([], loaded, device="cpu") in ([], ()), where, "caption([]) must return []")
         replies = captioner.caption(records, loaded, device="cpu")
-        _require(isinstance(replies, list | tuple) and len(replies) == len(records), where,
+        require(isinstance(replies, list | tuple) and len(replies) == len(records), where,
                  f"caption(records) must return one reply per record ({len(records)})")
         for reply in replies:
             ok = isinstance(reply, str | CaptionFailure) or (
                 isinstance(reply, list | tuple) and all(isinstance(c, str) for c in reply))
-            _require(ok, where, f"a reply must be a str, a list of str or a CaptionFailure; got {reply!r:.80}")
+            require(ok, where, f"a reply must be a str, a list of str or a CaptionFailure; got {reply!r:.80}")
             if not isinstance(reply, CaptionFailure):
                 variants = [reply] if isinstance(reply, str) else list(reply)
-                _require(bool(variants) and all(v.strip() for v in variants), where,
+                require(bool(variants) and all(v.strip() for v in variants), where,
                          f"a reply must hold at least one caption and no empty one; got {reply!r:.80} (report an "
                          f"image you could not describe as CaptionFailure(reason))")
         if replies and all(isinstance(r, CaptionFailure) for r in replies):
-            _require(False, where, f"every image failed ({replies[0].reason}); the check needs some replies")
+            require(False, where, f"every image failed ({replies[0].reason}); the check needs some replies")
         if deterministic:
             single = [captioner.caption([record], loaded, device="cpu")[0] for record in records]
-            _require(_comparable(single) == _comparable(replies), where,
+            require(_comparable(single) == _comparable(replies), where,
                      "replies for a batch must equal replies for its records one by one (same order, same text)")
         retried = captioner.caption(records[:1], loaded, device="cpu", retry=True)
-        _require(isinstance(retried, list | tuple) and len(retried) == 1, where,
+        require(isinstance(retried, list | tuple) and len(retried) == 1, where,
                  "caption(records, retry=True) must return one reply per record too")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from rsbench.testing.rules import _require, toy_dataset
+from rsbench.testing.rules import require, toy_dataset
 
 # The share of queries a strategy must rank first on planted matches: the captioned check split leaves its last
 # image without captions (a counted failure), so no captioning strategy reaches all of them.
@@ -86,14 +86,14 @@ def _check_direction(scores: Any, queries: int, gallery: int, where: str, name: 
     from rsbench.retrieval.scores import Candidates
 
     if isinstance(scores, Candidates):
-        _require(scores.indices.shape[0] == queries and scores.gallery_size == gallery, where,
+        require(scores.indices.shape[0] == queries and scores.gallery_size == gallery, where,
                  f"{name} candidates must list {queries} queries over a gallery of {gallery}")
         values = scores.scores
     else:
-        _require(isinstance(scores, torch.Tensor) and tuple(scores.shape) == (queries, gallery), where,
+        require(isinstance(scores, torch.Tensor) and tuple(scores.shape) == (queries, gallery), where,
                  f"{name} must be ({queries}, {gallery}) or Candidates; got {getattr(scores, 'shape', scores)}")
         values = scores
-    _require(values.device.type == "cpu" and bool(torch.isfinite(values).all()), where,
+    require(values.device.type == "cpu" and bool(torch.isfinite(values).all()), where,
              f"{name} scores must be finite and on the CPU")
 
 
@@ -102,7 +102,7 @@ def _check_kinds(kinds: list[Any], where: str, name: str) -> None:
     from rsbench.retrieval.rerankers.base import SCORE_KINDS
 
     for kind in kinds:
-        _require(kind is None or kind in SCORE_KINDS, where,
+        require(kind is None or kind in SCORE_KINDS, where,
                  f"{name} must name kinds from {', '.join(SCORE_KINDS)}; got {kind!r}")
 
 
@@ -120,7 +120,7 @@ def check_strategy(strategy: Any) -> None:
     from rsbench.retrieval.base import EvalSplit, RetrievalResult
 
     where = f"strategy {type(strategy).__name__}"
-    _require(callable(getattr(strategy, "retrieve", None)), where, "must have retrieve(split, encoder)")
+    require(callable(getattr(strategy, "retrieve", None)), where, "must have retrieve(split, encoder)")
     _check_kinds([getattr(strategy, "score_kind", None)], where, "score_kind")
     images, captions = 60, 84
     with tempfile.TemporaryDirectory() as folder:
@@ -133,7 +133,7 @@ def check_strategy(strategy: Any) -> None:
             split.select = EvalSplit(split.records, split.captions, split.caption_to_image, split.train_records,
                                      split.captioner)
         result = strategy.retrieve(split, _FixedEncoder(images, captions, dim=32, planted=owners))
-    _require(isinstance(result, RetrievalResult), where, "retrieve must return rsbench.retrieval.base.RetrievalResult")
+    require(isinstance(result, RetrievalResult), where, "retrieve must return rsbench.retrieval.base.RetrievalResult")
     _check_direction(result.scores.t2i, captions, images, where, "t2i")
     _check_direction(result.scores.i2t, images, captions, where, "i2t")
     if result.stage1 is not None:
@@ -152,7 +152,7 @@ def _check_planted_first(scores: Any, caption_to_image: list[int], where: str, s
     for name, ranks in (("t2i", t2i), ("i2t", i2t)):
         ranked = ranks[ranks >= 0]
         first = int((ranked == 0).sum())
-        _require(first >= share * len(ranked), where,
+        require(first >= share * len(ranked), where,
                  f"{name}: planted matches must come first ({planted}); only {first} of {len(ranked)} queries "
                  f"rank theirs first (scores negated, or rows and columns mixed up?)")
 
@@ -190,7 +190,7 @@ def check_reranker(reranker: Any) -> None:
     from rsbench.retrieval.scores import Candidates, RetrievalScores
 
     where = f"reranker {type(reranker).__name__}"
-    _require(callable(getattr(reranker, "rerank", None)), where, "must have rerank(scores, context)")
+    require(callable(getattr(reranker, "rerank", None)), where, "must have rerank(scores, context)")
     _check_kinds(list(getattr(reranker, "accepts", None) or []), where, "accepts")
     owners = [c % 8 for c in range(12)]
     split = EvalSplit(records=[None] * 8, captions=[f"caption number {i}" for i in owners], caption_to_image=owners)
@@ -203,12 +203,12 @@ def check_reranker(reranker: Any) -> None:
                    RetrievalScores(t2i=Candidates.top(dense, 3), i2t=Candidates.top(dense.t(), 4))):
         kept = {name: _copy(value) for name, value in scores.directions().items()}
         out = reranker.rerank(scores, context)
-        _require(isinstance(out, RetrievalScores), where, "rerank must return RetrievalScores")
+        require(isinstance(out, RetrievalScores), where, "rerank must return RetrievalScores")
         for name, before in scores.directions().items():
-            _require(_same(before, kept[name]), where, f"{name}: rerank must not change the scores it is given "
+            require(_same(before, kept[name]), where, f"{name}: rerank must not change the scores it is given "
                      f"(work on a copy: the caller keeps them)")
             after = out.directions()[name]
-            _require(isinstance(after, Candidates) or not isinstance(before, Candidates), where,
+            require(isinstance(after, Candidates) or not isinstance(before, Candidates), where,
                      f"{name}: candidate lists stay lists (a reranker cannot score what was never listed)")
             queries, gallery = (12, 8) if name == "t2i" else (8, 12)
             _check_direction(after, queries, gallery, where, name)
@@ -253,7 +253,7 @@ def _check_same_order(dense_out: Any, lists_out: Any, where: str, name: str) -> 
     (da, ta), (db, tb) = differences(a), differences(b)
     swapped = both & (da > ta) & (db < -tb)
     queries = int(swapped.any(dim=2).any(dim=1).sum())
-    _require(queries == 0, where, f"{name}: candidate lists holding the whole gallery must be ranked as the dense "
+    require(queries == 0, where, f"{name}: candidate lists holding the whole gallery must be ranked as the dense "
              f"scores are; {queries} of {a.shape[0]} queries order their items otherwise (statistics over an item "
              f"must run over the queries that list it, not over a query's list)")
 
@@ -272,38 +272,38 @@ def check_index(factory: Callable[[int], Any], dim: int = 512, size: int = 300) 
     index = factory(dim)
     where = f"index {type(index).__name__}"
     for method in ("add", "search", "nbytes", "save", "load"):
-        _require(callable(getattr(index, method, None)), where,
+        require(callable(getattr(index, method, None)), where,
                  f"must have {method}() (rsbench.hooks.specs.GalleryIndex)")
-    _require(index.ntotal == 0, where, "factory(dim) must return an empty index (ntotal 0)")
+    require(index.ntotal == 0, where, "factory(dim) must return an empty index (ntotal 0)")
     rng = np.random.default_rng(0)
     gallery = rng.normal(size=(size, dim)).astype(np.float32)
     gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
     index.add(gallery[: size // 3])
     index.add(gallery[size // 3 :])
-    _require(index.ntotal == size, where, f"ntotal must count every added vector: {size} added, {index.ntotal} counted")
+    require(index.ntotal == size, where, f"ntotal must count every added vector: {size} added, {index.ntotal} counted")
     targets = rng.choice(size, 40, replace=False)
     queries = gallery[targets] + 0.05 * rng.normal(size=(40, dim)).astype(np.float32) / np.sqrt(dim)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     truth = (queries @ gallery.T).argmax(axis=1)
     scores, ids = index.search(queries, 10)
     scores, ids = np.asarray(scores), np.asarray(ids)
-    _require(scores.shape == ids.shape == (40, 10), where,
+    require(scores.shape == ids.shape == (40, 10), where,
              f"search(queries, 10) must return (40, 10) scores and ids; got {scores.shape} and {ids.shape}")
-    _require(np.issubdtype(ids.dtype, np.integer) and int(ids.min()) >= 0 and int(ids.max()) < size, where,
+    require(np.issubdtype(ids.dtype, np.integer) and int(ids.min()) >= 0 and int(ids.max()) < size, where,
              f"ids must be integers in 0..{size - 1}, in the order vectors were added")
-    _require(bool(np.isfinite(scores).all()) and bool((np.diff(scores, axis=1) <= 1e-5).all()), where,
+    require(bool(np.isfinite(scores).all()) and bool((np.diff(scores, axis=1) <= 1e-5).all()), where,
              "scores must be finite inner products, best (highest) first")
     missed = int((ids[:, 0] != truth).sum())
-    _require(missed == 0, where, f"the true nearest neighbour must come first; {missed} of 40 queries missed it")
+    require(missed == 0, where, f"the true nearest neighbour must come first; {missed} of 40 queries missed it")
     size_bytes = index.nbytes()
-    _require(isinstance(size_bytes, int) and size_bytes > 0, where, "nbytes() must be a positive int")
+    require(isinstance(size_bytes, int) and size_bytes > 0, where, "nbytes() must be a positive int")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "gallery.index"
         index.save(path)
-        _require(sorted(p.name for p in Path(tmp).iterdir()) == ["gallery.index"], where,
+        require(sorted(p.name for p in Path(tmp).iterdir()) == ["gallery.index"], where,
                  "save(path) must write path and nothing else (write a temporary file, then rename it)")
         loaded = factory(dim).load(path)
-        _require(loaded is not None and loaded.ntotal == size, where,
+        require(loaded is not None and loaded.ntotal == size, where,
                  "load(path) must return the index with every saved vector")
-        _require(np.array_equal(np.asarray(loaded.search(queries, 10)[1]), ids), where,
+        require(np.array_equal(np.asarray(loaded.search(queries, 10)[1]), ids), where,
                  "a loaded index must search like the one saved")

@@ -19,7 +19,8 @@ class ContractError(AssertionError):
     """A component breaks the plugin contract (docs/plugins.md); the message says which rule."""
 
 
-def _require(ok: bool, where: str, rule: str) -> None:
+def require(ok: bool, where: str, rule: str) -> None:
+    """Raise a ``ContractError`` naming where and which rule of docs/plugins.md, unless ``ok``."""
     if not ok:
         raise ContractError(f"{where}: {rule} (see docs/plugins.md)")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from rsbench.testing.rules import ContractError, _require, embeddings
+from rsbench.testing.rules import ContractError, embeddings, require
 
 # Five pairs of four images: pairs 0 and 4 are two captions of image 0. Scenes are unknown (-1), so a sampler that
 # also leaves out same-scene negatives (the queue's exclude_same_scene) still sees every other image as one.
@@ -32,7 +32,7 @@ def check_sampler(factory: Callable[[Any], Any], loss: Any = None) -> None:
     sampler = factory(loss)
     where = f"sampler {type(sampler).__name__}"
     for method in ("state_dict", "load_state_dict"):
-        _require(callable(getattr(sampler, method, None)), where, f"must have {method}()")
+        require(callable(getattr(sampler, method, None)), where, f"must have {method}()")
     scale = torch.tensor(20.0)
     ids, scenes = torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 0, 0])  # pairs 2 and 3 share their image
 
@@ -40,11 +40,11 @@ def check_sampler(factory: Callable[[Any], Any], loss: Any = None) -> None:
         return sampler(embeddings(seed=seed), embeddings(seed=seed + 1), scale, ids, scenes)
 
     value, logs = step(0)
-    _require(isinstance(value, torch.Tensor) and value.dim() == 0 and bool(torch.isfinite(value)), where,
+    require(isinstance(value, torch.Tensor) and value.dim() == 0 and bool(torch.isfinite(value)), where,
              "must return a finite scalar loss first")
-    _require(isinstance(logs, Mapping) and isinstance(logs.get("loss"), float), where,
+    require(isinstance(logs, Mapping) and isinstance(logs.get("loss"), float), where,
              "must return logs as a dict with a float 'loss' (the progress bar shows it)")
-    _require(bool(value.requires_grad), where, "the loss must carry gradients to the embeddings")
+    require(bool(value.requires_grad), where, "the loss must carry gradients to the embeddings")
     state = sampler.state_dict()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "state.pt"
@@ -57,7 +57,7 @@ def check_sampler(factory: Callable[[Any], Any], loss: Any = None) -> None:
     first, _ = step(10)
     sampler.load_state_dict(restored)
     second, _ = step(10)
-    _require(torch.allclose(first, second), where,
+    require(torch.allclose(first, second), where,
              "after load_state_dict(state_dict()), a step must give the loss it gave after the saved step")
     sampler.load_state_dict({})  # the engine passes {} when no state was kept
     check_same_image_is_never_a_negative(factory, loss)
@@ -96,7 +96,7 @@ def check_same_image_is_never_a_negative(factory: Callable[[Any], Any], loss: An
         scale = max(float(images.grad.abs().max()), float(texts.grad.abs().max()), 1e-12)
         for name, slope in (("image 0 nearer its other caption", towards_caption),
                             ("a caption of image 0 nearer image 0's other view", towards_image)):
-            _require(slope <= 1e-4 * scale, where,
+            require(slope <= 1e-4 * scale, where,
                      f"a caption of the anchor's own image was treated as a negative in {step}: the loss grows "
                      f"with {name} (d loss = {slope:.3g}); leave out negatives whose image id is the anchor's "
                      f"(in the batch and in anything kept from earlier steps)")

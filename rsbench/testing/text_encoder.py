@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from rsbench.testing.rules import ContractError, _require
+from rsbench.testing.rules import ContractError, require
 
 TEXTS = ["a harbor with three white ships", "two planes parked next to the terminal", "a dense residential area",
          "green farmland crossed by a river", "a bridge"]
@@ -20,33 +20,33 @@ def check_text_encoder(encoder: Any) -> None:
     from rsbench.text.encoders.base import DESCRIBE_KEYS, TextEncoder
 
     where = f"text encoder {type(encoder).__name__}"
-    _require(isinstance(encoder, TextEncoder), where, "must subclass rsbench.text.encoders.base.TextEncoder")
+    require(isinstance(encoder, TextEncoder), where, "must subclass rsbench.text.encoders.base.TextEncoder")
     described = encoder.describe()
-    _require(isinstance(described, dict), where, "describe() must return a dict")
+    require(isinstance(described, dict), where, "describe() must return a dict")
     missing = [key for key in DESCRIBE_KEYS if key not in described]
-    _require(not missing, where, f"describe() must hold {', '.join(DESCRIBE_KEYS)}; missing {', '.join(missing)}")
+    require(not missing, where, f"describe() must hold {', '.join(DESCRIBE_KEYS)}; missing {', '.join(missing)}")
     try:
         json.dumps(described, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ContractError(f"{where}: describe() must be JSON (it goes into the record): {exc}") from exc
     dim = encoder.dim
-    _require(described["dim"] == dim, where, f"describe()['dim'] must be the embedding width {dim}")
+    require(described["dim"] == dim, where, f"describe()['dim'] must be the embedding width {dim}")
     for role in ("queries", "documents"):
         encode = getattr(encoder, f"encode_{role}")
         out = encode(TEXTS)
-        _require(isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.device.type == "cpu", where,
+        require(isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.device.type == "cpu", where,
                  f"encode_{role} must return a float32 CPU tensor")
-        _require(tuple(out.shape) == (len(TEXTS), dim), where,
+        require(tuple(out.shape) == (len(TEXTS), dim), where,
                  f"encode_{role}(list of {len(TEXTS)} str) must give ({len(TEXTS)}, {dim}); got {tuple(out.shape)}")
-        _require(bool(torch.isfinite(out).all()), where, "embeddings must be finite")
+        require(bool(torch.isfinite(out).all()), where, "embeddings must be finite")
         if described["normalized"]:
-            _require(torch.allclose(out.norm(dim=1), torch.ones(len(TEXTS)), atol=1e-4), where,
+            require(torch.allclose(out.norm(dim=1), torch.ones(len(TEXTS)), atol=1e-4), where,
                      "with normalized=True every row must have unit L2 norm")
-        _require(torch.allclose(out, encode(TEXTS), atol=1e-5), where, f"encode_{role} must be deterministic")
+        require(torch.allclose(out, encode(TEXTS), atol=1e-5), where, f"encode_{role} must be deterministic")
         one_by_one = torch.cat([encode([text]) for text in TEXTS])
-        _require(torch.allclose(out, one_by_one, atol=1e-4), where,
+        require(torch.allclose(out, one_by_one, atol=1e-4), where,
                  f"encode_{role} must not depend on batching: one text at a time must give the same rows")
-        _require(tuple(encode([]).shape) == (0, dim), where, f"encode_{role}([]) must give a (0, {dim}) tensor")
+        require(tuple(encode([]).shape) == (0, dim), where, f"encode_{role}([]) must give a (0, {dim}) tensor")
         try:
             encode(TEXTS[0])
         except RsbenchError:
