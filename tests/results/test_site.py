@@ -92,6 +92,30 @@ def test_the_table_shows_the_learning_rate_after_the_epochs_and_a_dash_where_not
     assert "<dt>learning rate</dt><dd>0.005</dd>" in row_body(df.iloc[1], records[:1], {})
 
 
+def test_a_row_page_shows_each_records_figures_per_epoch_with_the_tested_epoch_marked(build_record):
+    from rsbench.results.site.pages import row_body
+
+    record = build_record(seed=0, mR=41.0)
+    history = [{"epoch": e, "step": 10 * e, **{k: mR + k.count("r1") for k in ("i2t_r1", "t2i_r5")}, "mR": mR}
+               for e, mR in ((1, 20.0), (2, 33.25), (3, 31.5))]
+    record["extra"] = {"training": {"best_epoch": 2, "history": history}}
+    body = row_body(leaderboard_row(record), [record], {})
+    table = body.split('<table class="history">')[1].split("</table>")[0]
+    rows = re.findall(r"<tr( class=\"chosen\")?>(.*?)</tr>", table.split("<tbody>")[1])
+    cells = [re.findall(r"<td>(.*?)</td>", row) for _, row in rows]
+    heads = re.findall(r"<th>(.*?)</th>", table)
+    assert heads[:3] == ["Epoch", "Step", "mR"] and len(heads) == 5  # only the figures the history holds
+    assert [c[:3] for c in cells] == [["1", "10", "20.00"], ["2 ★", "20", "33.25"], ["3", "30", "31.50"]]
+    assert [bool(chosen) for chosen, _ in rows] == [False, True, False]
+    assert "Per epoch, on val" in body
+    del record["extra"]
+    assert '<table class="history">' not in row_body(leaderboard_row(record), [record], {})  # nothing to show
+
+
+def leaderboard_row(record: dict):
+    return leaderboard([record]).iloc[0]
+
+
 def test_every_string_from_a_record_is_escaped(build_record, tmp_path):
     _, site = _site(build_record, tmp_path, "--no-plot")
     for page in [site / "index.html", *(site / "rows").glob("*.html")]:

@@ -155,6 +155,27 @@ def _json_block(value: Any) -> str:
     return f"<pre>{html.escape(json.dumps(value, indent=2, sort_keys=True, default=str), quote=False)}</pre>"
 
 
+def _history_table(record: dict) -> str:
+    """The record's selection-split figures after each epoch, the chosen epoch marked; empty if it has none."""
+    training = (record.get("extra") or {}).get("training") if isinstance(record.get("extra"), dict) else None
+    history = training.get("history") if isinstance(training, dict) else None
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history) or not history:
+        return ""
+    keys = [k for k in ("mR", *(k for k in METRIC_KEYS if k != "mR")) if any(k in h for h in history)]
+    best = training.get("best_epoch")
+    head = "".join(f"<th>{esc(label)}</th>" for label in ("Epoch", "Step", *(METRICS[k].label for k in keys)))
+    rows = []
+    for entry in history:
+        chosen = entry.get("epoch") == best
+        cells = [f"{esc(entry.get('epoch'))}{' ★' if chosen else ''}", esc(entry.get("step", ""))]
+        cells += [esc(f"{value:.2f}") if isinstance(value := entry.get(k), int | float) else "–" for k in keys]
+        row_class = ' class="chosen"' if chosen else ""
+        rows.append(f"<tr{row_class}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    where = esc(record.get("selected_on") or "the selection split")
+    return (f"<h3>Per epoch, on {where}</h3><p>★ the epoch whose weights were tested.</p>"
+            f'<table class="history"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
 def row_body(row: pd.Series, records: Sequence[dict], examples: dict[str, list[str]]) -> str:
     """A row's page: its figures, its paper match, then each of its records (``examples``: run id -> image srcs)."""
     summary = {
@@ -181,13 +202,14 @@ def row_body(row: pd.Series, records: Sequence[dict], examples: dict[str, list[s
             "parent_run_id": record.get("parent_run_id"),
         }))
         parts.append("<h3>Metrics</h3>" + _json_block(record.get("metrics")))
+        parts.append(_history_table(record))
         parts.append("<h3>Cost</h3>" + _json_block(record.get("cost")))
         parts.append("<h3>Environment</h3>" + _json_block(record.get("env")))
         parts.append("<h3>Config</h3>" + _json_block(record.get("config")))
         rest = {k: record.get(k) for k in ("dataset", "backbone", "components", "extra") if k in record}
-        if isinstance(rest.get("extra"), dict) and "training" in rest["extra"]:  # per-epoch history: the record's
+        if isinstance(rest.get("extra"), dict) and "training" in rest["extra"]:  # its history is the table above
             rest["extra"] = {k: v for k, v in rest["extra"].items() if k != "training"} | {
-                "training": "per-epoch history left out here; it is in the record file"}
+                "training": "per-epoch history: the table above; all of it is in the record file"}
         parts.append("<details><summary>Dataset, backbone, components and the rest of the record</summary>"
                      + _json_block(rest) + "</details>")
         if examples.get(run_id):
