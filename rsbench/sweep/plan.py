@@ -8,13 +8,13 @@ The file is YAML::
     set: {train.epochs: 12}          # dotted overrides on the base
     variants:                        # one axis: each entry a set of dotted overrides (a method, say)
       - {adapter.name: focus, sampler.name: queue, augmenter.name: scene}
-      - {adapter.name: full}
+      - {adapter.name: full, tune: {grid: {train.lr: [2e-5, 1e-4, 5e-4]}}}   # its own tuning grid
     grid: {backbone.name: [ViT-B-32, ViT-B-16]}     # Cartesian product with everything else
     zip: {sampler.queue_factor: [0, 2, 4], train.batch_size: [64, 64, 32]}   # varied together: one axis
     exclude: [{adapter.name: full, backbone.name: ViT-B-16}]   # drop runs matching every key of an entry
     seeds: [0, 1, 2]
     tune:                            # per run: choose these keys on val first, with one seed
-      grid: {train.lr: [2e-4, 1e-3, 5e-3]}
+      grid: {train.lr: [2e-4, 1e-3, 5e-3]}   # a variant's own tune.grid replaces it for that variant
       seed: 0                        # default: the first seed
       metric: mR                     # a key of the validation history; higher is better
 
@@ -84,6 +84,9 @@ class Sweep:
     tune: Tuning | None = None
     axis_names: list[str] = field(default_factory=list)  # what the file calls each axis: variants, zip, grid
     only: dict[str, set[str]] = field(default_factory=dict)  # --only: key -> the values kept (as spelt)
+    # variants with a tuning grid of their own: (the variant's overrides, its grid); a point of that variant tunes
+    # over its grid instead of tune.grid
+    variant_grids: list[tuple[dict[str, Any], dict[str, list[Any]]]] = field(default_factory=list)
 
     def points(self) -> list[dict[str, Any]]:
         """Every combination of the axes (dotted key -> value), exclusions removed, ``only`` kept, in file order."""
@@ -99,11 +102,25 @@ class Sweep:
             if all(spelt(varied.get(k, _MISSING)) in values for k, values in self.only.items()):
                 yield varied
 
+    def tuning_points(self, point: dict[str, Any]) -> list[dict[str, Any]]:
+        """The values tuning tries for ``point``: its variant's own grid where it has one, else ``tune.grid``;
+        none without a ``tune`` section."""
+        if self.tune is None:
+            return []
+        for overrides, grid in self.variant_grids:
+            if all(point.get(key, _MISSING) == value for key, value in overrides.items()):
+                return axis_points(grid, "tune.grid")
+        return self.tune.points()
+
+    def tuned_keys(self, point: dict[str, Any]) -> list[str]:
+        """The keys tuning chooses for ``point``."""
+        return list(self.tuning_points(point)[0]) if self.tune is not None else []
+
     def swept_keys(self) -> dict[str, str]:
         """Every dotted key the sweep varies, with the axis that varies it (``seed`` is the ``seeds`` axis)."""
         keys = {key: name for axis, name in zip(self.axes, self.axis_names, strict=True)
                 for entry in axis for key in entry}
-        keys.update({key: "tune.grid" for key in (self.tune.grid if self.tune else {})})
+        keys.update({key: "tune.grid" for grid in self._grids() for key in grid})
         return {**keys, "seed": "seeds"}
 
     def select(self, only: list[str], seeds: list[int] | None) -> Sweep:
@@ -139,7 +156,7 @@ class Sweep:
         """The number of runs the sweep plans (every point: each tuning value, then each seed) when it is more
         than ``limit``, else None; counted without building a config, and without listing more than ``limit``
         points, so that a grid of millions is refused at once."""
-        per_point = len(self.seeds) + (len(self.tune.points()) if self.tune is not None else 0)
+        per_point = len(self.seeds) + max((len(axis_points(grid, "tune.grid")) for grid in self._grids()), default=0)
         bound = per_point * math.prod(len(axis) for axis in self.axes)
         if bound <= limit:
             return None
@@ -147,6 +164,10 @@ class Sweep:
         for _ in itertools.islice(self._iter_points(), limit // per_point + 1):
             count += per_point
         return bound if count > limit else None
+
+    def _grids(self) -> list[dict[str, list[Any]]]:
+        """tune.grid and every variant's own grid."""
+        return [self.tune.grid, *(grid for _, grid in self.variant_grids)] if self.tune is not None else []
 
     def check_sets(self, sets: list[str]) -> None:
         """Refuse a ``--set`` of a key the sweep varies: it would make every run of that axis the same run
@@ -227,10 +248,24 @@ def _zip_points(zipped: Any) -> list[dict[str, Any]]:
     return [dict(zip(zipped, values, strict=True)) for values in zip(*zipped.values(), strict=True)]
 
 
-def _variants(variants: Any) -> list[dict[str, Any]]:
+def _variants(variants: Any) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], dict[str, list[Any]]]]]:
+    """The variants' overrides, and the tuning grids some of them give (``tune: {grid: {...}}`` in an entry)."""
     if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
         raise ConfigError(f"variants must be a non-empty list of mappings of dotted keys, got {variants!r}")
-    return [dict(v) for v in variants]
+    entries, grids = [], []
+    for n, variant in enumerate(variants):
+        entry = dict(variant)
+        if "tune" in entry:
+            tune = entry.pop("tune")
+            if not isinstance(tune, dict) or set(tune) != {"grid"}:
+                raise ConfigError(f"variants[{n}].tune must be a mapping with grid alone (seed and metric are the "
+                                  f"sweep's tune section's), got {tune!r}")
+            axis_points(tune["grid"], f"variants[{n}].tune.grid")
+            if not entry:
+                raise ConfigError(f"variants[{n}] gives a tuning grid but no overrides: which variant is it?")
+            grids.append((entry, tune["grid"]))
+        entries.append(entry)
+    return entries, grids
 
 
 def _seeds(seeds: Any, where: str = "seeds") -> list[int]:
@@ -258,9 +293,10 @@ def load_sweep(path: str | Path) -> Sweep:
     if not isinstance(overrides, dict):
         raise ConfigError(f"{path}: set must be a mapping of dotted keys to values, got {overrides!r}")
     base = merge(base, dotted_layer(overrides))
-    axes, names = [], []
+    axes, names, variant_grids = [], [], []
     if "variants" in raw:
-        axes.append(_variants(raw["variants"]))
+        variants, variant_grids = _variants(raw["variants"])
+        axes.append(variants)
         names.append("variants")
     if "zip" in raw:
         axes.append(_zip_points(raw["zip"]))
@@ -272,8 +308,12 @@ def load_sweep(path: str | Path) -> Sweep:
     if not isinstance(exclude, list) or not all(isinstance(rule, dict) and rule for rule in exclude):
         raise ConfigError(f"{path}: exclude must be a list of non-empty mappings, got {exclude!r}")
     seeds = _seeds(raw.get("seeds", [0]))
-    sweep = Sweep(str(raw.get("name") or path.stem), base, axes, exclude, seeds, _tuning(raw.get("tune"), seeds),
-                  names)
+    tuning = _tuning(raw.get("tune"), seeds)
+    if variant_grids and tuning is None:
+        raise ConfigError(f"{path}: a variant gives its own tune.grid, but the sweep has no tune section (its grid, "
+                          f"seed and metric); add one")
+    sweep = Sweep(str(raw.get("name") or path.stem), base, axes, exclude, seeds, tuning, names,
+                  variant_grids=variant_grids)
     if not sweep.points():
         raise ConfigError(f"{path}: the exclusions remove every run")
     return sweep

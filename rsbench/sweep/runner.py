@@ -162,7 +162,7 @@ class SweepRunner:
         tune = self.sweep.tune
         if tune is None:
             return False
-        first = self._run({**point, **tune.points()[0]}, tune.seed, self.tune_dir)
+        first = self._run({**point, **self.sweep.tuning_points(point)[0]}, tune.seed, self.tune_dir)
         record = self._done(self.tune_dir).get((first.config_id, first.seed))
         return record is not None and validation_score(record, tune.metric) is None
 
@@ -173,7 +173,7 @@ class SweepRunner:
         done = self._done(self.tune_dir)
         untrained = self.trains_nothing(point)
         steps = []
-        for i, values in enumerate(tune.points()):
+        for i, values in enumerate(self.sweep.tuning_points(point)):
             run = self._run({**point, **values}, tune.seed, self.tune_dir)
             step = Step("tune", run, (run.config_id, run.seed) in done)
             if untrained and i > 0 and not step.done:
@@ -190,7 +190,7 @@ class SweepRunner:
             return choice
         done = self._done(self.tune_dir)
         best: float | None = None
-        for values in tune.points():
+        for values in self.sweep.tuning_points(point):
             run = self._run({**point, **values}, tune.seed, self.tune_dir)
             record = done.get((run.config_id, run.seed))
             if record is None:
@@ -220,9 +220,8 @@ class SweepRunner:
     def launch_configs(self) -> list[Any]:
         """The config of every run the sweep may launch, whatever tuning chooses (one seed: seeds change no
         launch), for checks that must pass before any training (``rsbench sweep --nproc``)."""
-        values = self.sweep.tune.points() if self.sweep.tune is not None else [{}]
         return [self._run({**point, **chosen}, self.sweep.seeds[0], self.results_dir).config
-                for point in self.points for chosen in values]
+                for point in self.points for chosen in (self.sweep.tuning_points(point) or [{}])]
 
     def plan(self) -> list[Step]:
         """Every step, with what each one still to run will do: train, or evaluate a shared training's model."""
@@ -266,7 +265,7 @@ class SweepRunner:
                 choice = self.choose(point)
                 if choice is None:
                     raise RsbenchError(f"tuning of {point} left no record in {self.tune_dir}")
-                section = {"tuned": choice.section(list(self.sweep.tune.grid), self.sweep.tune.metric,
+                section = {"tuned": choice.section(self.sweep.tuned_keys(point), self.sweep.tune.metric,
                                                    self.sweep.tune.seed)} if self.sweep.tune else {}
                 for step in self.seed_steps(point, choice):
                     if step.done:

@@ -105,6 +105,41 @@ def test_tuning_picks_the_best_val_rate_then_runs_the_seeds_and_resumes(tmp_path
     assert again["ran"] == 1 and len(load_records(results)) == 4
 
 
+def test_a_variant_tunes_over_its_own_grid_and_the_others_over_the_sweeps(tmp_path, quiet_console):
+    path = write_sweep(tmp_path, {
+        "variants": [{"adapter.name": "clip-bitfit", "tune": {"grid": {"train.lr": [1e-5, 5e-2]}}},
+                     {"adapter.name": "frozen"}],
+        "tune": {"grid": {"train.lr": [1e-3, 1e-2, 5e-3]}},
+    })
+    sweep = load_sweep(path)
+    assert sweep.points() == [{"adapter.name": "clip-bitfit"}, {"adapter.name": "frozen"}]  # no "tune" key in them
+    runner = SweepRunner(sweep, tmp_path / "results", [], quiet_console)
+    tuning = [(s.run.varied["adapter.name"], s.run.config.train.lr) for s in runner.plan() if s.phase == "tune"]
+    assert tuning == [("clip-bitfit", 1e-5), ("clip-bitfit", 5e-2), ("frozen", 1e-3), ("frozen", 1e-2),
+                      ("frozen", 5e-3)]
+    assert sweep.runs_beyond(5) == 2 * (1 + 3)  # the bound counts the largest grid for every variant
+    counts = runner.execute(LocalLauncher(quiet_console))
+    assert counts == {"ran": 3, "skipped": 0, "copied": 2}  # bitfit's two rates, frozen's first; seed 0 copied
+    final = {r["config"]["adapter"]["name"]: r for r in load_records(tmp_path / "results")}
+    scores = final["clip-bitfit"]["extra"]["sweep"]["tuned"]["scores"]
+    assert [s["values"] for s in scores] == [{"train.lr": 1e-5}, {"train.lr": 5e-2}]
+    assert final["frozen"]["extra"]["sweep"]["tuned"]["chosen"] == {"train.lr": 1e-3}
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"variants": [{"adapter.name": "full", "tune": {"grid": {"train.lr": [1e-3]}}}]}, "no tune section"),
+    ({"variants": [{"adapter.name": "full", "tune": {"grid": {"train.lr": [1e-3]}, "seed": 1}}],
+      "tune": {"grid": {"train.lr": [1e-3]}}}, r"variants\[0\].tune must be a mapping with grid alone"),
+    ({"variants": [{"adapter.name": "full", "tune": {"grid": {"train.lr": []}}}],
+      "tune": {"grid": {"train.lr": [1e-3]}}}, r"variants\[0\].tune.grid.train.lr must be a non-empty list"),
+    ({"variants": [{"tune": {"grid": {"train.lr": [1e-3]}}}], "tune": {"grid": {"train.lr": [1e-3]}}},
+     "no overrides"),
+])
+def test_a_malformed_variant_grid_is_a_clear_error(tmp_path, body, message):
+    with pytest.raises(ConfigError, match=message):
+        load_sweep(write_sweep(tmp_path, body))
+
+
 def sweep_cli(*args: str) -> str:
     result = CliRunner().invoke(app, ["sweep", *args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
