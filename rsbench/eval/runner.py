@@ -52,7 +52,8 @@ def evaluation_configs(model: LoadedModel, *, strategies: list[str] | None = Non
                        rerankers: list[str] | None = None, sets: list[str] | None = None,
                        dataset: dict[str, Any] | None = None, results_dir: str | None = None,
                        device: str | None = None, split: str | None = None) -> list[RunConfig]:
-    """One config per (strategy, reranker): the model's config with the evaluation-side changes only."""
+    """One config per (strategy, reranker): the model's config with the evaluation-side changes only; a reranker
+    not defined on its strategy's scores is refused here, before any work."""
     sets = list(sets or [])
     check_eval_sets(sets)
     base = dict(model.config)
@@ -75,6 +76,10 @@ def evaluation_configs(model: LoadedModel, *, strategies: list[str] | None = Non
             if reranker is not None:
                 setting["reranker"] = {"name": reranker}
             configs.append(build_config(None, merge(base, setting), sets))
+    from rsbench.retrieval.rerankers.base import check_score_kind
+
+    for cfg in configs:  # every pair before any dataset, sentence encoder or captioner loads
+        check_score_kind(cfg.build("strategy"), cfg.build("reranker"), (cfg.name("strategy"), cfg.name("reranker")))
     return configs
 
 

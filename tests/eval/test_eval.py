@@ -159,6 +159,25 @@ def test_an_option_that_does_not_fit_the_split_fails_before_any_record(trained, 
     assert records_in(tmp_path / "eval") == []  # dual-stream's record was not written before the check
 
 
+def test_a_reranker_the_strategys_scores_do_not_fit_is_refused_before_the_dataset_loads(trained, tmp_path, capsys,
+                                                                                     monkeypatch):
+    from rsbench.config import RunConfig
+
+    _, model_dir, _ = trained
+    real_build = RunConfig.build
+
+    def build(self, kind, *args, **kwargs):
+        assert kind != "dataset", "the dataset was loaded before the pair was checked"
+        return real_build(self, kind, *args, **kwargs)
+
+    monkeypatch.setattr(RunConfig, "build", build)
+    code, _out, err = invoke(capsys, "eval", "--model", str(model_dir), "--strategy", "dual-stream,text-to-text",
+                             "--rerank", "none,qb-norm", "--captioner", "oracle", "--results-dir",
+                             str(tmp_path / "eval"), "--device", "cpu")
+    assert code == 2 and "reranker qb-norm is defined on cosine scores and strategy text-to-text" in err
+    assert len(err.strip().splitlines()) == 1 and records_in(tmp_path / "eval") == []
+
+
 def test_a_model_from_other_weights_or_a_corrupt_file_is_one_error(trained, tmp_path, capsys):
     import shutil
 
