@@ -15,7 +15,7 @@ The file is YAML::
     seeds: [0, 1, 2]
     tune:                            # per run: choose these keys on val first, with one seed
       grid: {train.lr: [2e-4, 1e-3, 5e-3]}   # a variant's own tune.grid replaces it for that variant
-      seed: 0                        # default: the first seed
+      seed: 0                        # default: the first seed; or seeds: [0, 1] to choose on their mean
       metric: mR                     # a key of the validation history; higher is better
 
 Each run's identity is its resolved config minus seed, paths and device (the leaderboard's own
@@ -40,7 +40,7 @@ from rsbench.config import RunConfig, build_config, dotted_layer, load_yaml, mer
 from rsbench.errors import ConfigError
 
 SWEEP_KEYS = frozenset({"name", "base", "set", "variants", "grid", "zip", "exclude", "seeds", "tune"})
-TUNE_KEYS = frozenset({"grid", "seed", "metric", "results_dir"})
+TUNE_KEYS = frozenset({"grid", "seed", "seeds", "metric", "results_dir"})
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,18 @@ class PlannedRun:
 
 @dataclass
 class Tuning:
-    """The keys chosen on val per variant before the seeds run: their grid, the seed and the metric."""
+    """The keys chosen on val per variant before the seeds run: their grid, the seeds that tune (the choice is
+    the best mean over them) and the metric."""
 
     grid: dict[str, list[Any]]
-    seed: int
+    seeds: list[int]
     metric: str = "mR"
     results_dir: str | None = None
+
+    @property
+    def seed(self) -> int:
+        """The first tuning seed: its run of the first grid value tells whether a variant trains at all."""
+        return self.seeds[0]
 
     def points(self) -> list[dict[str, Any]]:
         return axis_points(self.grid, "tune.grid")
@@ -148,15 +154,17 @@ class Sweep:
             raise ConfigError(f"--only {' '.join(only)}: no run of sweep {self.name} has all these values "
                               f"(its exclusions remove them)")
         tune = self.tune
-        if tune is not None and seeds is not None and tune.seed not in selected.seeds:
-            selected.tune = dataclasses.replace(tune, seed=selected.seeds[0])  # tune with a seed that runs
+        if tune is not None and seeds is not None:  # tune with seeds that run
+            kept = [seed for seed in tune.seeds if seed in selected.seeds] or [selected.seeds[0]]
+            selected.tune = dataclasses.replace(tune, seeds=kept)
         return selected
 
     def runs_beyond(self, limit: int) -> int | None:
         """The number of runs the sweep plans (every point: each tuning value, then each seed) when it is more
         than ``limit``, else None; counted without building a config, and without listing more than ``limit``
         points, so that a grid of millions is refused at once."""
-        per_point = len(self.seeds) + max((len(axis_points(grid, "tune.grid")) for grid in self._grids()), default=0)
+        most = max((len(axis_points(grid, "tune.grid")) for grid in self._grids()), default=0)
+        per_point = len(self.seeds) + most * (len(self.tune.seeds) if self.tune is not None else 0)
         bound = per_point * math.prod(len(axis) for axis in self.axes)
         if bound <= limit:
             return None
@@ -330,10 +338,17 @@ def _tuning(raw: Any, seeds: list[int]) -> Tuning | None:
     if not isinstance(raw, dict) or set(raw) - TUNE_KEYS or "grid" not in raw:
         raise ConfigError(f"tune must be a mapping with grid (and optionally {sorted(TUNE_KEYS - {'grid'})}), "
                           f"got {raw!r}")
-    tuning = Tuning(raw["grid"], raw.get("seed", seeds[0]), str(raw.get("metric", "mR")), raw.get("results_dir"))
+    if "seed" in raw and "seeds" in raw:
+        raise ConfigError("tune: give seed (one) or seeds (a list), not both")
+    if "seeds" in raw:
+        tune_seeds = _seeds(raw["seeds"], "tune.seeds")
+    else:
+        seed = raw.get("seed", seeds[0])
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise ConfigError(f"tune.seed must be an integer >= 0, got {seed!r}")
+        tune_seeds = [seed]
+    tuning = Tuning(raw["grid"], tune_seeds, str(raw.get("metric", "mR")), raw.get("results_dir"))
     tuning.points()
-    if not isinstance(tuning.seed, int) or isinstance(tuning.seed, bool) or tuning.seed < 0:
-        raise ConfigError(f"tune.seed must be an integer >= 0, got {tuning.seed!r}")
     return tuning
 
 

@@ -2,11 +2,12 @@
 
 A (config, seed) whose record is already in the results directory (tuning records in ``tune.results_dir``,
 default ``<results_dir>/tuning``) is not run again, so an interrupted sweep resumes where it stopped.
-Tuning runs one seed over ``tune.grid`` for each variant and keeps the values with the best validation
-score (the best epoch's ``tune.metric``; ties go to the first in grid order); a variant that does not train
+Tuning runs one seed (or each of ``tune.seeds``) over ``tune.grid`` for each variant and keeps the values with the
+best validation score (the best epoch's ``tune.metric``, averaged over the tuning seeds; ties go to the first in grid
+order); a variant that does not train
 (frozen) runs once, as every value gives the same result: once its first tuning record shows that, the plan
 marks its other tuning values skipped and the runner does not launch them (``SweepRunner.trains_nothing``).
-The seed that tuned needs no second run: its record is written to the results directory with the choice
+A seed that tuned needs no second run: its record is written to the results directory with the choice
 added. Every record carries a ``sweep`` section: the sweep's name, the values it varied, and for tuned
 runs the grid, every score and the choice.
 """
@@ -52,10 +53,12 @@ class Choice:
     varied: dict[str, Any]
     scores: list[dict[str, Any]] = field(default_factory=list)
     chosen: dict[str, Any] | None = None
-    record: dict[str, Any] | None = None  # the tuning record of the chosen values
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)  # tuning seed -> its record of the choice
 
-    def section(self, keys: list[str], metric: str, seed: int) -> dict[str, Any]:
-        return {"keys": keys, "metric": f"val {metric}", "seed": seed, "scores": self.scores, "chosen": self.chosen}
+    def section(self, keys: list[str], metric: str, seeds: list[int]) -> dict[str, Any]:
+        """The record's ``sweep.tuned``: ``seed`` when one seed tuned, ``seeds`` (and a mean ``val``) when several."""
+        which = {"seed": seeds[0]} if len(seeds) == 1 else {"seeds": seeds}
+        return {"keys": keys, "metric": f"val {metric}", **which, "scores": self.scores, "chosen": self.chosen}
 
 
 def records_by_run(results_dir: Path) -> dict[tuple[str, int], dict[str, Any]]:
@@ -173,12 +176,13 @@ class SweepRunner:
         done = self._done(self.tune_dir)
         untrained = self.trains_nothing(point)
         steps = []
-        for i, values in enumerate(self.sweep.tuning_points(point)):
-            run = self._run({**point, **values}, tune.seed, self.tune_dir)
-            step = Step("tune", run, (run.config_id, run.seed) in done)
-            if untrained and i > 0 and not step.done:
-                step.note, step.skipped = SKIPPED_NOTE, True
-            steps.append(step)
+        for values in self.sweep.tuning_points(point):
+            for seed in tune.seeds:
+                run = self._run({**point, **values}, seed, self.tune_dir)
+                step = Step("tune", run, (run.config_id, run.seed) in done)
+                if untrained and steps and not step.done:  # every run but the first gives that same result
+                    step.note, step.skipped = SKIPPED_NOTE, True
+                steps.append(step)
         return steps
 
     def choose(self, point: dict[str, Any]) -> Choice | None:
@@ -191,19 +195,25 @@ class SweepRunner:
         done = self._done(self.tune_dir)
         best: float | None = None
         for values in self.sweep.tuning_points(point):
-            run = self._run({**point, **values}, tune.seed, self.tune_dir)
-            record = done.get((run.config_id, run.seed))
-            if record is None:
-                return None
-            score = validation_score(record, tune.metric)
-            choice.scores.append({"values": values, "val": score, "run_id": record["run_id"],
-                                  "best_epoch": record["extra"].get("training", {}).get("best_epoch"),
-                                  "epochs": run.config.train.epochs})
-            if score is None:  # did not train: every value gives this run; keep the first
-                choice.chosen, choice.record = values, record
+            runs = [self._run({**point, **values}, seed, self.tune_dir) for seed in tune.seeds]
+            records = {run.seed: done.get((run.config_id, run.seed)) for run in runs}
+            first = records[tune.seed]
+            if first is not None and validation_score(first, tune.metric) is None:
+                # did not train: every value and seed gives this run; keep the first
+                choice.chosen, choice.records = values, {tune.seed: first}
                 return choice
-            if best is None or score > best:
-                best, choice.chosen, choice.record = score, values, record
+            if any(record is None for record in records.values()):
+                return None
+            per_seed = [{"seed": seed, "val": validation_score(record, tune.metric), "run_id": record["run_id"],
+                         "best_epoch": record["extra"].get("training", {}).get("best_epoch")}
+                        for seed, record in records.items()]
+            scores = [entry["val"] for entry in per_seed]
+            score = sum(scores) / len(scores) if None not in scores else None
+            choice.scores.append({"values": values, "val": score, "run_id": per_seed[0]["run_id"],
+                                  "best_epoch": per_seed[0]["best_epoch"], "epochs": runs[0].config.train.epochs,
+                                  **({"per_seed": per_seed} if len(per_seed) > 1 else {})})
+            if score is not None and (best is None or score > best):
+                best, choice.chosen, choice.records = score, values, records
         return choice
 
     def seed_steps(self, point: dict[str, Any], choice: Choice | None) -> list[Step]:
@@ -266,12 +276,12 @@ class SweepRunner:
                 if choice is None:
                     raise RsbenchError(f"tuning of {point} left no record in {self.tune_dir}")
                 section = {"tuned": choice.section(self.sweep.tuned_keys(point), self.sweep.tune.metric,
-                                                   self.sweep.tune.seed)} if self.sweep.tune else {}
+                                                   self.sweep.tune.seeds)} if self.sweep.tune else {}
                 for step in self.seed_steps(point, choice):
                     if step.done:
                         continue
-                    if choice.record is not None and step.run.seed == self.sweep.tune.seed:
-                        copies.append((choice.record, step.run, section))
+                    if step.run.seed in choice.records:
+                        copies.append((choice.records[step.run.seed], step.run, section))
                     else:
                         jobs.append(self._job(step.run, section))
             for record, run, section in copies:  # the tuning run of the chosen values is this seed's run

@@ -58,6 +58,8 @@ def test_plan_is_the_product_of_variants_grid_and_zip_minus_exclusions_times_see
     ({"gird": {}}, "unknown sweep keys"),
     ({"grid": {"train.lr": [1e-3]}, "exclude": [{"train.lr": 1e-3}]}, "remove every run"),
     ({"tune": {"seed": 0}}, "tune must be"),
+    ({"tune": {"grid": {"train.lr": [1e-3]}, "seed": 0, "seeds": [0, 1]}}, "seed .one. or seeds .a list., not both"),
+    ({"tune": {"grid": {"train.lr": [1e-3]}, "seeds": [1, 1]}}, "tune.seeds repeat"),
 ])
 def test_a_malformed_sweep_file_is_a_clear_error(tmp_path, body, message):
     with pytest.raises(ConfigError, match=message):
@@ -138,6 +140,32 @@ def test_a_variant_tunes_over_its_own_grid_and_the_others_over_the_sweeps(tmp_pa
 def test_a_malformed_variant_grid_is_a_clear_error(tmp_path, body, message):
     with pytest.raises(ConfigError, match=message):
         load_sweep(write_sweep(tmp_path, body))
+
+
+def test_tuning_over_several_seeds_chooses_the_best_mean_and_reuses_every_tuning_seeds_run(tmp_path, quiet_console):
+    path = write_sweep(tmp_path, {
+        "variants": [{"adapter.name": "clip-bitfit"}, {"adapter.name": "frozen"}],
+        "seeds": [0, 1],
+        "tune": {"grid": {"train.lr": [1e-5, 5e-2]}, "seeds": [0, 1]},
+    })
+    results = tmp_path / "results"
+    counts = SweepRunner(load_sweep(path), results, [], quiet_console).execute(LocalLauncher(quiet_console))
+    # bitfit: 2 rates x 2 tuning seeds, both seeds copied; frozen: one tuning run (seed 0 copied), then seed 1
+    assert counts == {"ran": 6, "skipped": 0, "copied": 3}
+    tuning = [r for r in load_records(results / "tuning") if r["config"]["adapter"]["name"] == "clip-bitfit"]
+    mean = {lr: sum(validation_score(r, "mR") for r in tuning if r["config"]["train"]["lr"] == lr) / 2
+            for lr in (1e-5, 5e-2)}
+    best = max(mean, key=mean.get)
+    final = [r for r in load_records(results) if r["config"]["adapter"]["name"] == "clip-bitfit"]
+    assert sorted(r["seed"] for r in final) == [0, 1]
+    tuned_runs = {(r["seed"], r["config"]["train"]["lr"]): r["run_id"] for r in tuning}
+    for record in final:
+        tuned = record["extra"]["sweep"]["tuned"]
+        assert record["config"]["train"]["lr"] == best and tuned["chosen"] == {"train.lr": best}
+        assert tuned["seeds"] == [0, 1] and "seed" not in tuned
+        assert [s["val"] for s in tuned["scores"]] == pytest.approx([mean[1e-5], mean[5e-2]])
+        assert [len(s["per_seed"]) for s in tuned["scores"]] == [2, 2]
+        assert record["run_id"] == tuned_runs[(record["seed"], best)]  # the tuning run itself, for both seeds
 
 
 def sweep_cli(*args: str) -> str:
