@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import resource
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -53,19 +51,14 @@ def saved_for_backward_bytes(module: nn.Module, forward: Callable[[], torch.Tens
     return total
 
 
-def _rss_peak_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
-
-
 @contextlib.contextmanager
 def peak_memory(device: torch.device) -> Iterator[dict[str, Any]]:
     """Peak memory inside the block: ``torch.cuda.max_memory_allocated`` on CUDA, peak RSS growth on CPU.
 
-    The CPU figure is the growth of the process's high-water mark, so it undercounts when an
-    earlier phase already reached a higher peak; it is a lower bound, named as such in the docs.
-    ``result["so_far"]()`` gives the peak up to now, inside the block (a checkpoint stores it, so a
-    resumed run can report the peak over both of its halves).
+    The CPU figure is the block's highest resident set less the one it started with (``rsbench.rss``: on Linux
+    the kernel's high-water mark is reset for the block, so a second training in one process measures its own
+    peak; elsewhere a lower bound, and ``result["rss_exact"]`` is False). ``result["so_far"]()`` gives the peak up
+    to now, inside the block (a checkpoint stores it, so a resumed run can report the peak over both of its halves).
     """
     result: dict[str, Any] = {"peak_memory_bytes": 0}
     if device.type == "cuda":
@@ -76,7 +69,9 @@ def peak_memory(device: torch.device) -> Iterator[dict[str, Any]]:
         torch.cuda.synchronize(device)
         result["peak_memory_bytes"] = int(torch.cuda.max_memory_allocated(device))
     else:
-        before = _rss_peak_bytes()
-        result["so_far"] = lambda: max(0, _rss_peak_bytes() - before)
-        yield result
-        result["peak_memory_bytes"] = max(0, _rss_peak_bytes() - before)
+        from rsbench.rss import rss_peak
+
+        with rss_peak() as block:
+            result["so_far"], result["rss_exact"] = block.growth, block.exact
+            yield result
+            result["peak_memory_bytes"] = block.growth()

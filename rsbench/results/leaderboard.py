@@ -216,6 +216,16 @@ def record_method(record: dict) -> str:
     return method_label(record["config"], record["dataset"].get("scene_at_eval")) + provider_label(record)
 
 
+def _cost(record: dict, key: str) -> float | None:
+    """A record's cost figure, or None where it was not measured. A CPU peak of 0 for a run that trained is read
+    as unmeasured: before ``rsbench.rss``, the CPU peak was the growth of the process's lifetime peak, so every
+    training after a bigger one in the same process (a sweep's second run) recorded 0."""
+    value = _number(record["cost"].get(key))
+    if key == "peak_memory_bytes" and value == 0 and (_number(record["cost"].get("train_seconds")) or 0) > 0:
+        return None
+    return value
+
+
 def chosen_rates(records: list[dict]) -> dict[tuple[str, str], float]:
     """(dataset, method) -> the learning rate its newest tuned record chose (a sweep's ``extra.sweep.tuned.chosen``).
 
@@ -280,7 +290,7 @@ def leaderboard(records: list[dict]) -> pd.DataFrame:
                 row[f"{group}_{k}_mean"] = statistics.fmean(values) if values else math.nan
                 row[f"{group}_{k}_std"] = statistics.stdev(values) if len(values) > 1 else math.nan
         for k in COST_KEYS:
-            values = [v for r in members if (v := _number(r["cost"].get(k))) is not None]
+            values = [v for r in members if (v := _cost(r, k)) is not None]
             row[f"{k}_mean"] = statistics.fmean(values) if values else math.nan
         row.update(paper_columns(first, row["dataset"], row["trainable_params_mean"]))
         # false for a row at a rate its method's newest learning-rate tuning did not choose (an earlier grid's)

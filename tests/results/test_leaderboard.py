@@ -60,6 +60,18 @@ def test_three_seeds_make_one_row_with_mean_and_sample_std(build_record):
     assert set(row["run_ids"].split(",")) == {r["run_id"] for r in records}
 
 
+def test_a_cpu_peak_of_zero_from_a_run_that_trained_is_read_as_unmeasured(build_record):
+    records = [build_record(seed=seed) for seed in range(3)]
+    for record, peak in zip(records, (0, 200 * 2**20, 100 * 2**20), strict=True):
+        record["cost"]["peak_memory_bytes"] = peak  # 0: the old lifetime-peak growth of a sweep's later run
+    assert leaderboard(records).iloc[0]["peak_memory_bytes_mean"] == 150 * 2**20
+    frozen = [build_record(seed=seed, trainable_params=0, config_changes={"adapter": {"name": "frozen"}})
+              for seed in range(2)]
+    for record in frozen:
+        record["cost"].update(peak_memory_bytes=0, train_seconds=0.0)  # nothing trained: 0 is the measure
+    assert leaderboard(frozen).iloc[0]["peak_memory_bytes_mean"] == 0
+
+
 def test_one_seed_has_no_std(build_record):
     row = leaderboard([build_record(mR=42.0)]).iloc[0]
     assert row["n"] == 1 and row["mR_mean"] == 42.0 and math.isnan(row["mR_std"])

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from rsbench.errors import RsbenchError
+from rsbench.rss import rss_peak
 
 CHUNK = 100_000  # distractors generated and added per step, so the peak stays near the gallery itself
 
@@ -177,11 +178,9 @@ def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int
 def rerank_gallery(rerank: tuple[str, dict[str, Any]] | None, index, queries: np.ndarray, images: np.ndarray,
                    slots: np.ndarray, size: int, candidates: int) -> dict[str, Any] | None:
     """Rescore each query's top-``candidates`` list with the reranker ``(name, options)``; its seconds and the
-    rise of the process's peak resident memory while it ran (0 when it stayed under the earlier peak)."""
+    peak resident memory while it ran, less what was resident when it began (``rsbench.rss``)."""
     if rerank is None:
         return None
-    import resource
-
     import torch
 
     from rsbench.retrieval.rerankers import make_reranker
@@ -194,11 +193,11 @@ def rerank_gallery(rerank: tuple[str, dict[str, Any]] | None, index, queries: np
                      torch.from_numpy(np.ascontiguousarray(scores)).float(), size)
     reverse = torch.from_numpy(images @ queries.T)  # (real images, captions): the small direction
     i2t = Candidates.top(reverse, min(candidates, reverse.shape[1]))
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
-    began = time.perf_counter()
-    out = reranker.rerank(RetrievalScores(t2i=t2i, i2t=i2t), context=None)
-    seconds = time.perf_counter() - began
-    growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - peak_before
+    with rss_peak() as peak:  # this reranker's own peak, even after a bigger one ran in this process
+        began = time.perf_counter()
+        out = reranker.rerank(RetrievalScores(t2i=t2i, i2t=i2t), context=None)
+        seconds = time.perf_counter() - began
+    growth = peak.growth()
     if not isinstance(out.t2i, Candidates):
         raise RsbenchError(f"reranker {name} turned candidate lists into a dense matrix")
     return {"reranker": name, "options": options, "candidates": candidates, "seconds": seconds,
