@@ -256,6 +256,24 @@ def keep_outputs(exp: Experiment, record: dict[str, Any], evaluation: Evaluation
     return path
 
 
+def _feature_cache_plan(exp: Experiment, transform: Any, pairs: Any, console: Console) -> Any:
+    """Where the frozen tower's features will be kept for this run, or why they will not be (logged either way)."""
+    from rsbench.train.feature_cache import plan
+
+    cache_plan = plan(exp.adapter, exp.sampler, transform, exp.dataset.split("train"), exp.dataset.content_hash(),
+                      lambda: pairs.image(0))
+    console.log(f"feature cache: {escape(cache_plan.extra['folder'])}" if cache_plan.used
+                else f"[yellow]feature cache not used: {escape(cache_plan.reason or '')}[/]")
+    return cache_plan
+
+
+def _training_section(outcome: Any, cfg: RunConfig, world: int, skipped: str | None) -> dict[str, Any]:
+    """The record's ``extra.training``: the chosen epoch, the steps, the per-epoch history, the batch sizes."""
+    return {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history,
+            "resumed_after_epoch": outcome.resumed_after_epoch, "global_batch_size": cfg.train.batch_size,
+            "per_process_batch_size": cfg.train.batch_size // world, **({"skipped": skipped} if skipped else {})}
+
+
 def _train_and_report(exp: Experiment, console: Console, world: int, write: bool, resume: bool,
                       extra: dict[str, Any] | None, save_model: Path | None,
                       examples: int) -> tuple[dict[str, Any], Path | None]:
@@ -277,14 +295,7 @@ def _train_and_report(exp: Experiment, console: Console, world: int, write: bool
         console.log(f"[yellow]{escape(skipped)}: nothing is trained[/]")
         trainable, saved_bytes = 0, 0  # the row's cost: nothing trained, nothing saved for backward
     checkpoint = checkpoint_path(cfg) if trains else None
-    cache_plan = None
-    if trains and cfg.train.cache_features:
-        from rsbench.train.feature_cache import plan
-
-        cache_plan = plan(exp.adapter, exp.sampler, transform, ds.split("train"), ds.content_hash(),
-                          lambda: pairs.image(0))
-        console.log(f"feature cache: {escape(cache_plan.extra['folder'])}" if cache_plan.used
-                    else f"[yellow]feature cache not used: {escape(cache_plan.reason or '')}[/]")
+    cache_plan = _feature_cache_plan(exp, transform, pairs, console) if trains and cfg.train.cache_features else None
     with peak_memory(exp.device) as peak:
         if trains:
             outcome, best_state, best_sampler = train(
@@ -311,10 +322,7 @@ def _train_and_report(exp: Experiment, console: Console, world: int, write: bool
         "train_seconds": outcome.train_seconds,
     }
     extras = {
-        "training": {"best_epoch": outcome.best_epoch, "steps": outcome.steps, "history": outcome.history,
-                     "resumed_after_epoch": outcome.resumed_after_epoch, "global_batch_size": cfg.train.batch_size,
-                     "per_process_batch_size": cfg.train.batch_size // world,
-                     **({"skipped": skipped} if skipped else {})},
+        "training": _training_section(outcome, cfg, world, skipped),
         **({"feature_cache": cache_plan.describe()} if cache_plan is not None else {}),
         "checkpoint": str(checkpoint) if checkpoint is not None and cfg.train.keep_checkpoint else None,
         **(extra or {}),

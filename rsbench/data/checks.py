@@ -244,28 +244,8 @@ def checked_dataset(
     dropped["unreadable_images"] = 0
     found += caption_problems
 
-    bad = find_bad_images((paths[image.image_id] for image in kept), check_images=check_images)
-    if bad:
-        listed = [f"{path.relative_to(image_base)} ({reason})" for path, reason in bad.items()]
-        kept = [image for image in kept if paths[image.image_id] not in bad]
-        dropped["unreadable_images"] = len(bad)
-        if on_bad_image == "error":
-            errors.append(f"{len(bad)} image(s) named in {source} are missing or unreadable under {image_base}: "
-                          f"{examples(listed)}. Restore them, or set dataset.on_bad_image=skip to drop them "
-                          f"(each is then listed in the dataset's problems).")
-        else:
-            found.append(f"skipped {len(bad)} missing or unreadable image(s): {examples(listed)}")
-
-    # by resolved path, so that 'a.tif' and './a.tif' count as the same image
-    splits_of: dict[Path, list[str]] = defaultdict(list)
-    for image in kept:
-        splits_of[paths[image.image_id]].append(image.split)
-    repeated = [
-        f"{path.relative_to(image_base)} ({', '.join(splits)})" for path, splits in splits_of.items() if len(splits) > 1
-    ]
-    if repeated:
-        found.append(f"{len(repeated)} image(s) listed more than once: {examples(repeated)}")
-    in_several_splits = sum(len(set(splits)) > 1 for splits in splits_of.values())
+    kept = _drop_bad_images(kept, paths, image_base, source, on_bad_image, check_images, dropped, errors, found)
+    in_several_splits = _repeated_images(kept, paths, image_base, found)
 
     if scene_hint is not None:
         unlabelled = [image.image_id for image in kept if image.scene is None]
@@ -280,6 +260,39 @@ def checked_dataset(
     if errors:  # raised once every check has run, so that `rsbench data inspect` can report them all
         raise DataProblems(errors, dataset)
     return dataset
+
+
+def _drop_bad_images(kept: list[AnnotatedImage], paths: dict[str, Path], image_base: Path, source: str,
+                     on_bad_image: str, check_images: bool, dropped: dict[str, int], errors: list[str],
+                     found: list[str]) -> list[AnnotatedImage]:
+    """``kept`` without the images that are missing or unreadable: an error line under ``on_bad_image=error``,
+    a problem line (and a count in ``dropped``) under ``skip``."""
+    bad = find_bad_images((paths[image.image_id] for image in kept), check_images=check_images)
+    if not bad:
+        return kept
+    listed = [f"{path.relative_to(image_base)} ({reason})" for path, reason in bad.items()]
+    dropped["unreadable_images"] = len(bad)
+    if on_bad_image == "error":
+        errors.append(f"{len(bad)} image(s) named in {source} are missing or unreadable under {image_base}: "
+                      f"{examples(listed)}. Restore them, or set dataset.on_bad_image=skip to drop them "
+                      f"(each is then listed in the dataset's problems).")
+    else:
+        found.append(f"skipped {len(bad)} missing or unreadable image(s): {examples(listed)}")
+    return [image for image in kept if paths[image.image_id] not in bad]
+
+
+def _repeated_images(kept: list[AnnotatedImage], paths: dict[str, Path], image_base: Path, found: list[str]) -> int:
+    """Add a problem line for images listed more than once; return how many sit in several splits. Compared by
+    resolved path, so that 'a.tif' and './a.tif' count as the same image."""
+    splits_of: dict[Path, list[str]] = defaultdict(list)
+    for image in kept:
+        splits_of[paths[image.image_id]].append(image.split)
+    repeated = [
+        f"{path.relative_to(image_base)} ({', '.join(splits)})" for path, splits in splits_of.items() if len(splits) > 1
+    ]
+    if repeated:
+        found.append(f"{len(repeated)} image(s) listed more than once: {examples(repeated)}")
+    return sum(len(set(splits)) > 1 for splits in splits_of.values())
 
 
 def _unsafe_paths_error(unsafe: list[str], image_base: Path) -> str:

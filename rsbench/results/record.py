@@ -98,17 +98,7 @@ def make_record(
     _require_keys("cost", cost, COST_KEYS)
     if not isinstance(dataset["synthetic"], bool):
         raise RsbenchError(f"dataset.synthetic must be true or false, got {dataset['synthetic']!r}")
-    clean_metrics = {}
-    for key in METRIC_KEYS:
-        value = metrics[key]
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not (math.isfinite(number) and 0.0 <= number <= 100.0):
-            raise RsbenchError(f"metric {key} must be a percentage between 0 and 100, got {value!r}")
-        clean_metrics[key] = number
-
+    clean_metrics = {key: _percentage(key, metrics[key]) for key in METRIC_KEYS}
     record = {
         **record_header(),
         "parent_run_id": parent_run_id,
@@ -129,6 +119,17 @@ def make_record(
         raise RsbenchError(
             f"the result record cannot be written as JSON: {exc} (use None for a value that was not measured)"
         ) from exc
+
+
+def _percentage(key: str, value: Any) -> float:
+    """A recall or mR as a float, refused unless it is a finite percentage."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and 0.0 <= number <= 100.0):
+        raise RsbenchError(f"metric {key} must be a percentage between 0 and 100, got {value!r}")
+    return number
 
 
 def record_header() -> dict[str, Any]:
