@@ -122,37 +122,11 @@ def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int
     slots = np.sort(rng.choice(size, len(images), replace=False))  # where the real images sit in the gallery
     exact = make_index("exact", dim)
     index = make_index(index_kind, dim, **(options or {}))
-    build_seconds = 0.0
-    cursor = 0
-    noise_kernel = kernel(images, spread)
-    for start in range(0, size, CHUNK):
-        stop = min(size, start + CHUNK)
-        block = distractors(images, stop - start, spread, rng, noise_kernel)  # in the model's space, then lifted
-        inside = (slots >= start) & (slots < stop)
-        block[slots[inside] - start] = images[np.arange(cursor, cursor + int(inside.sum()))]
-        cursor += int(inside.sum())
-        block = lift(block, dim, seed)
-        exact.add(block)
-        began = time.perf_counter()
-        index.add(block)
-        build_seconds += time.perf_counter() - began
-        if progress is not None:
-            progress(stop)
-    began = time.perf_counter()
-    if hasattr(index, "build"):
-        index.build()  # IVF-PQ trains here; HNSW has built while adding
-    build_seconds += time.perf_counter() - began
+    build_seconds = _fill(exact, index, images, slots, size, dim, spread, rng, seed, progress)
     _, true_ids = exact.search(queries, k)
     qps, recall, ids = _measure(index, queries, true_ids, k)
     reranked = rerank_gallery(rerank, index, queries, lift(images, dim, seed), slots, size, candidates)
-    curve = []
-    for setting in search_settings or []:
-        for key, value in setting.items():
-            if not hasattr(index.config, key):
-                raise RsbenchError(f"unknown search option {key!r} for index {index_kind}")
-            setattr(index.config, key, value)
-        setting_qps, setting_recall, _ = _measure(index, queries, true_ids, k)
-        curve.append({**setting, "queries_per_s": setting_qps, "recall_at_10": setting_recall})
+    curve = _search_curve(index, index_kind, queries, true_ids, k, search_settings or [])
     target = slots[real.caption_image]
     return {
         "index": index_kind,
@@ -173,6 +147,45 @@ def gallery_benchmark(real: RealEmbeddings, size: int, index_kind: str, dim: int
         "search_settings": curve,
         "rerank": reranked,
     }
+
+
+def _fill(exact, index, images: np.ndarray, slots: np.ndarray, size: int, dim: int, spread: float,
+          rng: np.random.Generator, seed: int, progress) -> float:
+    """Add the gallery to both indexes, chunk by chunk: distractors drawn around the real images, which sit at
+    ``slots``, all lifted to the index's width. Returns the seconds ``index`` spent adding and building."""
+    build_seconds, cursor = 0.0, 0
+    noise_kernel = kernel(images, spread)
+    for start in range(0, size, CHUNK):
+        stop = min(size, start + CHUNK)
+        block = distractors(images, stop - start, spread, rng, noise_kernel)  # in the model's space, then lifted
+        inside = (slots >= start) & (slots < stop)
+        block[slots[inside] - start] = images[np.arange(cursor, cursor + int(inside.sum()))]
+        cursor += int(inside.sum())
+        block = lift(block, dim, seed)
+        exact.add(block)
+        began = time.perf_counter()
+        index.add(block)
+        build_seconds += time.perf_counter() - began
+        if progress is not None:
+            progress(stop)
+    began = time.perf_counter()
+    if hasattr(index, "build"):
+        index.build()  # IVF-PQ trains here; HNSW has built while adding
+    return build_seconds + time.perf_counter() - began
+
+
+def _search_curve(index, index_kind: str, queries: np.ndarray, true_ids: np.ndarray, k: int,
+                  settings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Speed and recall of the one built index under each search-time setting (``ef_search``, ``nprobe``)."""
+    curve = []
+    for setting in settings:
+        for key, value in setting.items():
+            if not hasattr(index.config, key):
+                raise RsbenchError(f"unknown search option {key!r} for index {index_kind}")
+            setattr(index.config, key, value)
+        setting_qps, setting_recall, _ = _measure(index, queries, true_ids, k)
+        curve.append({**setting, "queries_per_s": setting_qps, "recall_at_10": setting_recall})
+    return curve
 
 
 def rerank_gallery(rerank: tuple[str, dict[str, Any]] | None, index, queries: np.ndarray, images: np.ndarray,
