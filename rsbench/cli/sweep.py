@@ -104,7 +104,7 @@ def parse_seeds(text: str) -> list[int]:
 
 def print_plan(runner: SweepRunner, folder: Path, console: Console, json_out: bool) -> None:
     """``--dry-run``: every planned run with its status (done, to train, to evaluate, skipped), and the totals."""
-    from rsbench.sweep.runner import SKIPPED_NOTE
+    from rsbench.sweep.runner import AFTER_TUNING, FROM_TUNING, SKIPPED_NOTE
 
     sweep = runner.sweep
     steps = runner.plan()
@@ -115,11 +115,13 @@ def print_plan(runner: SweepRunner, folder: Path, console: Console, json_out: bo
         return
     for row in rows:
         values = ", ".join(f"{k}={v}" for k, v in row["varied"].items()) or "(base)"
-        config_id = row["config_id"] if row["status"] != "after tuning" else "-" * 16  # not chosen yet
-        console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<30} "
+        config_id = row["config_id"] if not row["status"].startswith(AFTER_TUNING) else "-" * 16  # not chosen yet
+        console.print(f"{row['phase']:<5} {config_id}  seed {row['seed']}  {row['status']:<34} "
                       f"{escape(values)}", highlight=False, soft_wrap=True)
     done, skipped = sum(s.done for s in steps), sum(s.skipped for s in steps)
     evaluate = sum(s.note.startswith("to evaluate") for s in steps if not s.done)
-    console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {done} done, {len(rows) - done - skipped} "
-                  f"to run ({evaluate} of them only evaluate a model another run trains), {skipped} "
-                  f"{SKIPPED_NOTE} (records in {escape(str(folder))})", highlight=False, soft_wrap=True)
+    copied = sum(s.note.endswith(FROM_TUNING) or s.note.endswith(f"({FROM_TUNING})") for s in steps if not s.done)
+    console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {done} done, "
+                  f"{len(rows) - done - skipped - copied} to run ({evaluate} of them only evaluate a model another "
+                  f"run trains), {copied} taken from tuning, {skipped} {SKIPPED_NOTE} (records in "
+                  f"{escape(str(folder))})", highlight=False, soft_wrap=True)

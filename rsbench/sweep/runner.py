@@ -29,6 +29,8 @@ from rsbench.sweep.launchers import LocalLauncher
 from rsbench.sweep.plan import PlannedRun, Sweep, record_ids
 
 SKIPPED_NOTE = "skipped (nothing to train)"
+AFTER_TUNING = "after tuning"  # a seed run whose values tuning has not chosen yet
+FROM_TUNING = "from its tuning run"  # a tuning seed's record of the chosen values, copied rather than run
 WAIT_SECONDS = 2.0  # how often a sweep looks for the record of a run another sweep is running
 
 
@@ -217,14 +219,20 @@ class SweepRunner:
         return choice
 
     def seed_steps(self, point: dict[str, Any], choice: Choice | None) -> list[Step]:
+        """Each seed's run at the chosen values; a tuning seed's is the tuning run's record, copied, not run."""
         if choice is None:
-            return [Step("seed", self._run(point, seed, self.results_dir), False, "after tuning")
+            tuning_seeds = self.sweep.tune.seeds if self.sweep.tune is not None else []
+            return [Step("seed", self._run(point, seed, self.results_dir), False,
+                         f"{AFTER_TUNING} ({FROM_TUNING})" if seed in tuning_seeds else AFTER_TUNING)
                     for seed in self.sweep.seeds]
         done = self._done(self.results_dir)
         steps = []
         for seed in self.sweep.seeds:
             run = self._run({**point, **(choice.chosen or {})}, seed, self.results_dir)
-            steps.append(Step("seed", run, (run.config_id, seed) in done))
+            step = Step("seed", run, (run.config_id, seed) in done)
+            if not step.done and seed in choice.records:
+                step.note = FROM_TUNING
+            steps.append(step)
         return steps
 
     def launch_configs(self) -> list[Any]:

@@ -149,6 +149,8 @@ def test_tuning_over_several_seeds_chooses_the_best_mean_and_reuses_every_tuning
         "tune": {"grid": {"train.lr": [1e-5, 5e-2]}, "seeds": [0, 1]},
     })
     results = tmp_path / "results"
+    assert ("12 runs in sweep sweep: 0 done, 8 to run (0 of them only evaluate a model another run trains), "
+            "4 taken from tuning, 0 skipped") in sweep_cli(str(path), "--results-dir", str(results), "--dry-run")
     counts = SweepRunner(load_sweep(path), results, [], quiet_console).execute(LocalLauncher(quiet_console))
     # bitfit: 2 rates x 2 tuning seeds, both seeds copied; frozen: one tuning run (seed 0 copied), then seed 1
     assert counts == {"ran": 6, "skipped": 0, "copied": 3}
@@ -192,7 +194,8 @@ def test_tuning_values_of_a_variant_that_trains_nothing_are_skipped_in_the_plan_
     results = tmp_path / "results"
     dry = [str(path), "--results-dir", str(results), "--dry-run"]
     # before any record nobody knows that frozen trains nothing: its first tuning run tells
-    assert [r["status"] for r in json.loads(sweep_cli(*dry, "--json"))] == ["to train"] * 3 + ["after tuning"] * 2
+    assert [r["status"] for r in json.loads(sweep_cli(*dry, "--json"))] == ["to train"] * 3 + [
+        "after tuning (from its tuning run)", "after tuning"]  # seed 0 is the tuning seed: its run is copied
     counts = SweepRunner(load_sweep(path), results, [], quiet_console).execute(LocalLauncher(quiet_console))
     assert counts == {"ran": 2, "skipped": 0, "copied": 1}  # tuning lr 1e-5 (= seed 0), seed 1
     assert len(load_records(results / "tuning")) == 1
@@ -203,7 +206,7 @@ def test_tuning_values_of_a_variant_that_trains_nothing_are_skipped_in_the_plan_
         ("tune", "done"), ("tune", "skipped (nothing to train)"), ("tune", "skipped (nothing to train)"),
         ("seed", "done"), ("seed", "done")]
     assert ("5 runs in sweep sweep: 3 done, 0 to run (0 of them only evaluate a model another run trains), "
-            "2 skipped (nothing to train)") in sweep_cli(*dry)
+            "0 taken from tuning, 2 skipped (nothing to train)") in sweep_cli(*dry)
 
 
 @pytest.mark.slow  # processes of their own (torch imports in each): CI runs it with the slow tests
