@@ -7,7 +7,8 @@ the context length, so the dataset and augmenter are not needed), and measures
 * trainable and total parameters;
 * bytes saved for backward by one training forward (device-independent activation memory);
 * peak memory over the timed training steps (``torch.cuda.max_memory_allocated`` on CUDA — weights,
-  gradients, optimiser state and activations; peak RSS growth on CPU, a lower bound);
+  gradients, optimiser state and activations; on CPU the block's own peak resident-set growth, ``rsbench.rss``:
+  exact on Linux, a lower bound elsewhere);
 * throughput in pairs/s over ``steps`` optimisation steps after ``warmup`` untimed ones.
 """
 
