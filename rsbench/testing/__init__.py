@@ -66,14 +66,14 @@ def check_backbone(backbone: Any) -> None:
         require(hasattr(backbone, attr), where, f"must have attribute '{attr}'")
     tokens = backbone.tokenizer(["a harbor", "two planes"])
     require(isinstance(tokens, torch.Tensor) and tokens.dtype == torch.long
-             and tuple(tokens.shape) == (2, backbone.context_length), where,
-             f"tokenizer(list of 2 str) must give a long tensor (2, context_length={backbone.context_length})")
+            and tuple(tokens.shape) == (2, backbone.context_length), where,
+            f"tokenizer(list of 2 str) must give a long tensor (2, context_length={backbone.context_length})")
     image = Image.new("RGB", (40, 30), (10, 120, 200))
     size = backbone.image_size
     for name in ("preprocess_train", "preprocess_eval"):
         pixels = getattr(backbone, name)(image)
         require(tuple(pixels.shape) == (3, size, size), where, f"{name}(PIL image) must give a (3, {size}, {size})"
-                 f" tensor, got {tuple(pixels.shape)}")
+                f" tensor, got {tuple(pixels.shape)}")
     require(hasattr(backbone.model, "logit_scale"), where, "model must have CLIP's logit_scale (a log temperature)")
 
 
@@ -107,11 +107,11 @@ def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
         image_emb, text_emb = adapter.encode_image(images), adapter.encode_text(tokens)
         again = adapter.encode_image(images)
     require(image_emb.dim() == 2 and image_emb.shape[0] == BATCH, where,
-             f"encode_image((B, 3, S, S)) must return (B, E); got {tuple(image_emb.shape)}")
+            f"encode_image((B, 3, S, S)) must return (B, E); got {tuple(image_emb.shape)}")
     require(tuple(text_emb.shape) == tuple(image_emb.shape), where,
-             f"encode_text must return the same (B, E) as encode_image; got {tuple(text_emb.shape)}")
+            f"encode_text must return the same (B, E) as encode_image; got {tuple(text_emb.shape)}")
     require(bool(torch.isfinite(image_emb).all() and torch.isfinite(text_emb).all()), where,
-             "embeddings must be finite")
+            "embeddings must be finite")
     require(torch.allclose(image_emb, again), where, "in eval mode, encoding the same images twice must agree")
     reason = adapter.frozen_features_unavailable()
     require(reason is None or isinstance(reason, str), where, "frozen_features_unavailable() must be None or a reason")
@@ -121,12 +121,12 @@ def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
             finished = adapter.encode_image_from_features(features)
         require(isinstance(features, dict) and all(isinstance(v, torch.Tensor) and v.shape[0] == BATCH
                                                     for v in features.values()), where,
-                 "frozen_image_features((B, 3, S, S)) must return a dict of (B, ...) tensors")
+                "frozen_image_features((B, 3, S, S)) must return a dict of (B, ...) tensors")
         require(torch.allclose(finished, image_emb, rtol=1e-4, atol=1e-5), where,
-                 "encode_image_from_features(frozen_image_features(x)) must equal encode_image(x)")
+                "encode_image_from_features(frozen_image_features(x)) must equal encode_image(x)")
     scale = adapter.logit_scale.detach()
     require(isinstance(scale, torch.Tensor) and scale.numel() == 1 and bool(torch.isfinite(scale))
-             and float(scale) > 0, where, "logit_scale must be a positive scalar tensor (already exponentiated)")
+            and float(scale) > 0, where, "logit_scale must be a positive scalar tensor (already exponentiated)")
     if not adapter.trains:
         return
     frozen = {n: p.detach().clone() for n, p in adapter.named_parameters() if not p.requires_grad}
@@ -135,7 +135,7 @@ def check_adapter(factory: Callable[[Any], Any], backbone: Any = None) -> None:
     loss.backward()
     grads = [p.grad for p in params if p.grad is not None]
     require(bool(grads) and any(bool(g.abs().sum() > 0) for g in grads), where,
-             "a training loss must send gradients to the trainable parameters")
+            "a training loss must send gradients to the trainable parameters")
     require(all(bool(torch.isfinite(g).all()) for g in grads), where, "gradients must be finite")
     with torch.no_grad():
         for p in params:
@@ -178,23 +178,23 @@ def check_loss(loss: Callable[..., torch.Tensor]) -> None:
         require(isinstance(value, torch.Tensor) and value.dim() == 0, where, "must return a scalar tensor")
         require(bool(torch.isfinite(value)), where, f"must be finite (same_image={'None' if mask is None else 'eye'})")
     require(torch.equal(image.detach(), before[0]) and torch.equal(text.detach(), before[1]), where,
-             "must not change its inputs in place")
+            "must not change its inputs in place")
     value.backward()
     require(image.grad is not None and text.grad is not None and bool(torch.isfinite(image.grad).all()), where,
-             "must be differentiable with respect to both embeddings")
+            "must be differentiable with respect to both embeddings")
     two_pairs = loss(embeddings(2, seed=3), embeddings(2, seed=4), scale, torch.eye(2, dtype=torch.bool))
     require(bool(torch.isfinite(two_pairs)), where, "must work for a batch of 2 pairs")
     # captions 0 and 1 belong to one image: a mask must be accepted where off-diagonal cells are True
     shared = same.clone()
     shared[0, 1] = shared[1, 0] = True
     require(bool(torch.isfinite(loss(image, text, scale, shared))), where,
-             "must accept same_image with True off the diagonal (several captions of one image)")
+            "must accept same_image with True off the diagonal (several captions of one image)")
     with torch.no_grad():
         base = embeddings(requires_grad=False, seed=5)
         matched = loss(base, base.clone(), scale, same)
         mismatched = loss(base, base.roll(1, dims=0), scale, same)
     require(float(matched) < float(mismatched), where,
-             "aligned pairs (text_i = image_i) must score a lower loss than misaligned ones")
+            "aligned pairs (text_i = image_i) must score a lower loss than misaligned ones")
 
 
 def check_augmenter(factory: Callable[[RetrievalDataset], Any], dataset: RetrievalDataset | None = None) -> None:
@@ -210,7 +210,7 @@ def check_augmenter(factory: Callable[[RetrievalDataset], Any], dataset: Retriev
             out = augmenter.augment(caption, record, random.Random(7))
             require(isinstance(out, str) and out.strip() != "", where, "augment must return a non-empty str")
             require(out == augmenter.augment(caption, record, random.Random(7)), where,
-                     "augment must depend only on its arguments: the same rng seed gives the same caption")
+                    "augment must depend only on its arguments: the same rng seed gives the same caption")
     test = dataset.split("test")
 
     def encode_text(texts: list[str]) -> torch.Tensor:
@@ -240,7 +240,7 @@ def check_dataset(dataset: RetrievalDataset) -> None:
         require(isinstance(r, Record), where, "records must be rsbench.data.record.Record")
         require(r.split in SPLITS, where, f"split must be one of {SPLITS}; {r.image_id} has {r.split!r}")
         require(bool(r.captions) and all(isinstance(c, str) and c.strip() for c in r.captions), where,
-                 f"every record needs non-empty str captions; {r.image_id} has {r.captions!r}")
+                f"every record needs non-empty str captions; {r.image_id} has {r.captions!r}")
         require(r.scene is None or isinstance(r.scene, str), where, "scene must be a str or None")
     for split in SPLITS:
         ids = [r.image_id for r in dataset.split(split)]
@@ -248,7 +248,7 @@ def check_dataset(dataset: RetrievalDataset) -> None:
     require(dataset.content_hash() == dataset.content_hash(), where, "content_hash must be stable")
     require(all(isinstance(p, str) for p in dataset.problems), where, "problems must be lines of text")
     require(all(isinstance(v, int) and v >= 0 for v in dataset.dropped.values()), where,
-             "dropped must count what was left out (str -> int)")
+            "dropped must count what was left out (str -> int)")
     if not dataset.synthetic:
         root = Path(dataset.root).resolve()
         outside = [r.image_id for r in dataset.records if not Path(r.image).resolve().is_relative_to(root)]

@@ -55,8 +55,8 @@ def check_captioner(captioner: Any, records: Sequence[Record] | None = None, pro
     require(callable(getattr(captioner, "caption", None)), where, "must have caption(records, prompt, device=...)")
     identity = captioner.describe()
     require(isinstance(identity, dict) and isinstance(identity.get("model"), str)
-             and isinstance(identity.get("oracle"), bool), where,
-             "describe() must return a dict with 'model' (str) and 'oracle' (bool)")
+            and isinstance(identity.get("oracle"), bool), where,
+            "describe() must return a dict with 'model' (str) and 'oracle' (bool)")
     try:
         json.dumps(identity, sort_keys=True)
     except (TypeError, ValueError):
@@ -68,7 +68,7 @@ def check_captioner(captioner: Any, records: Sequence[Record] | None = None, pro
         require(captioner.caption([], loaded, device="cpu") in ([], ()), where, "caption([]) must return []")
         replies = captioner.caption(records, loaded, device="cpu")
         require(isinstance(replies, list | tuple) and len(replies) == len(records), where,
-                 f"caption(records) must return one reply per record ({len(records)})")
+                f"caption(records) must return one reply per record ({len(records)})")
         for reply in replies:
             ok = isinstance(reply, str | CaptionFailure) or (
                 isinstance(reply, list | tuple) and all(isinstance(c, str) for c in reply))
@@ -76,17 +76,17 @@ def check_captioner(captioner: Any, records: Sequence[Record] | None = None, pro
             if not isinstance(reply, CaptionFailure):
                 variants = [reply] if isinstance(reply, str) else list(reply)
                 require(bool(variants) and all(v.strip() for v in variants), where,
-                         f"a reply must hold at least one caption and no empty one; got {reply!r:.80} (report an "
-                         f"image you could not describe as CaptionFailure(reason))")
+                        f"a reply must hold at least one caption and no empty one; got {reply!r:.80} (report an "
+                        f"image you could not describe as CaptionFailure(reason))")
         if replies and all(isinstance(r, CaptionFailure) for r in replies):
             require(False, where, f"every image failed ({replies[0].reason}); the check needs some replies")
         if deterministic:
             single = [captioner.caption([record], loaded, device="cpu")[0] for record in records]
             require(_comparable(single) == _comparable(replies), where,
-                     "replies for a batch must equal replies for its records one by one (same order, same text)")
+                    "replies for a batch must equal replies for its records one by one (same order, same text)")
         retried = captioner.caption(records[:1], loaded, device="cpu", retry=True)
         require(isinstance(retried, list | tuple) and len(retried) == 1, where,
-                 "caption(records, retry=True) must return one reply per record too")
+                "caption(records, retry=True) must return one reply per record too")
 
 
 def _comparable(replies: Sequence[Any]) -> list[Any]:

@@ -87,14 +87,14 @@ def _check_direction(scores: Any, queries: int, gallery: int, where: str, name: 
 
     if isinstance(scores, Candidates):
         require(scores.indices.shape[0] == queries and scores.gallery_size == gallery, where,
-                 f"{name} candidates must list {queries} queries over a gallery of {gallery}")
+                f"{name} candidates must list {queries} queries over a gallery of {gallery}")
         values = scores.scores
     else:
         require(isinstance(scores, torch.Tensor) and tuple(scores.shape) == (queries, gallery), where,
-                 f"{name} must be ({queries}, {gallery}) or Candidates; got {getattr(scores, 'shape', scores)}")
+                f"{name} must be ({queries}, {gallery}) or Candidates; got {getattr(scores, 'shape', scores)}")
         values = scores
     require(values.device.type == "cpu" and bool(torch.isfinite(values).all()), where,
-             f"{name} scores must be finite and on the CPU")
+            f"{name} scores must be finite and on the CPU")
 
 
 def _check_kinds(kinds: list[Any], where: str, name: str) -> None:
@@ -103,7 +103,7 @@ def _check_kinds(kinds: list[Any], where: str, name: str) -> None:
 
     for kind in kinds:
         require(kind is None or kind in SCORE_KINDS, where,
-                 f"{name} must name kinds from {', '.join(SCORE_KINDS)}; got {kind!r}")
+                f"{name} must name kinds from {', '.join(SCORE_KINDS)}; got {kind!r}")
 
 
 def check_strategy(strategy: Any) -> None:
@@ -153,8 +153,8 @@ def _check_planted_first(scores: Any, caption_to_image: list[int], where: str, s
         ranked = ranks[ranks >= 0]
         first = int((ranked == 0).sum())
         require(first >= share * len(ranked), where,
-                 f"{name}: planted matches must come first ({planted}); only {first} of {len(ranked)} queries "
-                 f"rank theirs first (scores negated, or rows and columns mixed up?)")
+                f"{name}: planted matches must come first ({planted}); only {first} of {len(ranked)} queries "
+                f"rank theirs first (scores negated, or rows and columns mixed up?)")
 
 
 def captioned_split(split: Any, folder: Path, images: int) -> Any:
@@ -206,10 +206,10 @@ def check_reranker(reranker: Any) -> None:
         require(isinstance(out, RetrievalScores), where, "rerank must return RetrievalScores")
         for name, before in scores.directions().items():
             require(_same(before, kept[name]), where, f"{name}: rerank must not change the scores it is given "
-                     f"(work on a copy: the caller keeps them)")
+                    f"(work on a copy: the caller keeps them)")
             after = out.directions()[name]
             require(isinstance(after, Candidates) or not isinstance(before, Candidates), where,
-                     f"{name}: candidate lists stay lists (a reranker cannot score what was never listed)")
+                    f"{name}: candidate lists stay lists (a reranker cannot score what was never listed)")
             queries, gallery = (12, 8) if name == "t2i" else (8, 12)
             _check_direction(after, queries, gallery, where, name)
         outs.append(out)
@@ -254,8 +254,8 @@ def _check_same_order(dense_out: Any, lists_out: Any, where: str, name: str) -> 
     swapped = both & (da > ta) & (db < -tb)
     queries = int(swapped.any(dim=2).any(dim=1).sum())
     require(queries == 0, where, f"{name}: candidate lists holding the whole gallery must be ranked as the dense "
-             f"scores are; {queries} of {a.shape[0]} queries order their items otherwise (statistics over an item "
-             f"must run over the queries that list it, not over a query's list)")
+            f"scores are; {queries} of {a.shape[0]} queries order their items otherwise (statistics over an item "
+            f"must run over the queries that list it, not over a query's list)")
 
 
 def check_index(factory: Callable[[int], Any], dim: int = 512, size: int = 300) -> None:
@@ -273,7 +273,7 @@ def check_index(factory: Callable[[int], Any], dim: int = 512, size: int = 300) 
     where = f"index {type(index).__name__}"
     for method in ("add", "search", "nbytes", "save", "load"):
         require(callable(getattr(index, method, None)), where,
-                 f"must have {method}() (rsbench.hooks.specs.GalleryIndex)")
+                f"must have {method}() (rsbench.hooks.specs.GalleryIndex)")
     require(index.ntotal == 0, where, "factory(dim) must return an empty index (ntotal 0)")
     rng = np.random.default_rng(0)
     gallery = rng.normal(size=(size, dim)).astype(np.float32)
@@ -288,11 +288,11 @@ def check_index(factory: Callable[[int], Any], dim: int = 512, size: int = 300) 
     scores, ids = index.search(queries, 10)
     scores, ids = np.asarray(scores), np.asarray(ids)
     require(scores.shape == ids.shape == (40, 10), where,
-             f"search(queries, 10) must return (40, 10) scores and ids; got {scores.shape} and {ids.shape}")
+            f"search(queries, 10) must return (40, 10) scores and ids; got {scores.shape} and {ids.shape}")
     require(np.issubdtype(ids.dtype, np.integer) and int(ids.min()) >= 0 and int(ids.max()) < size, where,
-             f"ids must be integers in 0..{size - 1}, in the order vectors were added")
+            f"ids must be integers in 0..{size - 1}, in the order vectors were added")
     require(bool(np.isfinite(scores).all()) and bool((np.diff(scores, axis=1) <= 1e-5).all()), where,
-             "scores must be finite inner products, best (highest) first")
+            "scores must be finite inner products, best (highest) first")
     missed = int((ids[:, 0] != truth).sum())
     require(missed == 0, where, f"the true nearest neighbour must come first; {missed} of 40 queries missed it")
     size_bytes = index.nbytes()
@@ -301,9 +301,9 @@ def check_index(factory: Callable[[int], Any], dim: int = 512, size: int = 300) 
         path = Path(tmp) / "gallery.index"
         index.save(path)
         require(sorted(p.name for p in Path(tmp).iterdir()) == ["gallery.index"], where,
-                 "save(path) must write path and nothing else (write a temporary file, then rename it)")
+                "save(path) must write path and nothing else (write a temporary file, then rename it)")
         loaded = factory(dim).load(path)
         require(loaded is not None and loaded.ntotal == size, where,
-                 "load(path) must return the index with every saved vector")
+                "load(path) must return the index with every saved vector")
         require(np.array_equal(np.asarray(loaded.search(queries, 10)[1]), ids), where,
-                 "a loaded index must search like the one saved")
+                "a loaded index must search like the one saved")

@@ -41,9 +41,9 @@ def check_sampler(factory: Callable[[Any], Any], loss: Any = None) -> None:
 
     value, logs = step(0)
     require(isinstance(value, torch.Tensor) and value.dim() == 0 and bool(torch.isfinite(value)), where,
-             "must return a finite scalar loss first")
+            "must return a finite scalar loss first")
     require(isinstance(logs, Mapping) and isinstance(logs.get("loss"), float), where,
-             "must return logs as a dict with a float 'loss' (the progress bar shows it)")
+            "must return logs as a dict with a float 'loss' (the progress bar shows it)")
     require(bool(value.requires_grad), where, "the loss must carry gradients to the embeddings")
     state = sampler.state_dict()
     with tempfile.TemporaryDirectory() as folder:
@@ -58,7 +58,7 @@ def check_sampler(factory: Callable[[Any], Any], loss: Any = None) -> None:
     sampler.load_state_dict(restored)
     second, _ = step(10)
     require(torch.allclose(first, second), where,
-             "after load_state_dict(state_dict()), a step must give the loss it gave after the saved step")
+            "after load_state_dict(state_dict()), a step must give the loss it gave after the saved step")
     sampler.load_state_dict({})  # the engine passes {} when no state was kept
     check_same_image_is_never_a_negative(factory, loss)
 
@@ -97,9 +97,9 @@ def check_same_image_is_never_a_negative(factory: Callable[[Any], Any], loss: An
         for name, slope in (("image 0 nearer its other caption", towards_caption),
                             ("a caption of image 0 nearer image 0's other view", towards_image)):
             require(slope <= 1e-4 * scale, where,
-                     f"a caption of the anchor's own image was treated as a negative in {step}: the loss grows "
-                     f"with {name} (d loss = {slope:.3g}); leave out negatives whose image id is the anchor's "
-                     f"(in the batch and in anything kept from earlier steps)")
+                    f"a caption of the anchor's own image was treated as a negative in {step}: the loss grows "
+                    f"with {name} (d loss = {slope:.3g}); leave out negatives whose image id is the anchor's "
+                    f"(in the batch and in anything kept from earlier steps)")
 
 
 def _default_loss() -> Any:

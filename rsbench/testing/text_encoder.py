@@ -35,17 +35,17 @@ def check_text_encoder(encoder: Any) -> None:
         encode = getattr(encoder, f"encode_{role}")
         out = encode(TEXTS)
         require(isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.device.type == "cpu", where,
-                 f"encode_{role} must return a float32 CPU tensor")
+                f"encode_{role} must return a float32 CPU tensor")
         require(tuple(out.shape) == (len(TEXTS), dim), where,
-                 f"encode_{role}(list of {len(TEXTS)} str) must give ({len(TEXTS)}, {dim}); got {tuple(out.shape)}")
+                f"encode_{role}(list of {len(TEXTS)} str) must give ({len(TEXTS)}, {dim}); got {tuple(out.shape)}")
         require(bool(torch.isfinite(out).all()), where, "embeddings must be finite")
         if described["normalized"]:
             require(torch.allclose(out.norm(dim=1), torch.ones(len(TEXTS)), atol=1e-4), where,
-                     "with normalized=True every row must have unit L2 norm")
+                    "with normalized=True every row must have unit L2 norm")
         require(torch.allclose(out, encode(TEXTS), atol=1e-5), where, f"encode_{role} must be deterministic")
         one_by_one = torch.cat([encode([text]) for text in TEXTS])
         require(torch.allclose(out, one_by_one, atol=1e-4), where,
-                 f"encode_{role} must not depend on batching: one text at a time must give the same rows")
+                f"encode_{role} must not depend on batching: one text at a time must give the same rows")
         require(tuple(encode([]).shape) == (0, dim), where, f"encode_{role}([]) must give a (0, {dim}) tensor")
         try:
             encode(TEXTS[0])
