@@ -112,6 +112,26 @@ def test_a_row_page_shows_each_records_figures_per_epoch_with_the_tested_epoch_m
     assert '<table class="history">' not in row_body(leaderboard_row(record), [record], {})  # nothing to show
 
 
+def test_a_row_page_shows_the_sweeps_tuning_with_the_chosen_values_marked(build_record):
+    from rsbench.results.site.pages import row_body
+
+    record = build_record(seed=0, mR=41.0)
+    scores = [{"values": {"train.lr": lr}, "val": val, "best_epoch": epoch, "epochs": 12,
+               "per_seed": [{"seed": 0, "val": val - 1}, {"seed": 1, "val": val + 1}]}
+              for lr, val, epoch in ((0.001, 30.0, 11), (0.01, 36.25, 8))]
+    record["extra"] = {"sweep": {"name": "synthrs-methods", "tuned": {
+        "keys": ["train.lr"], "metric": "val mR", "seeds": [0, 1], "scores": scores, "chosen": {"train.lr": 0.01}}}}
+    body = row_body(leaderboard_row(record), [record], {})
+    table = body.split("Tuning (sweep synthrs-methods, seed 0, 1)")[1].split("</table>")[0]
+    assert re.findall(r"<th>(.*?)</th>", table) == ["train.lr", "val mR", "per seed", "best epoch"]
+    rows = re.findall(r"<tr( class=\"chosen\")?>(.*?)</tr>", table.split("<tbody>")[1])
+    assert [re.findall(r"<td>(.*?)</td>", row) for _, row in rows] == [
+        ["0.001", "30.00", "29.00, 31.00", "11/12"], ["0.01 ★", "36.25", "35.25, 37.25", "8/12"]]
+    assert [bool(chosen) for chosen, _ in rows] == [False, True]
+    del record["extra"]["sweep"]["tuned"]
+    assert "Tuning (" not in row_body(leaderboard_row(record), [record], {})  # no tuning, no table
+
+
 def leaderboard_row(record: dict):
     return leaderboard([record]).iloc[0]
 

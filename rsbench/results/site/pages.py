@@ -155,6 +155,21 @@ def _json_block(value: Any) -> str:
     return f"<pre>{html.escape(json.dumps(value, indent=2, sort_keys=True, default=str), quote=False)}</pre>"
 
 
+def _marked_table(head: Sequence[str], rows: Sequence[tuple[list[str], bool]]) -> str:
+    """A small table of escaped cells; a row whose flag is set gets ★ after its first cell and ``class="chosen"``."""
+    body = []
+    for cells, chosen in rows:
+        shown = [f"{cells[0]} ★" if chosen else cells[0], *cells[1:]]
+        row_class = ' class="chosen"' if chosen else ""
+        body.append(f"<tr{row_class}>" + "".join(f"<td>{esc(cell)}</td>" for cell in shown) + "</tr>")
+    heads = "".join(f"<th>{esc(label)}</th>" for label in head)
+    return f'<table class="history"><thead><tr>{heads}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _figure(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) and not isinstance(value, bool) else "–"
+
+
 def _history_table(record: dict) -> str:
     """The record's selection-split figures after each epoch, the chosen epoch marked; empty if it has none."""
     training = (record.get("extra") or {}).get("training") if isinstance(record.get("extra"), dict) else None
@@ -163,17 +178,35 @@ def _history_table(record: dict) -> str:
         return ""
     keys = [k for k in ("mR", *(k for k in METRIC_KEYS if k != "mR")) if any(k in h for h in history)]
     best = training.get("best_epoch")
-    head = "".join(f"<th>{esc(label)}</th>" for label in ("Epoch", "Step", *(METRICS[k].label for k in keys)))
-    rows = []
-    for entry in history:
-        chosen = entry.get("epoch") == best
-        cells = [f"{esc(entry.get('epoch'))}{' ★' if chosen else ''}", esc(entry.get("step", ""))]
-        cells += [esc(f"{value:.2f}") if isinstance(value := entry.get(k), int | float) else "–" for k in keys]
-        row_class = ' class="chosen"' if chosen else ""
-        rows.append(f"<tr{row_class}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    rows = [([str(entry.get("epoch")), str(entry.get("step", "")), *(_figure(entry.get(k)) for k in keys)],
+             entry.get("epoch") == best) for entry in history]
     where = esc(record.get("selected_on") or "the selection split")
     return (f"<h3>Per epoch, on {where}</h3><p>★ the epoch whose weights were tested.</p>"
-            f'<table class="history"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+            + _marked_table(["Epoch", "Step", *(METRICS[k].label for k in keys)], rows))
+
+
+def _tuning_table(record: dict) -> str:
+    """The sweep's tuning behind the record: each value tried, its validation score (and each tuning seed's), its
+    best epoch, the chosen values marked; empty for a record that no sweep tuned."""
+    sweep = (record.get("extra") or {}).get("sweep") if isinstance(record.get("extra"), dict) else None
+    tuned = sweep.get("tuned") if isinstance(sweep, dict) else None
+    scores = tuned.get("scores") if isinstance(tuned, dict) else None
+    if not isinstance(scores, list) or not scores or not all(isinstance(s, dict) for s in scores):
+        return ""
+    keys = [str(k) for k in tuned.get("keys") or []] or sorted({k for s in scores for k in s.get("values") or {}})
+    several = any(s.get("per_seed") for s in scores)
+    rows = []
+    for score in scores:
+        values = score.get("values") or {}
+        cells = [str(values.get(k, "–")) for k in keys] + [_figure(score.get("val"))]
+        if several:
+            cells.append(", ".join(_figure(p.get("val")) for p in score.get("per_seed") or []))
+        cells.append(f"{score['best_epoch']}/{score.get('epochs')}" if score.get("best_epoch") else "–")
+        rows.append((cells, values == tuned.get("chosen")))
+    head = [*keys, str(tuned.get("metric") or "val"), *(["per seed"] if several else []), "best epoch"]
+    seeds = ", ".join(str(seed) for seed in tuned.get("seeds") or [tuned.get("seed")])
+    return (f"<h3>Tuning (sweep {esc(sweep.get('name'))}, seed {esc(seeds)})</h3>"
+            "<p>★ the values the sweep chose, which this run used.</p>" + _marked_table(head, rows))
 
 
 def row_body(row: pd.Series, records: Sequence[dict], examples: dict[str, list[str]]) -> str:
@@ -203,6 +236,7 @@ def row_body(row: pd.Series, records: Sequence[dict], examples: dict[str, list[s
         }))
         parts.append("<h3>Metrics</h3>" + _json_block(record.get("metrics")))
         parts.append(_history_table(record))
+        parts.append(_tuning_table(record))
         parts.append("<h3>Cost</h3>" + _json_block(record.get("cost")))
         parts.append("<h3>Environment</h3>" + _json_block(record.get("env")))
         parts.append("<h3>Config</h3>" + _json_block(record.get("config")))
