@@ -16,6 +16,9 @@ from rsbench.results.record import METRIC_KEYS, write_text_atomically
 # The columns the human-readable tables show, in order.
 SHOWN_FIGURES: tuple[str, ...] = METRIC_KEYS + ("trainable_params", "peak_memory_bytes")
 PARETO_MARK = "★"
+OTHER_LR_MARK = "†"  # after the learning rate of a row at a rate its method's newest tuning did not choose
+OTHER_LR_NOTE = (f"{OTHER_LR_MARK} after a learning rate: a rate the method's newest tuning did not choose (an earlier "
+                 "grid's choice, or a rate run on purpose), kept as a record.")
 
 
 def figure_cell(row: Any, key: str) -> str:
@@ -30,8 +33,10 @@ def epochs_cell(row: Any) -> str:
 
 
 def lr_cell(row: Any) -> str:
-    """The row's learning rate (``lr_text``); a dash where nothing trains or the config has no ``train.lr``."""
-    return lr_text(row["lr"])
+    """The row's learning rate (``lr_text``), marked † where its method's newest tuning chose another
+    (``lr_chosen``); a dash where nothing trains or the config has no ``train.lr``."""
+    chosen = row.get("lr_chosen", True)
+    return lr_text(row["lr"]) + ("" if chosen is None or bool(chosen) else f" {OTHER_LR_MARK}")
 
 
 def dataset_label(row: Any) -> str:
@@ -47,7 +52,7 @@ def to_markdown(df: pd.DataFrame, profiles: list[dict] | None = None) -> str:
         "",
         f"Rendered by `rsbench leaderboard` from {int(df['n'].sum()) if len(df) else 0} result records; "
         "do not edit by hand. Figures are mean ± sample std over n seeds (recalls in %, 2 decimals). "
-        f"{PARETO_MARK} marks the Pareto front of mR against trainable parameters within a dataset.",
+        f"{PARETO_MARK} marks the Pareto front of mR against trainable parameters within a dataset. {OTHER_LR_NOTE}",
     ]
     headers = ["Method", "Epochs", "LR", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES),
                "Selected on", "Pareto", "Config"]
@@ -140,7 +145,8 @@ def to_latex(df: pd.DataFrame) -> str:
     for _, row in df.iterrows():
         method = _latex_escape(str(row["method"])) + ("$^\\star$" if row["pareto"] else "")
         figures = [_latex_escape(figure_cell(row, k)).replace("±", "$\\pm$") for k in SHOWN_FIGURES]
-        cells = [method, epochs_cell(row), lr_cell(row), _latex_escape(dataset_label(row)),
+        cells = [method, epochs_cell(row), lr_cell(row).replace(OTHER_LR_MARK, "$^\\dagger$"),
+                 _latex_escape(dataset_label(row)),
                  _latex_escape(str(row["backbone"])), str(row["n"])]
         lines.append(" & ".join(cells + figures) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]

@@ -364,3 +364,21 @@ def test_rows_at_a_rate_an_earlier_grid_chose_are_not_the_settled_row(build_reco
     plain = leaderboard([build_record(seed=0, mR=60.0, config_changes=at[5e-3]),
                          build_record(seed=0, mR=55.0, config_changes=at[1e-2])])
     assert plain["lr_chosen"].all() and settled_rows(plain)["lr"].tolist() == [0.005]
+
+
+def test_a_row_at_a_rate_its_methods_tuning_did_not_choose_is_marked_in_every_table(build_record, tmp_path):
+    from rsbench.results.site.pages import leaderboard_table
+
+    at = {lr: {"train": {"lr": lr, "epochs": 12}} for lr in (5e-3, 1e-2)}
+    records = [_tuned(build_record(seed=0, mR=60.0, config_changes=at[5e-3]), 5e-3, "2026-11-28T10:00:00+00:00"),
+               _tuned(build_record(seed=0, mR=55.0, config_changes=at[1e-2]), 1e-2, "2026-12-06T10:00:00+00:00")]
+    df = leaderboard(records)
+    markdown = to_markdown(df)
+    assert "| 12 | 0.005 † |" in markdown and "| 12 | 0.01 |" in markdown and "† after a learning rate" in markdown
+    write_tables(df, tmp_path)
+    tex = (tmp_path / "leaderboard.tex").read_text()
+    assert "0.005 $^\\dagger$" in tex and "†" not in tex
+    assert pd.read_csv(tmp_path / "leaderboard.csv")["lr"].tolist() == [0.005, 0.01]  # the CSV stays numbers
+    site = leaderboard_table(df, {cid: f"rows/{cid}.html" for cid in df["config_id"]})
+    assert site.count("†") == 1 and 'data-value="0.005">0.005 <span' in site
+

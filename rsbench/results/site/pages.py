@@ -90,9 +90,10 @@ def _cell(row: pd.Series, key: str, figure: str | None) -> str:
     if key == "epochs":
         number = _number(value)
         return f'<td data-value="{"" if number is None else int(number)}">{"–" if number is None else int(number)}</td>'
-    if key == "lr":  # compactly, as the Markdown table shows it: 0.005, 0.0002
+    if key == "lr":  # compactly, as the Markdown table shows it: 0.005, 0.0002; † at a rate tuning did not choose
         number = _number(value)
-        return f'<td data-value="{"" if number is None else repr(number)}">{lr_text(number)}</td>'
+        mark = "" if bool(row.get("lr_chosen", True)) else ' <span title="not the rate its tuning chose">†</span>'
+        return f'<td data-value="{"" if number is None else repr(number)}">{lr_text(number)}{mark}</td>'
     if key == "n":
         return f'<td data-value="{int(value)}">{int(value)}</td>'
     if key == "family":
@@ -130,7 +131,8 @@ def index_body(df: pd.DataFrame, row_pages: dict[str, str], figures: Sequence[tu
                n_records: int) -> str:
     """The index: per dataset its table, then the figures (``(src, caption)`` pairs)."""
     parts = [f"<p>{len(df)} configurations from {n_records} result records. Figures are mean ± sample std over "
-             "n seeds (recalls in %); ★ marks the Pareto front of mR against trainable parameters within a dataset. "
+             "n seeds (recalls in %); ★ marks the Pareto front of mR against trainable parameters within a dataset; "
+             "† after a learning rate: a rate the method's newest tuning did not choose, kept as a record. "
              "Click a column heading to sort; click a method for its records.</p>"]
     for (dataset, synthetic), rows in df.groupby(["dataset", "synthetic"], sort=True):
         badge = '<span class="badge">synthetic data</span>' if synthetic else ""
