@@ -155,7 +155,6 @@ class _Prepared:
     """The corpus as the decoder trains on it: frozen image tokens and token ids of every caption, per split."""
 
     corpus: Any
-    train_images: int
     identity: dict[str, str]
     vocabulary: Any
     features: dict[str, tuple[Any, Any]]  # split -> (pooled, patches)
@@ -178,7 +177,7 @@ def _prepare(recipe: CaptionerRecipe, device: str, console: Console) -> _Prepare
     features = {k: tuple(x.to(device) for x in _features(records, tokens, console, k)) for k, records in splits.items()}
     pairs = {k: tuple(x.to(device) for x in _pairs(records, vocabulary, recipe.max_length))
              for k, records in splits.items()}
-    return _Prepared(corpus, len(splits["train"]), identity, vocabulary, features, pairs)
+    return _Prepared(corpus, identity, vocabulary, features, pairs)
 
 
 def _decoder(recipe: CaptionerRecipe, data: _Prepared, device: str):
@@ -258,7 +257,7 @@ def _card(recipe: CaptionerRecipe, data: _Prepared, decoder, weights: Path, qual
                   "bytes": weights.stat().st_size, "dtype": "float16", "shape": asdict(decoder.shape),
                   "parameters": sum(p.numel() for p in decoder.parameters()), "backbone": data.identity},
         "data": {"corpus": data.corpus.name, "synthetic": True, "content_hash": data.corpus.content_hash(),
-                 "options": recipe.dataset, "train_images": data.train_images,
+                 "options": recipe.dataset, "train_images": len(data.features["train"][0]),
                  "train_pairs": len(data.pairs["train"][0]), "vocabulary": len(data.vocabulary)},
         "training": training | {"device": device_label(torch.device(device))},
         "quality": quality,

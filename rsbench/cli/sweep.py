@@ -104,7 +104,7 @@ def parse_seeds(text: str) -> list[int]:
 
 def print_plan(runner: SweepRunner, folder: Path, console: Console, json_out: bool) -> None:
     """``--dry-run``: every planned run with its status (done, to train, to evaluate, skipped), and the totals."""
-    from rsbench.sweep.runner import AFTER_TUNING, FROM_TUNING, SKIPPED_NOTE
+    from rsbench.sweep.runner import AFTER_TUNING, SKIPPED_NOTE
 
     sweep = runner.sweep
     steps = runner.plan()
@@ -120,7 +120,7 @@ def print_plan(runner: SweepRunner, folder: Path, console: Console, json_out: bo
                       f"{escape(values)}", highlight=False, soft_wrap=True)
     done, skipped = sum(s.done for s in steps), sum(s.skipped for s in steps)
     evaluate = sum(s.note.startswith("to evaluate") for s in steps if not s.done)
-    copied = sum(s.note.endswith(FROM_TUNING) or s.note.endswith(f"({FROM_TUNING})") for s in steps if not s.done)
+    copied = sum(s.copied for s in steps if not s.done)
     console.print(f"{len(rows)} runs in sweep {escape(sweep.name)}: {done} done, "
                   f"{len(rows) - done - skipped - copied} to run ({evaluate} of them only evaluate a model another "
                   f"run trains), {copied} taken from tuning, {skipped} {SKIPPED_NOTE} (records in "

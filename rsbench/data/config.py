@@ -29,7 +29,6 @@ _SCENE_HELP = (
 )
 
 
-
 # The procedural datasets (SynthRS, SynthShapes) paint square images of one side, within these bounds.
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 512
 
@@ -38,6 +37,7 @@ def image_size_option(default: int = 64) -> int:
     """The ``image_size`` option of a procedurally painted dataset: the side of its square images."""
     return option(default, f"Side of the square images in pixels ({MIN_IMAGE_SIZE}-{MAX_IMAGE_SIZE}; 64-256 usual).",
                   ge=MIN_IMAGE_SIZE, le=MAX_IMAGE_SIZE)
+
 
 @dataclass
 class KarpathyConfig(Options):

@@ -19,7 +19,7 @@ import pandas as pd
 from rsbench.atomic import write_atomically
 from rsbench.errors import RsbenchError
 from rsbench.results.label_placement import Box, place_labels
-from rsbench.results.leaderboard import METRICS, one_per_seed, pareto_front
+from rsbench.results.leaderboard import METRICS, lr_text, one_per_seed, pareto_front
 
 COSTS = ("trainable_params", "saved_activation_bytes")
 # Method families and their colours (Okabe-Ito: told apart with the common colour-vision deficiencies).
@@ -92,7 +92,7 @@ def point_labels(rows: pd.DataFrame) -> pd.Series:
     labels = []
     for method, epochs, lr in zip(rows["method"], rows["epochs"], rows["lr"], strict=True):
         label = f"{method} · {int(epochs)} ep" if epoch_counts[method] > 1 and pd.notna(epochs) else str(method)
-        labels.append(f"{label} · lr {format(float(lr), 'g')}" if lr_counts[method] > 1 and pd.notna(lr) else label)
+        labels.append(f"{label} · lr {lr_text(lr)}" if lr_counts[method] > 1 and pd.notna(lr) else label)
     return pd.Series(labels, index=rows.index)
 
 

@@ -17,8 +17,9 @@ from rsbench.results.record import METRIC_KEYS, write_text_atomically
 SHOWN_FIGURES: tuple[str, ...] = METRIC_KEYS + ("trainable_params", "peak_memory_bytes")
 PARETO_MARK = "★"
 OTHER_LR_MARK = "†"  # after the learning rate of a row at a rate its method's newest tuning did not choose
-OTHER_LR_NOTE = (f"{OTHER_LR_MARK} after a learning rate: a rate the method's newest tuning did not choose (an earlier "
-                 "grid's choice, or a rate run on purpose), kept as a record.")
+# what the mark means, said under every table that shows it
+OTHER_LR_MEANING = ("a rate the method's newest tuning did not choose (an earlier grid's choice, or a rate run on "
+                    "purpose), kept as a record")
 
 
 def figure_cell(row: Any, key: str) -> str:
@@ -52,7 +53,8 @@ def to_markdown(df: pd.DataFrame, profiles: list[dict] | None = None) -> str:
         "",
         f"Rendered by `rsbench leaderboard` from {int(df['n'].sum()) if len(df) else 0} result records; "
         "do not edit by hand. Figures are mean ± sample std over n seeds (recalls in %, 2 decimals). "
-        f"{PARETO_MARK} marks the Pareto front of mR against trainable parameters within a dataset. {OTHER_LR_NOTE}",
+        f"{PARETO_MARK} marks the Pareto front of mR against trainable parameters within a dataset. "
+        f"{OTHER_LR_MARK} after a learning rate: {OTHER_LR_MEANING}.",
     ]
     headers = ["Method", "Epochs", "LR", "Backbone", "n", *(METRICS[k].label for k in SHOWN_FIGURES),
                "Selected on", "Pareto", "Config"]
@@ -137,6 +139,7 @@ def to_latex(df: pd.DataFrame) -> str:
     lines = [
         "% Rendered by `rsbench leaderboard`; needs \\usepackage{booktabs}.",
         "% $^\\star$: on the Pareto front of mR against trainable parameters within a dataset.",
+        f"% $^\\dagger$ after a learning rate: {OTHER_LR_MEANING}.",
         "\\begin{tabular}{lrrll" + "r" * (1 + len(SHOWN_FIGURES)) + "}",
         "\\toprule",
         " & ".join(headers) + " \\\\",

@@ -39,6 +39,7 @@ class Step:
     """A planned run with the phase it belongs to and whether the results directory already holds it.
 
     ``skipped``: a tuning value of a variant that trains nothing; the runner never launches it.
+    ``copied``: a tuning seed's run of the chosen values, which is its tuning run's record, copied, never launched.
     """
 
     phase: str  # "tune" or "seed"
@@ -46,6 +47,7 @@ class Step:
     done: bool
     note: str = ""
     skipped: bool = False
+    copied: bool = False
 
 
 @dataclass
@@ -223,7 +225,8 @@ class SweepRunner:
         if choice is None:
             tuning_seeds = self.sweep.tune.seeds if self.sweep.tune is not None else []
             return [Step("seed", self._run(point, seed, self.results_dir), False,
-                         f"{AFTER_TUNING} ({FROM_TUNING})" if seed in tuning_seeds else AFTER_TUNING)
+                         f"{AFTER_TUNING} ({FROM_TUNING})" if seed in tuning_seeds else AFTER_TUNING,
+                         copied=seed in tuning_seeds)
                     for seed in self.sweep.seeds]
         done = self._done(self.results_dir)
         steps = []
@@ -231,7 +234,7 @@ class SweepRunner:
             run = self._run({**point, **(choice.chosen or {})}, seed, self.results_dir)
             step = Step("seed", run, (run.config_id, seed) in done)
             if not step.done and seed in choice.records:
-                step.note = FROM_TUNING
+                step.note, step.copied = FROM_TUNING, True
             steps.append(step)
         return steps
 
@@ -288,7 +291,7 @@ class SweepRunner:
                 for step in self.seed_steps(point, choice):
                     if step.done:
                         continue
-                    if step.run.seed in choice.records:
+                    if step.copied:
                         copies.append((choice.records[step.run.seed], step.run, section))
                     else:
                         jobs.append(self._job(step.run, section))

@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from rsbench.results.leaderboard import METRICS, format_figure, lr_text
+from rsbench.results.leaderboard import METRICS, format_figure
 from rsbench.results.plot import FAMILIES, method_family
 from rsbench.results.record import METRIC_KEYS
+from rsbench.results.tables import OTHER_LR_MARK, OTHER_LR_MEANING, lr_cell
 
 SYNTHETIC_NOTE = ("Synthetic data: rows marked synthetic were measured on a dataset rsbench paints itself (SynthRS). "
                   "They show that the pipeline works; they say nothing about any method on real imagery and are not "
@@ -90,10 +91,11 @@ def _cell(row: pd.Series, key: str, figure: str | None) -> str:
     if key == "epochs":
         number = _number(value)
         return f'<td data-value="{"" if number is None else int(number)}">{"–" if number is None else int(number)}</td>'
-    if key == "lr":  # compactly, as the Markdown table shows it: 0.005, 0.0002; † at a rate tuning did not choose
+    if key == "lr":  # as the Markdown table shows it (0.005, 0.0002; † at a rate tuning did not choose)
         number = _number(value)
-        mark = "" if bool(row.get("lr_chosen", True)) else ' <span title="not the rate its tuning chose">†</span>'
-        return f'<td data-value="{"" if number is None else repr(number)}">{lr_text(number)}{mark}</td>'
+        mark = f'<span title="not the rate its tuning chose">{OTHER_LR_MARK}</span>'
+        text = esc(lr_cell(row)).replace(OTHER_LR_MARK, mark)
+        return f'<td data-value="{"" if number is None else repr(number)}">{text}</td>'
     if key == "n":
         return f'<td data-value="{int(value)}">{int(value)}</td>'
     if key == "family":
@@ -132,7 +134,7 @@ def index_body(df: pd.DataFrame, row_pages: dict[str, str], figures: Sequence[tu
     """The index: per dataset its table, then the figures (``(src, caption)`` pairs)."""
     parts = [f"<p>{len(df)} configurations from {n_records} result records. Figures are mean ± sample std over "
              "n seeds (recalls in %); ★ marks the Pareto front of mR against trainable parameters within a dataset; "
-             "† after a learning rate: a rate the method's newest tuning did not choose, kept as a record. "
+             f"{OTHER_LR_MARK} after a learning rate: {OTHER_LR_MEANING}. "
              "Click a column heading to sort; click a method for its records.</p>"]
     for (dataset, synthetic), rows in df.groupby(["dataset", "synthetic"], sort=True):
         badge = '<span class="badge">synthetic data</span>' if synthetic else ""
@@ -168,10 +170,6 @@ def _marked_table(head: Sequence[str], rows: Sequence[tuple[list[str], bool]]) -
     return f'<table class="history"><thead><tr>{heads}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def _figure(value: Any) -> str:
-    return f"{value:.2f}" if isinstance(value, int | float) and not isinstance(value, bool) else "–"
-
-
 def _history_table(record: dict) -> str:
     """The record's selection-split figures after each epoch, the chosen epoch marked; empty if it has none."""
     training = (record.get("extra") or {}).get("training") if isinstance(record.get("extra"), dict) else None
@@ -180,8 +178,9 @@ def _history_table(record: dict) -> str:
         return ""
     keys = [k for k in ("mR", *(k for k in METRIC_KEYS if k != "mR")) if any(k in h for h in history)]
     best = training.get("best_epoch")
-    rows = [([str(entry.get("epoch")), str(entry.get("step", "")), *(_figure(entry.get(k)) for k in keys)],
-             entry.get("epoch") == best) for entry in history]
+    rows = [([str(entry.get("epoch")), str(entry.get("step", "")),
+              *(format_figure(k, _number(entry.get(k))) for k in keys)], entry.get("epoch") == best)
+            for entry in history]
     where = esc(record.get("selected_on") or "the selection split")
     return (f"<h3>Per epoch, on {where}</h3><p>★ the epoch whose weights were tested.</p>"
             + _marked_table(["Epoch", "Step", *(METRICS[k].label for k in keys)], rows))
@@ -200,9 +199,9 @@ def _tuning_table(record: dict) -> str:
     rows = []
     for score in scores:
         values = score.get("values") or {}
-        cells = [str(values.get(k, "–")) for k in keys] + [_figure(score.get("val"))]
+        cells = [str(values.get(k, "–")) for k in keys] + [format_figure("mR", _number(score.get("val")))]
         if several:
-            cells.append(", ".join(_figure(p.get("val")) for p in score.get("per_seed") or []))
+            cells.append(", ".join(format_figure("mR", _number(p.get("val"))) for p in score.get("per_seed") or []))
         cells.append(f"{score['best_epoch']}/{score.get('epochs')}" if score.get("best_epoch") else "–")
         rows.append((cells, values == tuned.get("chosen")))
     head = [*keys, str(tuned.get("metric") or "val"), *(["per seed"] if several else []), "best epoch"]
@@ -217,7 +216,7 @@ def row_body(row: pd.Series, records: Sequence[dict], examples: dict[str, list[s
         "dataset": f"{row['dataset']}{' (synthetic data)' if row['synthetic'] else ''}",
         "backbone": row["backbone"],
         "epochs": "–" if _number(row["epochs"]) is None else int(row["epochs"]),
-        "learning rate": lr_text(row["lr"]),
+        "learning rate": lr_cell(row),
         "seeds": row["seeds"],
         "n": int(row["n"]),
         "selected on": row["selected_on"],
